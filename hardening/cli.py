@@ -1,0 +1,39 @@
+"""`hardening`: the analysts' and scripts' entry point. Each capability owns its sub-commands."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from hardening.db.cli import app as db_app
+from hardening.errors import HardeningError
+
+app = typer.Typer(
+    help="Cuckooing risk, SAFE markers, security works and camera planning on PostGIS.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(db_app, name="db")
+
+
+def _register_capabilities() -> None:
+    """Sub-apps live with their capability; imported here so `hardening --help` lists them."""
+    from hardening.api.cli import register as register_api
+    from hardening.importers.cli import app as import_app
+    from hardening.sample.cli import app as sample_app
+
+    app.add_typer(sample_app, name="sample")
+    app.add_typer(import_app, name="import")
+    register_api(app)
+
+
+_register_capabilities()
+
+
+def main() -> None:
+    try:
+        app()
+    except HardeningError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        sys.exit(1)

@@ -1,0 +1,45 @@
+"""Shared CLI conventions: `--json` prints one JSON document on stdout and nothing else;
+human output and progress go to stderr; domain errors become a one-line message and exit 1."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+
+
+def _default(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def to_json(data: Any) -> str:
+    return json.dumps(data, default=_default, indent=2, allow_nan=False)
+
+
+def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) -> None:
+    """Print data as JSON on stdout, or its human rendering."""
+    if as_json:
+        sys.stdout.write(to_json(data) + "\n")
+    else:
+        typer.echo(human(data) if human else to_json(data))
+
+
+def info(message: str) -> None:
+    """Progress and notes: always stderr, so `--json` output stays clean."""
+    typer.echo(message, err=True)

@@ -1,0 +1,1 @@
+"""Database access: URLs, engines, the managed cluster, migrations, per-transaction actor."""

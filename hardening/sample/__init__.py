@@ -1,0 +1,1 @@
+"""The deterministic synthetic sample town: generator and loader."""

@@ -1,0 +1,1 @@
+"""Users, organisations, sharing agreements, tokens, audit log."""

@@ -1,0 +1,50 @@
+"""Settings, one class per concern, read from the environment with the HARDENING_ prefix.
+
+Built by `get_settings()` (never at import time) so tests and commands can change the
+environment before anything reads it.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HARDENING_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="Owner/admin URL of an existing server; unset = the managed local cluster.",
+    )
+    app_database_url: str | None = Field(
+        default=None,
+        description="URL the service connects with (the non-owner application role); "
+        "derived from database_url with user hardening_app when unset.",
+    )
+    app_password: str | None = Field(
+        default=None, description="Password given to the application role (external servers)."
+    )
+    test_database_url: str | None = Field(
+        default=None, description="Owner URL of a server for the test database."
+    )
+    state_dir: Path = Field(
+        default=PROJECT_ROOT / ".state",
+        description="Where the managed cluster, logs and other local state live.",
+    )
+    database_name: str = "hardening"
+    open_data_dir: Path | None = None
+    sample_dir: Path = PROJECT_ROOT / "sample_data"
+    pool_size: int = 5
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,113 @@
+"""Test database fixtures: a fresh, migrated PostGIS database per test session.
+
+The database comes from HARDENING_TEST_DATABASE_URL (an owner URL) or the managed cluster, is
+named per process so parallel runs never collide, and is dropped at the end. Each test that
+takes `owner_conn` or `app_conn` runs inside a transaction that is rolled back. An unreachable
+database fails the run: database tests never skip.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import URL, make_url
+
+from hardening.db.cluster import ManagedCluster
+from hardening.db.engine import Actor, ensure_database, make_engine, set_actor
+from hardening.db.migrate import migrate
+from hardening.db.urls import APP_ROLE, libpq_conninfo
+from hardening.settings import Settings, get_settings
+
+TEST_DB = f"hardening_test_{os.getpid()}"
+
+
+@pytest.fixture(scope="session")
+def test_db_url() -> Iterator[URL]:
+    base = Settings()
+    if base.test_database_url:
+        url = make_url(base.test_database_url).set(drivername="postgresql+psycopg")
+    elif base.database_url:
+        url = make_url(base.database_url).set(drivername="postgresql+psycopg")
+    else:
+        cluster = ManagedCluster(base.state_dir)
+        cluster.up()
+        url = make_url(cluster.url("postgres"))
+    url = url.set(database=TEST_DB)
+    try:
+        _drop(url)
+        ensure_database(base, url)
+    except Exception as exc:  # the message says why; never a skip
+        pytest.fail(f"test database unavailable at {url.render_as_string()}: {exc}")
+    migrate(url)
+    previous = os.environ.get("HARDENING_DATABASE_URL")
+    os.environ["HARDENING_DATABASE_URL"] = url.render_as_string(hide_password=False)
+    get_settings.cache_clear()
+    yield url
+    if previous is None:
+        os.environ.pop("HARDENING_DATABASE_URL", None)
+    else:
+        os.environ["HARDENING_DATABASE_URL"] = previous
+    get_settings.cache_clear()
+    _drop(url)
+
+
+def _drop(url: URL) -> None:
+    with psycopg.connect(libpq_conninfo(url.set(database="postgres")), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def owner_engine(test_db_url: URL) -> Iterator[Engine]:
+    engine = make_engine(test_db_url, pool_size=2)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_engine(test_db_url: URL) -> Iterator[Engine]:
+    engine = make_engine(test_db_url.set(username=APP_ROLE, password=None), pool_size=4)
+    yield engine
+    engine.dispose()
+
+
+def _rolled_back(engine: Engine, actor: Actor | None) -> Iterator[Connection]:
+    conn = engine.connect()
+    outer = conn.begin()
+    if actor is not None:
+        set_actor(conn, actor)
+    try:
+        yield conn
+    finally:
+        outer.rollback()
+        conn.close()
+
+
+@pytest.fixture
+def owner_conn(owner_engine: Engine) -> Iterator[Connection]:
+    """A connection as the schema owner, rolled back after the test."""
+    yield from _rolled_back(owner_engine, None)
+
+
+@pytest.fixture
+def app_conn(app_engine: Engine) -> Iterator[Connection]:
+    """A connection as the application role acting as the system admin, rolled back after."""
+    yield from _rolled_back(app_engine, Actor.system())
+
+
+@pytest.fixture(scope="session")
+def open_data_dir() -> Path:
+    """The real public datasets (../shared/data); required in CI."""
+    value = os.environ.get("HARDENING_OPEN_DATA_DIR")
+    if not value:
+        if os.environ.get("CI"):
+            pytest.fail("HARDENING_OPEN_DATA_DIR must be set in CI")
+        pytest.skip("HARDENING_OPEN_DATA_DIR is not set (required in CI)")
+    path = Path(value)
+    if not path.is_dir():
+        pytest.fail(f"HARDENING_OPEN_DATA_DIR={value} is not a directory")
+    return path
