@@ -471,7 +471,9 @@ CREATE INDEX audit_log_at ON audit_log (at);
 
 GRANT USAGE ON SCHEMA public TO hardening_app;
 GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO hardening_app;
-GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO hardening_app;
+-- UPDATE lets bulk loads of generated data keep their ids and move the sequence past them.
+GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO hardening_app;
 ALTER DEFAULT PRIVILEGES IN SCHEMA public
     GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO hardening_app;
-ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO hardening_app;
+ALTER DEFAULT PRIVILEGES IN SCHEMA public
+    GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO hardening_app;
