@@ -22,9 +22,13 @@ def _register_capabilities() -> None:
     from hardening.api.cli import register as register_api
     from hardening.importers.cli import app as import_app
     from hardening.sample.cli import app as sample_app
+    from hardening.security.cli import audit_app, review_app, users_app
 
     app.add_typer(sample_app, name="sample")
     app.add_typer(import_app, name="import")
+    app.add_typer(users_app, name="users")
+    app.add_typer(audit_app, name="audit")
+    app.add_typer(review_app, name="review")
     register_api(app)
 
 

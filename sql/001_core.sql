@@ -444,12 +444,22 @@ CREATE TABLE risk_scores (
     model_version text NOT NULL REFERENCES risk_models,
     score         double precision NOT NULL CHECK (score >= 0 AND score <= 100),
     band          text NOT NULL CHECK (band IN ('low', 'medium', 'high', 'very_high')),
-    contributions jsonb NOT NULL DEFAULT '{}',
     computed_at   timestamptz NOT NULL DEFAULT now(),
     area_id       text REFERENCES areas,
     PRIMARY KEY (uprn, model_version)
 );
 CREATE INDEX risk_scores_area ON risk_scores (area_id);
+
+-- Factor contributions live apart from the band: they can be derived from intelligence, and
+-- row-level security keeps them from partners who may only see the band (housing).
+CREATE TABLE risk_explanations (
+    uprn          bigint NOT NULL,
+    model_version text NOT NULL,
+    contributions jsonb NOT NULL,
+    area_id       text REFERENCES areas,
+    PRIMARY KEY (uprn, model_version),
+    FOREIGN KEY (uprn, model_version) REFERENCES risk_scores ON DELETE CASCADE
+);
 
 -- DPA 2018 s.62 logging: hash chaining and append-only grants come with access control.
 CREATE TABLE audit_log (

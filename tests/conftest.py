@@ -16,6 +16,8 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL, make_url
+from world import World
+from world import build as build_world
 
 from hardening.db.cluster import ManagedCluster
 from hardening.db.engine import Actor, ensure_database, make_engine, set_actor
@@ -97,6 +99,14 @@ def owner_conn(owner_engine: Engine) -> Iterator[Connection]:
 def app_conn(app_engine: Engine) -> Iterator[Connection]:
     """A connection as the application role acting as the system admin, rolled back after."""
     yield from _rolled_back(app_engine, Actor.system())
+
+
+@pytest.fixture(scope="session")
+def world(owner_engine: Engine) -> World:
+    """The access-control test partnership (tests/world.py), committed once per session."""
+    with owner_engine.begin() as conn:
+        set_actor(conn, Actor.system())
+        return build_world(conn)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,160 @@
+"""`hardening users|audit|review ...`: administration run on the server as the system actor."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import typer
+
+from hardening.clikit import JsonOption, emit, info, to_json
+from hardening.db.engine import Actor, app_engine, transaction
+from hardening.errors import UserInputError
+from hardening.security import audit, retention
+from hardening.security.users import ROLES, add_user, issue_token, revoke_tokens
+from hardening.settings import get_settings
+
+users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
+audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
+review_app = typer.Typer(
+    help="Retention reviews of markers, visits and plans.", no_args_is_help=True
+)
+
+
+def _system() -> Any:
+    return transaction(app_engine(get_settings()), Actor.system())
+
+
+@users_app.command("add")
+def users_add(
+    username: str,
+    org: Annotated[str, typer.Option(help="Organisation id, e.g. cumbria-police.")],
+    role: Annotated[list[str], typer.Option(help=f"One of {', '.join(ROLES)}; repeatable.")],
+    display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a user to an organisation with one or more roles."""
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    )
+    with _system() as conn:
+        user_id = add_user(conn, username, org, role, password, display_name)
+    emit(
+        {"user_id": user_id, "username": username, "org_id": org, "roles": role},
+        as_json,
+        lambda d: f"added {d['username']} (id {d['user_id']})",
+    )
+
+
+@users_app.command("token")
+def users_token(
+    username: str,
+    days: Annotated[int, typer.Option(help="Lifetime in days (1-365).")] = 30,
+    label: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Issue an API bearer token; it is shown once and stored only as a hash."""
+    with _system() as conn:
+        issued = issue_token(conn, username, days, label)
+    emit(
+        {"token": issued.token, "token_id": issued.token_id, "expires_at": issued.expires_at},
+        as_json,
+        lambda d: str(d["token"]),
+    )
+
+
+@users_app.command("revoke")
+def users_revoke(
+    username: str,
+    token_id: Annotated[int | None, typer.Option(help="Only this token (default: all).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a user's API tokens."""
+    with _system() as conn:
+        count = revoke_tokens(conn, username, token_id)
+    emit({"revoked": count}, as_json, lambda d: f"revoked {d['revoked']} token(s)")
+
+
+@audit_app.command("verify")
+def audit_verify(as_json: JsonOption = False) -> None:
+    """Recompute the hash chain; exit 1 when any row was edited or deleted."""
+    with _system() as conn:
+        report = audit.verify(conn)
+    emit(
+        {"ok": report.ok, "rows": report.rows, "problems": report.problems},
+        as_json,
+        lambda d: (
+            f"audit log intact ({d['rows']} rows)"
+            if d["ok"]
+            else "\n".join(f"BROKEN: {p}" for p in d["problems"])
+        ),
+    )
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="JSON Lines file to write.")],
+    since: Annotated[datetime | None, typer.Option(help="Only rows from this time.")] = None,
+) -> None:
+    """Write the audit log (with its hashes) for an auditor, one JSON object per line."""
+    count = 0
+    with _system() as conn, out.open("w", encoding="utf-8") as handle:
+        for row in audit.export(conn, since):
+            handle.write(to_json(row).replace("\n", "") + "\n")
+            count += 1
+    info(f"wrote {count} audit rows to {out}")
+
+
+@review_app.command("due")
+def review_due(
+    on: Annotated[datetime | None, typer.Option(help="Date to check (default today).")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List markers, visits and protection plans due or overdue for review."""
+    with _system() as conn:
+        rows = retention.due(conn, (on.date() if on else date.today()))
+    emit(
+        rows,
+        as_json,
+        lambda d: (
+            "\n".join(
+                f"{r['review_due']}  {r['object_type']:<16} {r['object_id']:>8}  uprn {r['uprn']}"
+                for r in d
+            )
+            or "nothing due"
+        ),
+    )
+
+
+@review_app.command("decide")
+def review_decide(
+    object_type: Annotated[str, typer.Argument(help="safe_marker, visit or protection_plan")],
+    object_id: int,
+    reason: Annotated[str, typer.Option(help="Why (recorded and audited).")],
+    retain_until: Annotated[
+        datetime | None, typer.Option(help="Retain and review again on this date.")
+    ] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="Erase the record.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Record a retention decision: --retain-until DATE, or --delete."""
+    if (retain_until is None) == (not delete):
+        raise UserInputError("give exactly one of --retain-until DATE or --delete")
+    kind: Literal["safe_marker", "visit", "protection_plan"]
+    if object_type not in ("safe_marker", "visit", "protection_plan"):
+        raise UserInputError("object type must be safe_marker, visit or protection_plan")
+    kind = object_type  # type: ignore[assignment]
+    with _system() as conn:
+        result = retention.decide(
+            conn, kind, object_id, reason, retain_until.date() if retain_until else None
+        )
+    emit(result, as_json, lambda d: f"{d['decision']} {d['object_type']} {d['object_id']}")
