@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
+from hardening.clikit import DomainErrorGroup
 from hardening.db.cli import app as db_app
-from hardening.errors import HardeningError
 
 app = typer.Typer(
     help="Cuckooing risk, SAFE markers, security works and camera planning on PostGIS.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    cls=DomainErrorGroup,
 )
 app.add_typer(db_app, name="db")
 
@@ -36,8 +35,4 @@ _register_capabilities()
 
 
 def main() -> None:
-    try:
-        app()
-    except HardeningError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(1)
+    app()

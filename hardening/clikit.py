@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from typer.core import TyperGroup
+
+from hardening.errors import HardeningError
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -43,3 +46,15 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
 def info(message: str) -> None:
     """Progress and notes: always stderr, so `--json` output stays clean."""
     typer.echo(message, err=True)
+
+
+class DomainErrorGroup(TyperGroup):
+    """The root command group: a domain error anywhere below becomes `error: <message>` on
+    stderr and exit code 1, never a traceback."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except HardeningError as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
