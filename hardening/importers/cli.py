@@ -1,7 +1,161 @@
-"""`hardening import ...` (filled in by the importers work)."""
+"""`hardening import ...`: load public and partner files, all-or-nothing unless --skip-bad.
+
+Each command validates every row first (reasons with line numbers), then writes in one
+transaction as the system actor. `--json` prints the report (counts and every reject) on stdout,
+also when the file is refused; progress goes to stderr.
+"""
 
 from __future__ import annotations
 
-import typer
+from collections.abc import Callable
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
 
-app = typer.Typer(help="Import public and partner datasets.", no_args_is_help=True)
+import typer
+from sqlalchemy import Connection
+
+from hardening.clikit import JsonOption, emit, info
+from hardening.db.engine import Actor, app_engine, transaction
+from hardening.importers import addresses, codepoint, lsoa, police_uk, roads, sites, stations
+from hardening.importers.core import ImportRejectedError, ImportReport
+from hardening.settings import get_settings
+
+app = typer.Typer(
+    help="Import public and partner datasets (idempotent; all-or-nothing unless --skip-bad).",
+    no_args_is_help=True,
+)
+
+Files = Annotated[list[Path], typer.Argument(help="One or more files.", show_default=False)]
+File = Annotated[Path, typer.Argument(help="The file to import.", show_default=False)]
+SkipBad = Annotated[
+    bool, typer.Option("--skip-bad", help="Load the good rows and report the bad ones.")
+]
+Crs = Annotated[
+    str | None,
+    typer.Option("--crs", help="EPSG code of the coordinates (default EPSG:4326, or the file's)."),
+]
+Maps = Annotated[
+    list[str] | None,
+    typer.Option("--map", help="target=column, repeatable (e.g. --map x=lon --map id=cam_id)."),
+]
+Source = Annotated[
+    str | None, typer.Option("--source", help="Source name stored with the rows (default: stem).")
+]
+SHOWN_REJECTS = 20
+
+
+class SiteKind(StrEnum):
+    cctv = "cctv"
+    anpr = "anpr"
+
+
+def _run(load: Callable[[Connection], ImportReport], js: bool) -> None:
+    """Load in one transaction; the loader checks ids against the database, then refuses the
+    whole file if any row is bad (unless skipping), so every reason is reported at once."""
+    try:
+        engine = app_engine(get_settings())
+        try:
+            with transaction(engine, Actor.system()) as conn:
+                report = load(conn)
+        finally:
+            engine.dispose()
+    except ImportRejectedError as exc:
+        if js:
+            emit({**exc.report.to_dict(), "error": str(exc).splitlines()[0]}, True)
+        raise
+    for error in report.rejects[:SHOWN_REJECTS]:
+        info(f"rejected {error.describe(len(report.files) > 1)}")
+    if len(report.rejects) > SHOWN_REJECTS:
+        info(f"... and {len(report.rejects) - SHOWN_REJECTS} more rejects (--json lists them all)")
+    emit(report.to_dict(), js, lambda _: report.summary())
+
+
+@app.command("police-uk")
+def police_uk_command(files: Files, skip_bad: SkipBad = False, as_json: JsonOption = False) -> None:
+    """police.uk street-level crime CSVs (lon/lat) -> incidents."""
+    batch = police_uk.parse(files, progress=info)
+    _run(lambda c: police_uk.load(c, batch, skip_bad=skip_bad), as_json)
+
+
+@app.command("postcodes")
+def postcodes_command(files: Files, skip_bad: SkipBad = False, as_json: JsonOption = False) -> None:
+    """OS Code-Point Open CSVs (no header row, BNG) -> postcode units."""
+    batch = codepoint.parse(files, progress=info)
+    _run(lambda c: codepoint.load(c, batch, skip_bad=skip_bad), as_json)
+
+
+@app.command("lsoa")
+def lsoa_command(
+    file: File,
+    imd: Annotated[Path | None, typer.Option("--imd", help="IMD deciles CSV (lsoa,imd10).")] = None,
+    crs: Crs = None,
+    skip_bad: SkipBad = False,
+    as_json: JsonOption = False,
+) -> None:
+    """LSOA polygons (shapefile, GeoJSON, GeoPackage ...) and IMD deciles -> lsoas, areas."""
+    polygons = lsoa.parse_polygons(file, crs, progress=info)
+    deciles = lsoa.parse_imd(imd) if imd is not None else None
+    _run(lambda c: lsoa.load(c, polygons, deciles, skip_bad=skip_bad), as_json)
+
+
+@app.command("stations")
+def stations_command(file: File, skip_bad: SkipBad = False, as_json: JsonOption = False) -> None:
+    """Railway stations CSV (stationName,lat,long,crsCode) -> transport hubs `rail:<CRS>`."""
+    batch = stations.parse(file, progress=info)
+    _run(lambda c: stations.load(c, batch, skip_bad=skip_bad), as_json)
+
+
+@app.command("roads")
+def roads_command(
+    file: File,
+    crs: Crs = None,
+    id_field: Annotated[
+        str | None, typer.Option("--id-field", help="OSM id field (default: osm_id, id ...).")
+    ] = None,
+    skip_bad: SkipBad = False,
+    as_json: JsonOption = False,
+) -> None:
+    """OSM road lines (any OGR format) -> roads."""
+    batch = roads.parse(file, crs, id_field, progress=info)
+    _run(lambda c: roads.load(c, batch, skip_bad=skip_bad), as_json)
+
+
+@app.command("sites")
+def sites_command(
+    kind: Annotated[SiteKind, typer.Argument(help="cctv or anpr.")],
+    file: File,
+    maps: Maps = None,
+    crs: Crs = None,
+    source: Source = None,
+    skip_bad: SkipBad = False,
+    as_json: JsonOption = False,
+) -> None:
+    """CCTV or ANPR sites from a CSV / GeoJSON with a column map.
+
+    Targets: id, x, y, name, bearing, fov, range, status, road, direction, owner.
+
+    CCTV defaults: bearing 0, fov 360, range 50 m, status working.
+    """
+    name: sites.Kind = "cctv" if kind is SiteKind.cctv else "anpr"
+    batch = sites.parse(name, file, maps, crs, source, progress=info)
+    _run(lambda c: sites.load(c, name, batch, skip_bad=skip_bad), as_json)
+
+
+@app.command("addresses")
+def addresses_command(
+    file: File,
+    maps: Maps = None,
+    crs: Crs = None,
+    source: Source = None,
+    skip_bad: SkipBad = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Addresses from a CSV / GeoJSON with a column map.
+
+    Targets: uprn, parent_uprn, address, property_type, tenure, provider, x, y.
+
+    No address column? The text is joined from sub_building, house_number, street, town, postcode.
+    """
+    batch = addresses.parse(file, maps, crs, source, progress=info)
+    _run(lambda c: addresses.load(c, batch, skip_bad=skip_bad), as_json)
