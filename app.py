@@ -1,0 +1,272 @@
+"""Streamlit map: the town's addresses (aggregated to a BNG grid), stations, CCTV and ANPR sites
+over street and boundary layers drawn from the database.
+
+There is no basemap (`map_provider=None`, no `map_style`): the page makes no outside request and
+stays readable offline. Data comes only through `hardening.layers` in one transaction.
+Run: `streamlit run app.py --server.headless true`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import pydeck as pdk
+import streamlit as st
+from sqlalchemy import Engine
+
+from hardening import layers
+from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.urls import owner_url
+from hardening.errors import HardeningError
+from hardening.settings import get_settings
+
+BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}
+CELL_CHOICES = [50, 100, 250, 500, 1000, 2500, 5000]
+CACHE_TTL_S = 60
+Colour = list[int]
+
+AREA_FILL: Colour = [250, 248, 242, 255]
+AREA_LINE: Colour = [60, 64, 92, 255]
+ROAD_MAIN: Colour = [255, 255, 255, 255]
+ROAD_MINOR: Colour = [255, 255, 255, 230]
+ROAD_CASING: Colour = [118, 124, 136, 255]
+STATION: Colour = [28, 58, 150, 255]
+BUS_STATION: Colour = [0, 120, 130, 255]
+ANPR: Colour = [128, 50, 170, 255]
+CCTV_STATUS: dict[str, Colour] = {
+    "working": [24, 150, 78, 255],
+    "faulty": [214, 40, 40, 255],
+    "planned": [80, 120, 220, 255],
+    "removed": [130, 130, 130, 255],
+}
+# YlOrRd: few addresses pale yellow, many deep red.
+DENSITY_RAMP: list[Colour] = [
+    [255, 237, 160],
+    [254, 217, 118],
+    [254, 178, 76],
+    [253, 141, 60],
+    [240, 59, 32],
+    [189, 0, 38],
+]
+LAYER_TOGGLES = {
+    "areas": "Area boundaries",
+    "roads": "Streets",
+    "density": "Address density",
+    "stations": "Stations",
+    "cctv": "CCTV",
+    "anpr": "ANPR",
+}
+
+
+@dataclass(frozen=True)
+class MapData:
+    areas: list[layers.Area]
+    roads: list[layers.Road]
+    density: list[layers.DensityCell]
+    stations: list[layers.Station]
+    cctv: list[layers.CctvSite]
+    anpr: list[layers.AnprSite]
+
+
+@st.cache_resource
+def _engine(database: str) -> Engine:
+    """One pool per database (the key), shared by every session of this server."""
+    return app_engine(get_settings())
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Loading map layers...")
+def load_map(database: str, cell_m: int, main_roads_only: bool) -> MapData:
+    # AUTH SEAM: the map acts as the system admin until per-user login arrives with pages/.
+    with transaction(_engine(database), Actor.system()) as conn:
+        return MapData(
+            areas=layers.areas(conn, simplify_m=10),
+            roads=layers.roads(conn, main_only=main_roads_only, simplify_m=2),
+            density=layers.address_density(conn, cell_m),
+            stations=layers.stations(conn),
+            cctv=layers.cctv_sites(conn),
+            anpr=layers.anpr_sites(conn),
+        )
+
+
+def _ramp(t: float) -> Colour:
+    """Colour for t in 0..1 along DENSITY_RAMP, linear between its stops."""
+    t = min(max(t, 0.0), 1.0) * (len(DENSITY_RAMP) - 1)
+    i = min(int(t), len(DENSITY_RAMP) - 2)
+    a, b = DENSITY_RAMP[i], DENSITY_RAMP[i + 1]
+    return [round(x + (y - x) * (t - i)) for x, y in zip(a, b, strict=True)] + [190]
+
+
+def _records(items: list[Any], tip: str) -> list[dict[str, Any]]:
+    """Plain dicts for deck.gl, each with its tooltip (None shown as blank)."""
+    rows = [asdict(item) for item in items]
+    return [
+        {**row, "tip": tip.format(**{k: "" if v is None else v for k, v in row.items()})}
+        for row in rows
+    ]
+
+
+def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
+    out: list[pdk.Layer] = []
+    if show["areas"]:
+        polygons = [
+            {"polygon": polygon, "tip": f"<b>{area.name}</b>"}
+            for area in data.areas
+            for polygon in area.polygons
+        ]
+        out.append(
+            pdk.Layer("PolygonLayer", polygons, id="areas", get_polygon="polygon",
+                      get_fill_color=AREA_FILL, stroked=False, pickable=False)
+        )  # fmt: skip
+    if show["density"]:
+        top = max((c.count for c in data.density), default=1)
+        cells = [
+            {"polygon": c.ring, "count": c.count, "fill": _ramp((c.count / top) ** 0.5),
+             "tip": f"<b>{c.count}</b> address{'es' if c.count != 1 else ''} "
+                    f"in this {c.cell_m} m square"}
+            for c in data.density
+        ]  # fmt: skip
+        out.append(
+            pdk.Layer("PolygonLayer", cells, id="density", get_polygon="polygon",
+                      get_fill_color="fill", get_line_color=[255, 255, 255, 120],
+                      line_width_min_pixels=0.5, pickable=True)
+        )  # fmt: skip
+    if show["roads"]:
+        main = set(layers.MAIN_ROAD_CLASSES)
+        paths = [
+            {"path": r.path, "tip": " ".join(filter(None, [r.ref, r.name])) or r.road_class,
+             "colour": ROAD_MAIN if r.road_class in main else ROAD_MINOR,
+             "width": 3.5 if r.road_class in main else 1.5}
+            for r in data.roads
+        ]  # fmt: skip
+        # A grey casing under a white line: streets read on every density colour.
+        for layer_id, colour, extra in (("road-casing", ROAD_CASING, 2), ("roads", "colour", 0)):
+            out.append(
+                pdk.Layer("PathLayer", paths, id=layer_id, get_path="path", get_color=colour,
+                          get_width=f"width + {extra}", width_units='"pixels"', cap_rounded=True,
+                          joint_rounded=True, pickable=layer_id == "roads")
+            )  # fmt: skip
+    if show["areas"]:
+        outlines = [
+            {"path": ring, "tip": f"<b>{area.name}</b>"}
+            for area in data.areas
+            for polygon in area.polygons
+            for ring in polygon
+        ]
+        out.append(
+            pdk.Layer("PathLayer", outlines, id="area-outline", get_path="path",
+                      get_color=AREA_LINE, get_width=2.5, width_units='"pixels"', pickable=False)
+        )  # fmt: skip
+    hubs = _records(data.stations, "<b>{name}</b> {code}")
+    for hub in hubs:
+        hub["colour"] = BUS_STATION if hub["kind"] == "bus_station" else STATION
+        hub["tip"] += "<br/>" + hub["kind"].replace("_", " ")
+    if show["stations"]:
+        # Labels go under every marker: a long name never hides a camera or a station.
+        out.append(
+            pdk.Layer("TextLayer", hubs, id="station-labels", get_position="[lon, lat]",
+                      get_text="name", get_size=15, get_color=[20, 30, 70],
+                      get_pixel_offset=[0, -24], font_weight=700, background=True,
+                      font_family='"Source Sans Pro, Helvetica, Arial, sans-serif"',
+                      get_background_color=[255, 255, 255, 230],
+                      background_padding=[5, 2, 5, 2], pickable=False)
+        )  # fmt: skip
+    if show["cctv"]:
+        cameras = _records(data.cctv, "<b>CCTV</b> {name}<br/>{status}")
+        for cam in cameras:
+            cam["colour"] = CCTV_STATUS.get(cam["status"], CCTV_STATUS["removed"])
+        out.append(
+            pdk.Layer("ScatterplotLayer", cameras, id="cctv", get_position="[lon, lat]",
+                      get_fill_color="colour", get_radius=25, radius_min_pixels=6,
+                      radius_max_pixels=12, stroked=True, get_line_color=[255, 255, 255],
+                      line_width_min_pixels=1.5, pickable=True)
+        )  # fmt: skip
+    if show["anpr"]:
+        sites = _records(data.anpr, "<b>ANPR</b> {name}<br/>{road_name} {direction}")
+        out.append(
+            pdk.Layer("ScatterplotLayer", sites, id="anpr", get_position="[lon, lat]",
+                      get_fill_color=ANPR, get_radius=35, radius_min_pixels=6,
+                      radius_max_pixels=14, stroked=True, get_line_color=[20, 20, 20],
+                      line_width_min_pixels=2, pickable=True)
+        )  # fmt: skip
+    if show["stations"]:
+        out.append(
+            pdk.Layer("ScatterplotLayer", hubs, id="stations", get_position="[lon, lat]",
+                      get_fill_color="colour", get_radius=70, radius_min_pixels=9,
+                      radius_max_pixels=22, stroked=True, get_line_color=[255, 255, 255],
+                      line_width_min_pixels=3, pickable=True)
+        )  # fmt: skip
+    return out
+
+
+def build_deck(data: MapData, show: dict[str, bool]) -> pdk.Deck:
+    return pdk.Deck(
+        layers=build_layers(data, show),
+        initial_view_state=pdk.ViewState(**BARROW),
+        map_provider=None,  # no basemap and no map_style: no outside request
+        tooltip={"html": "{tip}", "style": {"fontSize": "13px"}},
+    )
+
+
+def _legend() -> str:
+    def rgb(colour: Colour) -> str:
+        return "rgb({},{},{})".format(*colour[:3])
+
+    def swatch(style: str, label: str) -> str:
+        return (
+            f'<span style="display:inline-block;vertical-align:middle;margin:0 4px 0 14px;'
+            f'{style}"></span>{label}'
+        )
+
+    dot = "width:11px;height:11px;border-radius:50%;background:"
+    ramp = ",".join(rgb(c) for c in DENSITY_RAMP)
+    items = [
+        swatch(dot + rgb(STATION), "rail station"),
+        swatch(dot + rgb(BUS_STATION), "bus station"),
+        swatch(dot + rgb(CCTV_STATUS["working"]), "CCTV working"),
+        swatch(dot + rgb(CCTV_STATUS["faulty"]), "CCTV faulty"),
+        swatch(dot + rgb(ANPR), "ANPR"),
+        swatch(f"width:60px;height:10px;background:linear-gradient(90deg,{ramp})", "addresses"),
+        swatch(f"width:26px;height:4px;background:#fff;border:1px solid {rgb(ROAD_CASING)}",
+               "street"),
+        swatch(f"width:26px;height:0;border-top:2px solid {rgb(AREA_LINE)}", "area boundary"),
+    ]  # fmt: skip
+    return f'<div style="font-size:0.85rem">{"".join(items)}</div>'
+
+
+def main() -> None:
+    st.set_page_config(page_title="Hardening map", layout="wide")
+    st.markdown(
+        "<style>[data-testid='stDeckGlJsonChart']{background:#dfe6ec;border-radius:6px}</style>",
+        unsafe_allow_html=True,
+    )
+    st.title("Target hardening map")
+    with st.sidebar:
+        st.header("Layers")
+        show = {key: st.checkbox(label, value=True, key=f"layer_{key}")
+                for key, label in LAYER_TOGGLES.items()}  # fmt: skip
+        main_only = st.checkbox("Main roads only", value=False, key="main_roads_only")
+        cell_m = st.select_slider(
+            "Grid square (m)", options=CELL_CHOICES, value=layers.CELL_DEFAULT_M, key="cell"
+        )
+        st.caption(
+            "No basemap: streets and boundaries come from the database, so the map works "
+            "offline. Addresses are counted per square of the British National Grid."
+        )
+    try:
+        data = load_map(owner_url(get_settings()).render_as_string(), int(cell_m), main_only)
+    except HardeningError as exc:
+        st.error(f"Map data unavailable: {exc}")
+        st.stop()
+    working = sum(c.status == "working" for c in data.cctv)
+    cols = st.columns(5)
+    cols[0].metric("Addresses", f"{sum(c.count for c in data.density):,}")
+    cols[1].metric("Stations", len(data.stations))
+    cols[2].metric("CCTV working", working)
+    cols[3].metric("CCTV faulty", sum(c.status == "faulty" for c in data.cctv))
+    cols[4].metric("ANPR sites", len(data.anpr))
+    st.pydeck_chart(build_deck(data, show), height=640, key="map")
+    st.markdown(_legend(), unsafe_allow_html=True)
+
+
+main()

@@ -1,0 +1,10 @@
+"""The `/v1` API: capability routers are included here as they arrive."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from hardening.api import layers
+
+router = APIRouter(prefix="/v1")
+router.include_router(layers.router)

@@ -1,0 +1,317 @@
+"""Map layers shared by the API and the Streamlit map: context (areas, roads), address density
+and the point layers (stations, CCTV, ANPR).
+
+All selection and aggregation happens in PostGIS on BNG geometry; coordinates are transformed to
+WGS84 lon/lat only at the edge (rounded to 6 decimals, ~0.1 m). Results are plain dataclasses;
+`feature_collection` turns any of them into GeoJSON.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any, Final, Protocol
+
+from sqlalchemy import Connection, text
+
+from hardening.errors import UserInputError
+from hardening.geo import check_lon_lat
+
+MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary", "tertiary")
+CELL_MIN_M: Final = 50
+CELL_MAX_M: Final = 5000
+CELL_DEFAULT_M: Final = 250
+# A layer larger than this is a mistake (too small a cell, no bbox): refuse rather than ship
+# megabytes of JSON to a browser.
+MAX_FEATURES: Final = 50_000
+SITE_STATUSES: Final = ("working", "faulty", "planned", "removed")
+
+
+@dataclass(frozen=True)
+class BBox:
+    """A WGS84 box, minlon,minlat,maxlon,maxlat (the GeoJSON/OGC order), inside Great Britain."""
+
+    min_lon: float
+    min_lat: float
+    max_lon: float
+    max_lat: float
+
+    def __post_init__(self) -> None:
+        check_lon_lat(self.min_lon, self.min_lat)
+        check_lon_lat(self.max_lon, self.max_lat)
+        if self.min_lon >= self.max_lon or self.min_lat >= self.max_lat:
+            raise UserInputError(
+                f"bbox {self.as_text()} is inverted or empty: give minlon,minlat,maxlon,maxlat"
+            )
+
+    @classmethod
+    def parse(cls, value: str) -> BBox:
+        parts = value.split(",")
+        if len(parts) != 4:
+            raise UserInputError("bbox must be four numbers: minlon,minlat,maxlon,maxlat")
+        try:
+            numbers = [float(part) for part in parts]
+        except ValueError as exc:
+            raise UserInputError(f"bbox {value!r} holds something that is not a number") from exc
+        return cls(*numbers)
+
+    def as_text(self) -> str:
+        return f"{self.min_lon},{self.min_lat},{self.max_lon},{self.max_lat}"
+
+
+class MapFeature(Protocol):
+    def geometry(self) -> dict[str, Any]: ...
+
+    def properties(self) -> dict[str, Any]: ...
+
+
+def _props(item: Any, *exclude: str) -> dict[str, Any]:
+    return {k: v for k, v in asdict(item).items() if k not in exclude}
+
+
+@dataclass(frozen=True)
+class _Point:
+    lon: float
+    lat: float
+
+    def geometry(self) -> dict[str, Any]:
+        return {"type": "Point", "coordinates": [self.lon, self.lat]}
+
+    def properties(self) -> dict[str, Any]:
+        return _props(self, "lon", "lat")
+
+
+@dataclass(frozen=True)
+class Station(_Point):
+    key: str
+    kind: str
+    name: str
+    code: str | None
+    area_id: str | None
+
+
+@dataclass(frozen=True)
+class CctvSite(_Point):
+    site_id: int
+    name: str | None
+    status: str
+    owner_org_id: str | None
+    bearing_deg: float
+    fov_deg: float
+    range_m: float
+    area_id: str | None
+
+
+@dataclass(frozen=True)
+class AnprSite(_Point):
+    site_id: int
+    name: str | None
+    road_name: str | None
+    direction: str | None
+    status: str
+    area_id: str | None
+
+
+@dataclass(frozen=True)
+class DensityCell(_Point):
+    """Addresses in one square of the BNG grid; lon/lat is the square's centre."""
+
+    ix: int
+    iy: int
+    cell_m: int
+    count: int
+    ring: list[list[float]] = field(repr=False)
+
+    def geometry(self) -> dict[str, Any]:
+        return {"type": "Polygon", "coordinates": [self.ring]}
+
+    def properties(self) -> dict[str, Any]:
+        return _props(self, "ring")
+
+
+@dataclass(frozen=True)
+class Road:
+    road_id: int
+    name: str | None
+    ref: str | None
+    road_class: str
+    path: list[list[float]] = field(repr=False)
+
+    def geometry(self) -> dict[str, Any]:
+        return {"type": "LineString", "coordinates": self.path}
+
+    def properties(self) -> dict[str, Any]:
+        return _props(self, "path")
+
+
+@dataclass(frozen=True)
+class Area:
+    area_id: str
+    name: str
+    polygons: list[list[list[list[float]]]] = field(repr=False)  # MultiPolygon coordinates
+
+    def geometry(self) -> dict[str, Any]:
+        return {"type": "MultiPolygon", "coordinates": self.polygons}
+
+    def properties(self) -> dict[str, Any]:
+        return _props(self, "polygons")
+
+
+def feature_collection(items: Sequence[MapFeature]) -> dict[str, Any]:
+    return {
+        "type": "FeatureCollection",
+        "features": [
+            {"type": "Feature", "geometry": item.geometry(), "properties": item.properties()}
+            for item in items
+        ],
+    }
+
+
+# --- SQL ---------------------------------------------------------------------------------------
+# The box is segmentized before it is transformed so its curved edges in BNG are followed.
+_BBOX_BNG = (
+    "ST_Transform(ST_Segmentize(ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326), "
+    "0.01), 27700)"
+)
+_LON = "round(ST_X(ST_Transform({g}, 4326))::numeric, 6)::float8"
+_LAT = "round(ST_Y(ST_Transform({g}, 4326))::numeric, 6)::float8"
+
+
+def _coords(geom_sql: str) -> str:
+    return f"(ST_AsGeoJSON(ST_Transform({geom_sql}, 4326), 6)::json -> 'coordinates')"
+
+
+def _where(bbox: BBox | None, *conditions: str, geom: str = "geom") -> tuple[str, dict[str, Any]]:
+    clauses = list(conditions)
+    params: dict[str, Any] = {}
+    if bbox is not None:
+        clauses.append(f"ST_Intersects({geom}, {_BBOX_BNG})")
+        params.update(asdict(bbox))
+    return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+
+def _fetch(conn: Connection, sql: str, params: dict[str, Any], what: str) -> list[dict[str, Any]]:
+    rows = conn.execute(text(sql + " LIMIT :limit"), {**params, "limit": MAX_FEATURES + 1})
+    found = [dict(row) for row in rows.mappings()]
+    if len(found) > MAX_FEATURES:
+        raise UserInputError(
+            f"more than {MAX_FEATURES} {what} in the request: narrow the bbox or coarsen it"
+        )
+    return found
+
+
+def _site_statuses(include_removed: bool) -> list[str]:
+    return [s for s in SITE_STATUSES if include_removed or s != "removed"]
+
+
+def stations(conn: Connection, bbox: BBox | None = None) -> list[Station]:
+    where, params = _where(bbox)
+    rows = _fetch(
+        conn,
+        f"SELECT hub_key AS key, kind, name, code, area_id, {_LON.format(g='geom')} AS lon, "
+        f"{_LAT.format(g='geom')} AS lat FROM transport_hubs {where} ORDER BY name, hub_key",
+        params,
+        "stations",
+    )
+    return [Station(**row) for row in rows]
+
+
+def cctv_sites(
+    conn: Connection, bbox: BBox | None = None, include_removed: bool = False
+) -> list[CctvSite]:
+    where, params = _where(bbox, "status = ANY(:statuses)")
+    rows = _fetch(
+        conn,
+        "SELECT site_id, name, status, owner_org_id, bearing_deg, fov_deg, range_m, area_id, "
+        f"{_LON.format(g='geom')} AS lon, {_LAT.format(g='geom')} AS lat "
+        f"FROM cctv_sites {where} ORDER BY site_id",
+        {**params, "statuses": _site_statuses(include_removed)},
+        "CCTV sites",
+    )
+    return [CctvSite(**row) for row in rows]
+
+
+def anpr_sites(
+    conn: Connection, bbox: BBox | None = None, include_removed: bool = False
+) -> list[AnprSite]:
+    where, params = _where(bbox, "status = ANY(:statuses)")
+    rows = _fetch(
+        conn,
+        "SELECT site_id, name, road_name, direction, status, area_id, "
+        f"{_LON.format(g='geom')} AS lon, {_LAT.format(g='geom')} AS lat "
+        f"FROM anpr_sites {where} ORDER BY site_id",
+        {**params, "statuses": _site_statuses(include_removed)},
+        "ANPR sites",
+    )
+    return [AnprSite(**row) for row in rows]
+
+
+def address_density(
+    conn: Connection, cell_m: int = CELL_DEFAULT_M, bbox: BBox | None = None
+) -> list[DensityCell]:
+    """Addresses counted per square of a BNG grid cell_m metres wide (floor division, so
+    squares line up with the national grid). A block's parent record is left out: its flats
+    are the addresses, counting the block too would count them twice."""
+    if not (isinstance(cell_m, int) and CELL_MIN_M <= cell_m <= CELL_MAX_M):
+        raise UserInputError(f"cell must be a whole number of metres in {CELL_MIN_M}..{CELL_MAX_M}")
+    where, params = _where(bbox, "property_type <> 'block'")
+    # RLS quals inflate the plan's cost estimate past jit_above_cost; compiling then takes
+    # ~10x longer than the aggregation itself. Transaction-scoped, like the actor.
+    conn.execute(text("SELECT set_config('jit', 'off', true)"))
+    env = "ST_MakeEnvelope(ix * :cell, iy * :cell, (ix + 1) * :cell, (iy + 1) * :cell, 27700)"
+    rows = _fetch(
+        conn,
+        "WITH cells AS ("
+        " SELECT floor(ST_X(geom) / :cell)::bigint AS ix, floor(ST_Y(geom) / :cell)::bigint AS iy,"
+        f" count(*)::int AS count FROM addresses {where} GROUP BY 1, 2)"
+        f" SELECT ix, iy, count, {_LON.format(g='c')} AS lon, {_LAT.format(g='c')} AS lat,"
+        f" {_coords('env')} -> 0 AS ring"
+        f" FROM cells, LATERAL (SELECT {env} AS env) e,"
+        " LATERAL (SELECT ST_Centroid(env) AS c) m ORDER BY iy, ix",
+        {**params, "cell": cell_m},
+        "grid cells",
+    )
+    return [DensityCell(cell_m=cell_m, **row) for row in rows]
+
+
+def roads(
+    conn: Connection,
+    bbox: BBox | None = None,
+    main_only: bool = False,
+    simplify_m: float = 0.0,
+) -> list[Road]:
+    """Street centre lines for context; main_only keeps motorway..tertiary (the low-zoom view)
+    and simplify_m drops vertices closer than that to the line (Douglas-Peucker, in metres)."""
+    _check_tolerance(simplify_m)
+    conditions = ["road_class = ANY(:classes)"] if main_only else []
+    where, params = _where(bbox, *conditions)
+    rows = _fetch(
+        conn,
+        "SELECT road_id, name, ref, road_class, "
+        f"{_coords('ST_SimplifyPreserveTopology(geom, :tolerance)')} AS path "
+        f"FROM roads {where} ORDER BY road_id",
+        {**params, "classes": list(MAIN_ROAD_CLASSES), "tolerance": simplify_m},
+        "roads",
+    )
+    return [Road(**row) for row in rows]
+
+
+def areas(conn: Connection, bbox: BBox | None = None, simplify_m: float = 0.0) -> list[Area]:
+    """Force-area boundaries, the outline a map without a basemap needs most."""
+    _check_tolerance(simplify_m)
+    where, params = _where(bbox)
+    rows = _fetch(
+        conn,
+        "SELECT area_id, name, "
+        f"{_coords('ST_Multi(ST_SimplifyPreserveTopology(geom, :tolerance))')} AS polygons "
+        f"FROM areas {where} ORDER BY area_id",
+        {**params, "tolerance": simplify_m},
+        "areas",
+    )
+    return [Area(**row) for row in rows]
+
+
+def _check_tolerance(simplify_m: float) -> None:
+    if not (math.isfinite(simplify_m) and 0 <= simplify_m <= 1000):
+        raise UserInputError("simplify must be a number of metres in 0..1000")

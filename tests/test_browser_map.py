@@ -1,0 +1,137 @@
+"""The map in a real browser: `streamlit run app.py` against the test database, driven by
+Debian's headless Chromium through Playwright (the routine in scripts/screenshot.py).
+
+Checks the screenshot, not the page source: the map is drawn (many colours), stations,
+working and faulty CCTV and ANPR markers appear in their colours, and the page asked nothing
+of any host but its own (no basemap).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import httpx
+import pytest
+from PIL import Image
+from sqlalchemy.engine import URL
+from test_app_layers import committed_map_fixture
+
+from hardening.settings import PROJECT_ROOT
+
+__all__ = ["committed_map_fixture"]  # a fixture, imported to be used here
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
+
+
+def _screenshot_module() -> ModuleType:
+    name = "hardening_scripts_screenshot"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, PROJECT_ROOT / "scripts" / "screenshot.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+def _require_chromium() -> None:
+    if CHROMIUM.exists():
+        return
+    message = f"{CHROMIUM} is missing: apt-get install -y chromium"
+    if os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def streamlit_url(
+    test_db_url: URL, committed_map_fixture: None, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    _require_chromium()
+    port = _free_port()
+    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
+    log = log_path.open("w")
+    proc = subprocess.Popen(
+        [
+            sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
+            "--server.headless", "true", "--server.port", str(port),
+            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+        ],
+        cwd=PROJECT_ROOT,
+        env=os.environ.copy(),  # HARDENING_DATABASE_URL points at the test database
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log_path.read_text()
+            try:
+                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def _pixels_near(png: bytes, rgb: tuple[int, int, int], tolerance: int = 12) -> int:
+    with Image.open(io.BytesIO(png)) as image:
+        colours = image.convert("RGB").getcolors(maxcolors=1 << 20) or []
+    total = 0
+    for n, colour in colours:
+        assert isinstance(colour, tuple)
+        if all(abs(a - b) <= tolerance for a, b in zip(colour, rgb, strict=True)):
+            total += n
+    return total
+
+
+@pytest.mark.browser
+def test_map_screenshot_shows_points_stations_and_cameras(streamlit_url: str) -> None:
+    shot = _screenshot_module()
+    out = SCREENSHOTS / "map.png"
+    result = shot.capture(streamlit_url, out, timeout_s=90)
+    assert out.stat().st_size > 10_000
+    assert result.outside_requests == []
+    png = result.map_png
+    # A blank or half-drawn canvas has a handful of colours; the drawn map has hundreds.
+    assert result.map_colours > 200, result.summary()
+    colours = {
+        "rail station": (28, 58, 150),
+        "bus station": (0, 120, 130),
+        "CCTV working": (24, 150, 78),
+        "CCTV faulty": (214, 40, 40),
+        "ANPR": (128, 50, 170),
+        "area fill": (250, 248, 242),
+    }
+    found = {name: _pixels_near(png, rgb) for name, rgb in colours.items()}
+    # Each marker is at least a few pixels across (radius_min_pixels >= 6).
+    assert all(n >= 20 for n in found.values()), found
+    # Address density squares: the YlOrRd ramp's pale and mid stops.
+    assert _pixels_near(png, (254, 217, 118), 25) + _pixels_near(png, (253, 141, 60), 25) > 50
