@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
+from hardening.security.disclosure import publish_grid
 from hardening.geo import check_lon_lat
 
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary", "tertiary")
@@ -251,28 +252,34 @@ def address_density(
     conn: Connection, cell_m: int = CELL_DEFAULT_M, bbox: BBox | None = None
 ) -> list[DensityCell]:
     """Addresses counted per square of a BNG grid cell_m metres wide (floor division, so
-    squares line up with the national grid). A block's parent record is left out: its flats
-    are the addresses, counting the block too would count them twice."""
+    squares line up with the national grid), after disclosure control: squares under 10
+    addresses are left out and the rest rounded to 5 (hardening.security.disclosure), so the
+    layer is an aggregate any signed-in user, planners included, may see."""
     if not (isinstance(cell_m, int) and CELL_MIN_M <= cell_m <= CELL_MAX_M):
         raise UserInputError(f"cell must be a whole number of metres in {CELL_MIN_M}..{CELL_MAX_M}")
-    where, params = _where(bbox, "property_type <> 'block'")
-    # RLS quals inflate the plan's cost estimate past jit_above_cost; compiling then takes
-    # ~10x longer than the aggregation itself. Transaction-scoped, like the actor.
-    conn.execute(text("SELECT set_config('jit', 'off', true)"))
+    params: dict[str, Any] = {"cell": cell_m}
+    within = "NULL::geometry"
+    if bbox is not None:
+        within = _BBOX_BNG
+        params.update(asdict(bbox))
     env = "ST_MakeEnvelope(ix * :cell, iy * :cell, (ix + 1) * :cell, (iy + 1) * :cell, 27700)"
     rows = _fetch(
         conn,
-        "WITH cells AS ("
-        " SELECT floor(ST_X(geom) / :cell)::bigint AS ix, floor(ST_Y(geom) / :cell)::bigint AS iy,"
-        f" count(*)::int AS count FROM addresses {where} GROUP BY 1, 2)"
-        f" SELECT ix, iy, count, {_LON.format(g='c')} AS lon, {_LAT.format(g='c')} AS lat,"
+        f"SELECT ix, iy, n, {_LON.format(g='c')} AS lon, {_LAT.format(g='c')} AS lat,"
         f" {_coords('env')} -> 0 AS ring"
-        f" FROM cells, LATERAL (SELECT {env} AS env) e,"
-        " LATERAL (SELECT ST_Centroid(env) AS c) m ORDER BY iy, ix",
-        {**params, "cell": cell_m},
+        f" FROM address_grid_counts(:cell, {within}),"
+        f" LATERAL (SELECT {env} AS env) e, LATERAL (SELECT ST_Centroid(env) AS c) m"
+        " ORDER BY iy, ix",
+        params,
         "grid cells",
     )
-    return [DensityCell(cell_m=cell_m, **row) for row in rows]
+    published = publish_grid({(row["ix"], row["iy"]): row["n"] for row in rows}).cells
+    return [
+        DensityCell(cell_m=cell_m, ix=row["ix"], iy=row["iy"], count=count, lon=row["lon"],
+                    lat=row["lat"], ring=row["ring"])
+        for row in rows
+        if (count := published[(row["ix"], row["iy"])]) is not None
+    ]
 
 
 def roads(

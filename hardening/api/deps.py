@@ -7,10 +7,13 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from hardening.api.settings import ApiSettings
 from hardening.db.engine import Actor, transaction
+from hardening.errors import AuthenticationError
+from hardening.security.users import authenticate_token
 
 
 def get_engine(request: Request) -> Engine:
@@ -28,14 +31,22 @@ EngineDep = Annotated[Engine, Depends(get_engine)]
 ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
 
 
-def current_actor() -> Actor:
-    """Who the request acts as.
+_bearer = HTTPBearer(auto_error=False, description="An API token from `hardening users token`.")
 
-    AUTH SEAM: until bearer tokens arrive with the security work, every request acts as the
-    system admin. Replace this one function (token -> user -> Actor, 401 when missing); every
-    route already receives its actor through `ActorDep`.
+
+def current_actor(
+    engine: EngineDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """Who the request acts as: the user behind a live bearer token, else 401.
+
+    The token is checked in its own short transaction (no actor exists yet); the request's
+    work then runs in another, as that actor.
     """
-    return Actor.system()
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise AuthenticationError("a bearer token is required (Authorization: Bearer <token>)")
+    with transaction(engine, Actor(user_id=None, org_id=None)) as conn:
+        return authenticate_token(conn, credentials.credentials)
 
 
 ActorDep = Annotated[Actor, Depends(current_actor)]
