@@ -2,7 +2,9 @@
 over street and boundary layers drawn from the database.
 
 There is no basemap (`map_provider=None`, no `map_style`): the page makes no outside request and
-stays readable offline. Data comes only through `hardening.layers` in one transaction.
+stays readable offline. The page asks for sign-in first (`ui.session`); data then comes only
+through `hardening.layers`, in one transaction as the signed-in user, so row-level security
+decides which cameras they see (address density is a disclosure-controlled aggregate).
 Run: `streamlit run app.py --server.headless true`.
 """
 
@@ -13,13 +15,11 @@ from typing import Any
 
 import pydeck as pdk
 import streamlit as st
-from sqlalchemy import Engine
 
 from hardening import layers
-from hardening.db.engine import Actor, app_engine, transaction
-from hardening.db.urls import owner_url
+from hardening.db.engine import Actor
 from hardening.errors import HardeningError
-from hardening.settings import get_settings
+from ui.session import as_actor, require_actor
 
 BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}
 CELL_CHOICES = [50, 100, 250, 500, 1000, 2500, 5000]
@@ -69,16 +69,11 @@ class MapData:
     anpr: list[layers.AnprSite]
 
 
-@st.cache_resource
-def _engine(database: str) -> Engine:
-    """One pool per database (the key), shared by every session of this server."""
-    return app_engine(get_settings())
-
-
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Loading map layers...")
-def load_map(database: str, cell_m: int, main_roads_only: bool) -> MapData:
-    # AUTH SEAM: the map acts as the system admin until per-user login arrives with pages/.
-    with transaction(_engine(database), Actor.system()) as conn:
+def load_map(actor: Actor, cell_m: int, main_roads_only: bool) -> MapData:
+    """The layers as this user may see them. The whole actor (user id, organisation, roles) is
+    part of the cache key, so one user's layers are never served to another."""
+    with as_actor(actor) as conn:
         return MapData(
             areas=layers.areas(conn, simplify_m=10),
             roads=layers.roads(conn, main_only=main_roads_only, simplify_m=2),
@@ -236,6 +231,7 @@ def _legend() -> str:
 
 def main() -> None:
     st.set_page_config(page_title="Hardening map", layout="wide")
+    actor = require_actor()  # the sign-in form, and a stop, when nobody is signed in
     st.markdown(
         "<style>[data-testid='stDeckGlJsonChart']{background:#dfe6ec;border-radius:6px}</style>",
         unsafe_allow_html=True,
@@ -251,10 +247,11 @@ def main() -> None:
         )
         st.caption(
             "No basemap: streets and boundaries come from the database, so the map works "
-            "offline. Addresses are counted per square of the British National Grid."
+            "offline. Addresses are counted per square of the British National Grid; squares "
+            "with fewer than 10 are not shown and counts are rounded to 5 (disclosure control)."
         )
     try:
-        data = load_map(owner_url(get_settings()).render_as_string(), int(cell_m), main_only)
+        data = load_map(actor, int(cell_m), main_only)
     except HardeningError as exc:
         st.error(f"Map data unavailable: {exc}")
         st.stop()

@@ -16,8 +16,8 @@ from typing import Any, Final, Protocol
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
-from hardening.security.disclosure import publish_grid
 from hardening.geo import check_lon_lat
+from hardening.security.disclosure import publish_grid
 
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary", "tertiary")
 CELL_MIN_M: Final = 50
@@ -275,8 +275,15 @@ def address_density(
     )
     published = publish_grid({(row["ix"], row["iy"]): row["n"] for row in rows}).cells
     return [
-        DensityCell(cell_m=cell_m, ix=row["ix"], iy=row["iy"], count=count, lon=row["lon"],
-                    lat=row["lat"], ring=row["ring"])
+        DensityCell(
+            cell_m=cell_m,
+            ix=row["ix"],
+            iy=row["iy"],
+            count=count,
+            lon=row["lon"],
+            lat=row["lat"],
+            ring=row["ring"],
+        )
         for row in rows
         if (count := published[(row["ix"], row["iy"])]) is not None
     ]

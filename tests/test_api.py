@@ -1,5 +1,5 @@
 """The API skeleton: app factory, /healthz, the error map, body limits, one transaction per
-request, and `hardening serve`."""
+request as the bearer token's user, and `hardening serve`."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
+from test_app_layers import add_partner, delete_partners
 
 from hardening import __version__
 from hardening.api.app import create_app
 from hardening.api.deps import ConnDep
 from hardening.api.models import ApiModel
 from hardening.api.settings import ApiSettings
+from hardening.db.engine import Actor, transaction
 from hardening.db.migrate import available_migrations
 from hardening.db.urls import libpq_conninfo
 from hardening.errors import (
@@ -35,15 +37,39 @@ from hardening.errors import (
     PermissionDeniedError,
     UserInputError,
 )
+from hardening.security.users import issue_token
 from hardening.settings import PROJECT_ROOT, Settings
 
 NOWHERE = "postgresql://nobody@127.0.0.1:1/nowhere"  # port 1: refused at once
+API_ORG, API_AREA, ADMIN = "test-api-org", "test-api-area", "test-api.admin"
 
 
 @pytest.fixture
 def client(test_db_url: URL) -> Iterator[TestClient]:
+    """No token: what needs none (health, OpenAPI, routing errors) is checked with this."""
     with TestClient(create_app()) as c:
         yield c
+
+
+@pytest.fixture(scope="module")
+def admin(app_engine: Engine) -> Iterator[tuple[Actor, dict[str, str]]]:
+    """A police admin whose agreement covers one area, and the header with their token."""
+    with transaction(app_engine, Actor.system()) as conn:
+        conn.execute(
+            text(
+                "INSERT INTO areas (area_id, name, geom) VALUES (:a, 'Test API area', "
+                "ST_Multi(ST_MakeEnvelope(600000, 300000, 601000, 301000, 27700)))"
+            ),
+            {"a": API_AREA},
+        )
+        actor = add_partner(conn, API_ORG, "police", ["markers"], [API_AREA], {ADMIN: ("admin",)})
+        token = issue_token(conn, ADMIN, days=1).token
+    try:
+        yield actor[ADMIN], {"Authorization": f"Bearer {token}"}
+    finally:
+        with transaction(app_engine, Actor.system()) as conn:
+            delete_partners(conn, [API_ORG])
+            conn.execute(text("DELETE FROM areas WHERE area_id = :a"), {"a": API_AREA})
 
 
 @pytest.fixture
@@ -135,11 +161,15 @@ def test_wrong_method_is_a_json_405(client: TestClient) -> None:
 
 
 def test_database_down_is_503_without_internals(down_client: TestClient) -> None:
-    response = down_client.get("/v1/layers/stations")
+    # Checking a token needs the database: down, that is a 503 ...
+    token = {"Authorization": "Bearer hdn_" + "x" * 43}
+    response = down_client.get("/v1/layers/stations", headers=token)
     assert response.status_code == 503
     body = response.json()
     assert body["code"] == "database_unavailable"
     assert "127.0.0.1" not in body["description"] and "/healthz" in body["description"]
+    # ... while no token at all is refused without asking it.
+    assert down_client.get("/v1/layers/stations").status_code == 401
 
 
 class OddUserError(UserInputError):
@@ -258,17 +288,29 @@ def test_malformed_json_body_is_422(test_db_url: URL) -> None:
 
 # --- one transaction per request ---------------------------------------------------------------
 def test_request_runs_in_one_transaction_as_the_actor(
-    test_db_url: URL, owner_engine: Engine
+    test_db_url: URL, owner_engine: Engine, admin: tuple[Actor, dict[str, str]]
 ) -> None:
+    actor, token = admin
     app = create_app()
 
     @app.get("/whoami")
     def whoami(conn: ConnDep) -> dict[str, str]:
         row = conn.execute(
-            text("SELECT current_user, current_setting('app.username', true), txid_current()")
+            text(
+                "SELECT current_user, current_setting('app.username', true), "
+                "current_setting('app.user_id', true), current_setting('app.org_id', true), "
+                "current_setting('app.roles', true), txid_current()"
+            )
         ).one()
         again = conn.execute(text("SELECT txid_current()")).scalar_one()
-        return {"role": row[0], "actor": row[1], "same_tx": str(row[2] == again)}
+        return {
+            "role": row[0],
+            "actor": row[1],
+            "user_id": row[2],
+            "org_id": row[3],
+            "roles": row[4],
+            "same_tx": str(row[5] == again),
+        }
 
     @app.post("/write-then-fail")
     def write_then_fail(conn: ConnDep) -> None:
@@ -280,13 +322,17 @@ def test_request_runs_in_one_transaction_as_the_actor(
         )
         raise ConflictError("changed my mind")
 
-    with TestClient(app) as c:
+    with TestClient(app, headers=token) as c:
         assert c.get("/whoami").json() == {
             "role": "hardening_app",
-            "actor": "system",
+            "actor": ADMIN,
+            "user_id": str(actor.user_id),
+            "org_id": API_ORG,
+            "roles": "admin",
             "same_tx": "True",
         }
         assert c.post("/write-then-fail").status_code == 409
+        assert c.get("/whoami", headers={"Authorization": "Bearer nope"}).status_code == 401
     with owner_engine.connect() as conn:
         left = conn.execute(
             text("SELECT count(*) FROM organisations WHERE org_id = 't-api-rollback'")
@@ -295,30 +341,35 @@ def test_request_runs_in_one_transaction_as_the_actor(
 
 
 def test_a_failed_commit_is_an_error_response_not_a_200(
-    test_db_url: URL, owner_engine: Engine
+    test_db_url: URL, owner_engine: Engine, admin: tuple[Actor, dict[str, str]]
 ) -> None:
     # addresses.parent_uprn is checked at COMMIT (deferred), after the route has returned:
     # the transaction must end before the response is sent, so the client hears of it.
     app = create_app()
+    returned: list[bool] = []
 
     @app.post("/orphan")
     def orphan(conn: ConnDep) -> dict[str, str]:
+        # An admin may write addresses in their agreement's area: the INSERT itself passes.
         conn.execute(
             text(
-                "INSERT INTO addresses (uprn, parent_uprn, full_address, property_type, geom) "
-                "VALUES (991000000001, 991000000999, '1 Orphan Row', 'flat', "
-                "ST_SetSRID(ST_MakePoint(320000, 470000), 27700))"
-            )
+                "INSERT INTO addresses (uprn, parent_uprn, area_id, full_address, property_type,"
+                " geom) VALUES (981000000001, 981000000999, :area, '1 Orphan Row', 'flat', "
+                "ST_SetSRID(ST_MakePoint(600500, 300500), 27700))"
+            ),
+            {"area": API_AREA},
         )
+        returned.append(True)
         return {"status": "written"}
 
-    with TestClient(app, raise_server_exceptions=False) as c:
+    with TestClient(app, raise_server_exceptions=False, headers=admin[1]) as c:
         response = c.post("/orphan")
+    assert returned == [True]  # the route ran to the end; the commit failed
     assert response.status_code == 500
     assert response.json()["code"] == "internal_error"
     with owner_engine.connect() as conn:
         left = conn.execute(
-            text("SELECT count(*) FROM addresses WHERE uprn = 991000000001")
+            text("SELECT count(*) FROM addresses WHERE uprn = 981000000001")
         ).scalar_one()
     assert left == 0
 
@@ -345,6 +396,12 @@ def test_openapi_lists_health_and_v1_layers(client: TestClient) -> None:
     health_503 = spec["paths"]["/healthz"]["get"]["responses"]["503"]["content"]
     assert health_503["application/json"]["schema"]["$ref"] == "#/components/schemas/Health"
     assert "HTTPValidationError" not in spec["components"]["schemas"]
+    # Every /v1 operation asks for the bearer token; health does not.
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    bearer: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
+    for path, operations in spec["paths"].items():
+        for operation in operations.values():
+            assert operation.get("security") == (bearer if path.startswith("/v1/") else None), path
 
 
 # --- hardening serve ---------------------------------------------------------------------------

@@ -1,20 +1,26 @@
 """hardening.layers against PostGIS, and the small map fixture the API, Streamlit and browser
-tests share (a corner of Barrow-in-Furness: two stations, cameras, roads, a few addresses).
+tests share (a corner of Barrow-in-Furness: two stations, cameras, roads, a few addresses) with
+the people who look at it: an organisation whose active sharing agreement covers the fixture's
+area (sites, aggregates_only, markers) and its planner `test-app.viewer`, and an organisation
+with no agreement at all and its planner `test-app.outsider`.
 
 The API, AppTest and the browser read through their own connections, so they need the fixture
-committed (`committed_map_fixture`); the tests here insert it inside the rolled-back `app_conn`.
+committed (`committed_map_fixture`, which also issues each user an API token); the tests here
+insert it inside the rolled-back `app_conn` and then act as the viewer.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
 
 import pytest
 from sqlalchemy import Connection, Engine, text
 
-from hardening.db.engine import Actor, transaction
+from hardening.db.engine import Actor, set_actor, transaction
 from hardening.errors import UserInputError
 from hardening.geo import point_ewkt, to_bng, to_lon_lat
 from hardening.layers import (
@@ -28,13 +34,24 @@ from hardening.layers import (
     roads,
     stations,
 )
+from hardening.security.disclosure import publish_grid
+from hardening.security.users import add_user, issue_token
 
 AREA_ID = "test-app-barrow"
 AREA_BOX = (-3.27, 54.08, -3.17, 54.16)  # minlon, minlat, maxlon, maxlat
 # Other tests (and the sample) may commit rows elsewhere on the grid: look only here.
 HERE = BBox(*AREA_BOX)
-UPRN_BASE = 990_000_000_000
+# Clear of the synthetic sample town's UPRNs (990000000001 upward).
+UPRN_BASE = 980_000_000_000
 SOURCE = "test-app"
+# A second area next to the first (outside AREA_BOX): its camera is not the viewer's to see.
+ELSEWHERE_ID = "test-app-elsewhere"
+ELSEWHERE_BOX = (-3.16, 54.08, -3.12, 54.16)
+ELSEWHERE_CCTV = ("c9", "Elsewhere camera", "working", -3.1400, 54.1200)
+ORG_ID, OUTSIDER_ORG_ID = "test-app-org", "test-app-outsider"
+VIEWER, OUTSIDER = "test-app.viewer", "test-app.outsider"
+CLASSES = ["sites", "aggregates_only", "markers"]
+PASSWORD = "test-app map password"  # test fixture only; the browser test types it
 STATIONS = [  # hub_key, name, code, lon, lat (a code means a railway station)
     ("test-app:rail:BIF", "Barrow-in-Furness", "BIF", -3.2262, 54.1190),
     ("test-app:rail:ROO", "Roose", "ROO", -3.1945, 54.1152),
@@ -57,37 +74,100 @@ ROADS = [  # source_ref, name, ref, class, path
 ]  # fmt: skip
 
 
+ROOSE = (-3.1950, 54.1160)  # the 6 houses near Roose: always a small, suppressed square
+BLOCK = (-3.2210, 54.1200)  # a block of 14 flats: published as 15 up to 250 m squares
+TOWER = (-3.2150, 54.1230)  # a tower of 100 flats: the map's darkest square
+
+
+@dataclass(frozen=True)
+class MapFixture:
+    """The committed fixture's users, as the app sees them once signed in, and their tokens."""
+
+    viewer: Actor
+    outsider: Actor
+    viewer_token: str
+    outsider_token: str
+
+
 def address_points() -> list[tuple[int, float, float, str, int | None]]:
     """(uprn, lon, lat, property_type, parent_uprn): 12 houses near the town centre, 6 near
-    Roose, and a block whose 3 flats share its point (the block itself is not counted)."""
+    Roose, a block of 14 flats and a tower of 100 sharing their block's point (a block's own
+    record is not counted: its flats are the addresses)."""
     rows: list[tuple[int, float, float, str, int | None]] = []
     for i in range(12):
         rows.append(
             (UPRN_BASE + i, -3.2300 + 0.0004 * (i % 4), 54.1130 + 0.0003 * (i // 4), "house", None)
         )
     for i in range(6):
-        rows.append((UPRN_BASE + 20 + i, -3.1950 + 0.0003 * i, 54.1160, "house", None))
-    block = UPRN_BASE + 30
-    rows.append((block, -3.2210, 54.1200, "block", None))
-    rows += [(block + k, -3.2210, 54.1200, "flat", block) for k in (1, 2, 3)]
+        rows.append((UPRN_BASE + 20 + i, ROOSE[0] + 0.0003 * i, ROOSE[1], "house", None))
+    for block, point, flats in ((UPRN_BASE + 100, BLOCK, 14), (UPRN_BASE + 200, TOWER, 100)):
+        rows.append((block, *point, "block", None))
+        rows += [(block + k, *point, "flat", block) for k in range(1, flats + 1)]
     return rows  # fmt: skip
 
 
-def insert_map_fixture(conn: Connection) -> None:
-    ring = [
-        (AREA_BOX[0], AREA_BOX[1]),
-        (AREA_BOX[2], AREA_BOX[1]),
-        (AREA_BOX[2], AREA_BOX[3]),
-        (AREA_BOX[0], AREA_BOX[3]),
-        (AREA_BOX[0], AREA_BOX[1]),
-    ]
-    wkt = "MULTIPOLYGON(((" + ", ".join(f"{x} {y}" for x, y in ring) + ")))"
+def _box_wkt(box: tuple[float, float, float, float]) -> str:
+    w, s, e, n = box
+    return f"MULTIPOLYGON((({w} {s}, {e} {s}, {e} {n}, {w} {n}, {w} {s})))"
+
+
+def add_partner(
+    conn: Connection,
+    org_id: str,
+    kind: str,
+    classes: list[str],
+    area_ids: list[str],
+    users: dict[str, tuple[str, ...]],
+    password: str = PASSWORD,
+) -> dict[str, Actor]:
+    """An organisation, an agreement active today (when it names classes) and its users, as
+    the Actor each one signs in as."""
+    conn.execute(
+        text("INSERT INTO organisations (org_id, name, kind) VALUES (:o, :name, :kind)"),
+        {"o": org_id, "name": f"Test {org_id}", "kind": kind},
+    )
+    if classes:
+        today = date.today()
+        agreement_id = conn.execute(
+            text(
+                "INSERT INTO sharing_agreements (org_id, title, data_classes, starts_on, ends_on,"
+                " review_on) VALUES (:o, 'test agreement', :c, :s, :e, :e) RETURNING agreement_id"
+            ),
+            {"o": org_id, "c": classes, "s": today - timedelta(days=30),
+             "e": today + timedelta(days=335)},
+        ).scalar_one()  # fmt: skip
+        conn.execute(
+            text("INSERT INTO agreement_areas (agreement_id, area_id) VALUES (:a, :area)"),
+            [{"a": agreement_id, "area": area_id} for area_id in area_ids],
+        )
+    return {
+        username: Actor(add_user(conn, username, org_id, list(roles), password), org_id, roles,
+                        username)
+        for username, roles in users.items()
+    }  # fmt: skip
+
+
+def delete_partners(conn: Connection, org_ids: Iterable[str]) -> None:
+    """Everything add_partner made for these organisations, tokens included."""
+    orgs = {"orgs": list(org_ids)}
+    users = "SELECT user_id FROM users WHERE org_id = ANY(:orgs)"
+    conn.execute(text(f"DELETE FROM api_tokens WHERE user_id IN ({users})"), orgs)
+    conn.execute(text("DELETE FROM users WHERE org_id = ANY(:orgs)"), orgs)
+    conn.execute(text("DELETE FROM sharing_agreements WHERE org_id = ANY(:orgs)"), orgs)
+    conn.execute(text("DELETE FROM organisations WHERE org_id = ANY(:orgs)"), orgs)
+
+
+def insert_map_fixture(conn: Connection) -> tuple[Actor, Actor]:
+    """The map rows and their two users; returns (viewer, outsider)."""
     conn.execute(
         text(
             "INSERT INTO areas (area_id, name, geom) VALUES (:id, :name, "
             "ST_Transform(ST_GeomFromText(:wkt, 4326), 27700))"
         ),
-        {"id": AREA_ID, "name": "Test Barrow", "wkt": wkt},
+        [
+            {"id": AREA_ID, "name": "Test Barrow", "wkt": _box_wkt(AREA_BOX)},
+            {"id": ELSEWHERE_ID, "name": "Test Elsewhere", "wkt": _box_wkt(ELSEWHERE_BOX)},
+        ],
     )
     conn.execute(
         text(
@@ -124,9 +204,10 @@ def insert_map_fixture(conn: Connection) -> None:
             "ST_GeomFromEWKT(:geom))"
         ),
         [
-            {"src": SOURCE, "ref": r, "name": n, "status": s, "area": AREA_ID,
+            {"src": SOURCE, "ref": r, "name": n, "status": s, "area": area,
              "geom": point_ewkt(*to_bng(x, y))}
-            for r, n, s, x, y in CCTV
+            for area, (r, n, s, x, y) in [(AREA_ID, row) for row in CCTV]
+            + [(ELSEWHERE_ID, ELSEWHERE_CCTV)]
         ],
     )  # fmt: skip
     conn.execute(
@@ -152,43 +233,84 @@ def insert_map_fixture(conn: Connection) -> None:
             for r, n, rr, c, path in ROADS
         ],
     )  # fmt: skip
+    viewer = add_partner(conn, ORG_ID, "council", CLASSES, [AREA_ID], {VIEWER: ("planner",)})
+    outsider = add_partner(conn, OUTSIDER_ORG_ID, "council", [], [], {OUTSIDER: ("planner",)})
+    return viewer[VIEWER], outsider[OUTSIDER]
 
 
 def delete_map_fixture(conn: Connection) -> None:
+    delete_partners(conn, [ORG_ID, OUTSIDER_ORG_ID])
     for table in ("cctv_sites", "anpr_sites"):
         conn.execute(text(f"DELETE FROM {table} WHERE source = :src"), {"src": SOURCE})
     conn.execute(text("DELETE FROM roads WHERE source_ref LIKE 'test-app:%'"))
     conn.execute(text("DELETE FROM transport_hubs WHERE hub_key LIKE 'test-app:%'"))
     conn.execute(text("DELETE FROM addresses WHERE area_id = :area"), {"area": AREA_ID})
-    conn.execute(text("DELETE FROM areas WHERE area_id = :area"), {"area": AREA_ID})
+    conn.execute(
+        text("DELETE FROM areas WHERE area_id = ANY(:areas)"), {"areas": [AREA_ID, ELSEWHERE_ID]}
+    )
 
 
 @pytest.fixture(scope="module")
-def committed_map_fixture(app_engine: Engine) -> Iterator[None]:
-    """The fixture committed for readers on other connections; removed after the module."""
+def committed_map_fixture(app_engine: Engine) -> Iterator[MapFixture]:
+    """The fixture committed for readers on other connections, with a one-day API token for
+    each user; all of it removed after the module."""
     with transaction(app_engine, Actor.system()) as conn:
-        insert_map_fixture(conn)
+        viewer, outsider = insert_map_fixture(conn)
+        tokens = [issue_token(conn, u, days=1, label="test-app").token for u in (VIEWER, OUTSIDER)]
     try:
-        yield
+        yield MapFixture(viewer, outsider, *tokens)
     finally:
         with transaction(app_engine, Actor.system()) as conn:
             delete_map_fixture(conn)
 
 
-def expected_density(cell_m: int) -> Counter[tuple[int, int]]:
-    """The grid counts computed independently in Python from the fixture's BNG points."""
-    counts: Counter[tuple[int, int]] = Counter()
-    for _, lon, lat, kind, _ in address_points():
-        if kind == "block":
-            continue
-        x, y = (round(v, 2) for v in to_bng(lon, lat))
+Cell = tuple[int, int]
+
+
+def grid_counts(points: Iterable[tuple[float, float]], cell_m: int) -> Counter[Cell]:
+    """Points (BNG metres) counted per square of the grid, in plain Python."""
+    counts: Counter[Cell] = Counter()
+    for x, y in points:
         counts[(math.floor(x / cell_m), math.floor(y / cell_m))] += 1
     return counts
 
 
+def fixture_bng_points() -> list[tuple[float, float]]:
+    """Where the fixture's counted addresses are (not the block: its flats are the addresses),
+    rounded as stored."""
+    return [
+        (round(x, 2), round(y, 2))
+        for _, lon, lat, kind, _ in address_points()
+        if kind != "block"
+        for x, y in [to_bng(lon, lat)]
+    ]
+
+
+def raw_density(cell_m: int) -> Counter[Cell]:
+    """The fixture's grid counts before disclosure control, computed independently."""
+    return grid_counts(fixture_bng_points(), cell_m)
+
+
+def expected_density(cell_m: int) -> dict[Cell, int]:
+    """What may be published of the fixture's grid: the independent count through
+    publish_grid (under 10 dropped, rounded to 5, secondary suppression)."""
+    return published(raw_density(cell_m))
+
+
+def published(counts: Counter[Cell]) -> dict[Cell, int]:
+    return {cell: n for cell, n in publish_grid(counts).cells.items() if n is not None}
+
+
+def square_of(lon: float, lat: float, cell_m: int) -> Cell:
+    x, y = to_bng(lon, lat)
+    return (math.floor(x / cell_m), math.floor(y / cell_m))
+
+
 @pytest.fixture
 def fixture_conn(app_conn: Connection) -> Connection:
-    insert_map_fixture(app_conn)
+    """The fixture inserted as the system actor, then the transaction acts as the viewer."""
+    viewer, _ = insert_map_fixture(app_conn)
+    set_actor(app_conn, viewer)
     return app_conn
 
 
@@ -211,11 +333,36 @@ def test_removed_cameras_are_hidden_unless_asked_for(fixture_conn: Connection) -
     assert [a.road_name for a in anpr_sites(fixture_conn, HERE)] == ["Park Road", "Abbey Road"]
 
 
-@pytest.mark.parametrize("cell_m", [50, 250, 1000])
-def test_density_matches_a_python_count_of_the_grid(fixture_conn: Connection, cell_m: int) -> None:
+def test_cameras_follow_the_sharing_agreement(app_conn: Connection) -> None:
+    viewer, outsider = insert_map_fixture(app_conn)
+    fixture_names = {row[1] for row in CCTV} | {ELSEWHERE_CCTV[1]}
+
+    def seen(actor: Actor) -> set[str | None]:
+        set_actor(app_conn, actor)
+        return {c.name for c in cctv_sites(app_conn, include_removed=True)} & fixture_names
+
+    assert seen(Actor.system()) == fixture_names
+    # The viewer's agreement covers the fixture's area, not the one next to it.
+    assert seen(viewer) == fixture_names - {ELSEWHERE_CCTV[1]}
+    # No agreement, no cameras; the context layers and the aggregate are for everyone.
+    assert seen(outsider) == set()
+    assert anpr_sites(app_conn) == []
+    assert {s.code for s in stations(app_conn, HERE)} == {"BIF", "ROO", None}
+    assert {(c.ix, c.iy): c.count for c in address_density(app_conn, 250, HERE)} == (
+        expected_density(250)
+    )
+
+
+@pytest.mark.parametrize("cell_m", [50, 100, 250, 1000])
+def test_density_is_the_published_python_count_of_the_grid(
+    fixture_conn: Connection, cell_m: int
+) -> None:
     cells = address_density(fixture_conn, cell_m, HERE)
-    assert Counter({(c.ix, c.iy): c.count for c in cells}) == expected_density(cell_m)
-    assert sum(c.count for c in cells) == 21  # 12 + 6 houses + 3 flats, not the block
+    expected = expected_density(cell_m)
+    assert {(c.ix, c.iy): c.count for c in cells} == expected
+    # Something is published (the tower at least), and only counts of 10 or more, rounded.
+    assert expected[square_of(*TOWER, cell_m)] >= 100
+    assert all(c.count >= 10 and c.count % 5 == 0 for c in cells)
     for c in cells:
         # The polygon is the BNG square, closed, around the centre point.
         assert c.ring[0] == c.ring[-1] and len(c.ring) == 5
@@ -226,11 +373,38 @@ def test_density_matches_a_python_count_of_the_grid(fixture_conn: Connection, ce
         assert (c.lon, c.lat) == pytest.approx(centre, abs=1e-6)
 
 
+def test_small_squares_are_suppressed_for_a_user_who_sees_no_address(
+    fixture_conn: Connection,
+) -> None:
+    # The viewer (a planner) may read no address row; the layer is the aggregate only.
+    assert fixture_conn.execute(text("SELECT count(*) FROM addresses")).scalar_one() == 0
+    raw = raw_density(250)
+    roose = {square_of(ROOSE[0] + 0.0003 * i, ROOSE[1], 250) for i in range(6)}
+    assert sorted(raw[square] for square in roose) == [1, 5]
+    cells = {(c.ix, c.iy): c.count for c in address_density(fixture_conn, 250, HERE)}
+    assert cells == {square_of(*BLOCK, 250): 15, square_of(*TOWER, 250): 100}
+    assert roose.isdisjoint(cells)
+    # The largest square left out holds 9 of the town centre's houses: one short of ten.
+    assert max(n for square, n in raw.items() if square not in cells) == 9
+
+
+def test_secondary_suppression_hides_squares_of_ten_or_more(fixture_conn: Connection) -> None:
+    # At 5 km the town centre (12) and the flats (114) each share a row or column with the
+    # Roose square (6): publishing either would let it be recovered from a published total.
+    raw = raw_density(5000)
+    assert sorted(raw.values()) == [6, 12, 114]
+    assert expected_density(5000) == {}
+    assert address_density(fixture_conn, 5000, HERE) == []
+
+
 def test_bbox_keeps_only_what_is_inside(fixture_conn: Connection) -> None:
     around_roose = BBox(-3.2000, 54.1100, -3.1900, 54.1200)
     assert [s.code for s in stations(fixture_conn, around_roose)] == ["ROO"]
-    assert sum(c.count for c in address_density(fixture_conn, 250, around_roose)) == 6
+    assert address_density(fixture_conn, 250, around_roose) == []  # 6 houses: suppressed
     assert cctv_sites(fixture_conn, around_roose) == []
+    around_block = BBox(BLOCK[0] - 0.001, BLOCK[1] - 0.001, BLOCK[0] + 0.001, BLOCK[1] + 0.001)
+    (cell,) = address_density(fixture_conn, 250, around_block)
+    assert ((cell.ix, cell.iy), cell.count) == (square_of(*BLOCK, 250), 15)
 
 
 def test_roads_main_only_and_simplify(fixture_conn: Connection) -> None:
@@ -296,8 +470,8 @@ def test_too_many_features_is_a_user_error(app_conn: Connection) -> None:
             "200000 + 50 * (i % 500), 400000 + 50 * (i / 500)), 27700) "
             "FROM generate_series(0, :n) AS i"
         ),
-        {"base": UPRN_BASE + 100, "n": MAX_FEATURES},
+        {"base": UPRN_BASE + 100_000, "n": MAX_FEATURES},
     )
     with pytest.raises(UserInputError, match="more than"):
         address_density(app_conn, 50)
-    assert len(address_density(app_conn, 5000)) > 0
+    assert len(address_density(app_conn, 5000)) > 0  # 10,000 a square: published

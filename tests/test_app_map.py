@@ -1,8 +1,10 @@
-"""The Streamlit map page, run headless with AppTest against the committed map fixture."""
+"""The Streamlit map page, run headless with AppTest against the committed map fixture, signed
+in as the fixture's viewer (a planner whose agreement covers the fixture's area)."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,8 +13,22 @@ import streamlit as st
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from streamlit.testing.v1 import AppTest
-from test_app_layers import AREA_BOX, CCTV, STATIONS, committed_map_fixture, expected_density
+from test_app_layers import (
+    AREA_BOX,
+    AREA_ID,
+    CCTV,
+    ELSEWHERE_CCTV,
+    STATIONS,
+    Cell,
+    MapFixture,
+    committed_map_fixture,
+    fixture_bng_points,
+    grid_counts,
+    published,
+)
 
+from hardening.db.engine import Actor
+from hardening.geo import to_bng
 from hardening.settings import PROJECT_ROOT, get_settings
 
 __all__ = ["committed_map_fixture"]  # a fixture, imported to be used here
@@ -21,16 +37,37 @@ ALL_LAYERS = {
     "areas", "density", "road-casing", "roads", "area-outline", "cctv", "anpr", "stations",
     "station-labels",
 }  # fmt: skip
+# What the viewer's agreement lets them see of camera sites (RLS: their area, or no area).
+VISIBLE_SITES = f"(area_id IS NULL OR area_id = '{AREA_ID}')"
 
 
 @pytest.fixture
-def app(test_db_url: URL, committed_map_fixture: None) -> Iterator[AppTest]:
-    st.cache_data.clear()  # AppTest shares the process: no data cached by an earlier test
+def fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """AppTest runs the page in this process: no data or engine left by an earlier test, and
+    the project root importable (app.py imports ui.session, as `streamlit run` allows)."""
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    yield
+    st.cache_data.clear()
+    st.cache_resource.clear()
+
+
+def signed_in(actor: Actor, expires_in_s: float = 3600) -> AppTest:
+    """The page as it runs for a session in which actor has signed in."""
     at = AppTest.from_file(APP, default_timeout=60)
-    at.run()
+    at.session_state["actor"] = actor
+    at.session_state["actor_expires_at"] = time.time() + expires_in_s
+    return at
+
+
+@pytest.fixture
+def app(
+    test_db_url: URL, committed_map_fixture: MapFixture, fresh_caches: None
+) -> Iterator[AppTest]:
+    at = signed_in(committed_map_fixture.viewer).run()
     assert not at.exception, at.exception
     yield at
-    st.cache_data.clear()
 
 
 def deck(at: AppTest) -> dict[str, Any]:
@@ -66,6 +103,30 @@ def test_map_has_every_layer_over_barrow_with_no_basemap(app: AppTest) -> None:
     assert "http" not in raw and "mapbox://" not in raw
 
 
+def map_density(owner_engine: Engine, cell_m: int) -> dict[Cell, int]:
+    """What the whole map's density layer must show: publish_grid over a count made in Python
+    (the fixture's points as computed here, any other address's point as stored)."""
+    with owner_engine.connect() as conn:
+        others = conn.execute(
+            text(
+                "SELECT ST_X(geom), ST_Y(geom) FROM addresses "
+                "WHERE property_type <> 'block' AND area_id IS DISTINCT FROM :area"
+            ),
+            {"area": AREA_ID},
+        ).all()
+    points = fixture_bng_points() + [(float(x), float(y)) for x, y in others]
+    return published(grid_counts(points, cell_m))
+
+
+def shown_density(at: AppTest, cell_m: int) -> dict[Cell, int]:
+    """The density layer keyed by grid square, from each polygon's south-west corner."""
+    squares: dict[Cell, int] = {}
+    for cell in layers_by_id(at)["density"]["data"]:
+        x, y = to_bng(*cell["polygon"][0])
+        squares[(round(x / cell_m), round(y / cell_m))] = cell["count"]
+    return squares
+
+
 def test_points_are_the_fixture_rows(app: AppTest, owner_engine: Engine) -> None:
     layers = layers_by_id(app)
     stations = layers["stations"]["data"]
@@ -79,21 +140,21 @@ def test_points_are_the_fixture_rows(app: AppTest, owner_engine: Engine) -> None
     assert [s["name"] for s in layers["station-labels"]["data"]] == [s["name"] for s in stations]
     cctv = {c["name"]: c for c in layers["cctv"]["data"] if inside_fixture(c["lon"], c["lat"])}
     assert set(cctv) == {name for _, name, status, _, _ in CCTV if status != "removed"}
+    # The camera in the area next door is not the viewer's to see (row-level security).
+    assert ELSEWHERE_CCTV[1] not in {c["name"] for c in layers["cctv"]["data"]}
     # Working and faulty cameras are told apart by colour.
     assert cctv["Hindpool Road"]["colour"] != cctv["Duke Street"]["colour"]
     anpr = [a for a in layers["anpr"]["data"] if inside_fixture(a["lon"], a["lat"])]
     assert len(anpr) == 2
 
 
-def test_density_is_aggregated_to_the_chosen_square(app: AppTest) -> None:
-    def fixture_counts(at: AppTest) -> list[int]:
-        cells = layers_by_id(at)["density"]["data"]
-        return sorted(c["count"] for c in cells if inside_fixture(*c["polygon"][0]))
-
-    assert fixture_counts(app) == sorted(expected_density(250).values())
+def test_density_is_aggregated_to_the_chosen_square(app: AppTest, owner_engine: Engine) -> None:
+    expected = map_density(owner_engine, 250)
+    assert expected  # the tower (100 flats) at least
+    assert shown_density(app, 250) == expected
     app.select_slider(key="cell").set_value(1000).run()
     assert not app.exception
-    assert fixture_counts(app) == sorted(expected_density(1000).values())
+    assert shown_density(app, 1000) == map_density(owner_engine, 1000)
     assert all("1000 m square" in c["tip"] for c in layers_by_id(app)["density"]["data"])
 
 
@@ -101,14 +162,18 @@ def test_metrics_match_the_database(app: AppTest, owner_engine: Engine) -> None:
     def n(sql: str) -> int:
         return count(owner_engine, sql)
 
-    addresses = n("SELECT count(*) FROM addresses WHERE property_type <> 'block'")
+    working = "SELECT count(*) FROM cctv_sites WHERE status = 'working'"
     assert {m.label: m.value for m in app.metric} == {
-        "Addresses": f"{addresses:,}",
+        # Addresses as published: small squares left out, the rest rounded.
+        "Addresses": f"{sum(map_density(owner_engine, 250).values()):,}",
         "Stations": str(n("SELECT count(*) FROM transport_hubs")),
-        "CCTV working": str(n("SELECT count(*) FROM cctv_sites WHERE status = 'working'")),
-        "CCTV faulty": str(n("SELECT count(*) FROM cctv_sites WHERE status = 'faulty'")),
-        "ANPR sites": str(n("SELECT count(*) FROM anpr_sites WHERE status <> 'removed'")),
-    }
+        "CCTV working": str(n(f"{working} AND {VISIBLE_SITES}")),
+        "CCTV faulty": str(n(f"SELECT count(*) FROM cctv_sites WHERE status = 'faulty' AND "
+                             f"{VISIBLE_SITES}")),
+        "ANPR sites": str(n(f"SELECT count(*) FROM anpr_sites WHERE status <> 'removed' AND "
+                            f"{VISIBLE_SITES}")),
+    }  # fmt: skip
+    assert n(working) > n(f"{working} AND {VISIBLE_SITES}")  # the camera next door
 
 
 def test_sidebar_toggles_layers(app: AppTest) -> None:
@@ -130,16 +195,15 @@ def test_main_roads_only(app: AppTest) -> None:
     assert fixture_roads(app) == {"A590 Abbey Road"}
 
 
-def test_database_down_shows_an_error_not_a_traceback(
-    test_db_url: URL, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("HARDENING_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nowhere")
-    get_settings.cache_clear()
+def test_database_down_shows_an_error_not_a_traceback(test_db_url: URL, fresh_caches: None) -> None:
     try:
-        at = AppTest.from_file(APP, default_timeout=60).run()
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv("HARDENING_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nowhere")
+            get_settings.cache_clear()
+            at = signed_in(Actor(1, "some-org", ("planner",), "someone")).run()
     finally:
-        monkeypatch.undo()
         get_settings.cache_clear()
+        st.cache_resource.clear()  # the engine that points nowhere
     assert not at.exception
     assert "Map data unavailable" in at.error[0].value
     assert not at.get("deck_gl_json_chart")

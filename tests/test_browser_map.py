@@ -1,9 +1,10 @@
 """The map in a real browser: `streamlit run app.py` against the test database, driven by
 Debian's headless Chromium through Playwright (the routine in scripts/screenshot.py).
 
-Checks the screenshot, not the page source: the map is drawn (many colours), stations,
-working and faulty CCTV and ANPR markers appear in their colours, and the page asked nothing
-of any host but its own (no basemap).
+Signs in through the page's form as the map fixture's viewer (a committed user whose password
+was set with `add_user`), then checks the screenshot, not the page source: the map is drawn
+(many colours), stations, working and faulty CCTV and ANPR markers appear in their colours, and
+the page asked nothing of any host but its own (no basemap).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ import httpx
 import pytest
 from PIL import Image
 from sqlalchemy.engine import URL
-from test_app_layers import committed_map_fixture
+from test_app_layers import PASSWORD, VIEWER, MapFixture, committed_map_fixture
 
 from hardening.settings import PROJECT_ROOT
 
@@ -62,7 +63,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def streamlit_url(
-    test_db_url: URL, committed_map_fixture: None, tmp_path_factory: pytest.TempPathFactory
+    test_db_url: URL, committed_map_fixture: MapFixture, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     _require_chromium()
     port = _free_port()
@@ -116,8 +117,9 @@ def _pixels_near(png: bytes, rgb: tuple[int, int, int], tolerance: int = 12) -> 
 def test_map_screenshot_shows_points_stations_and_cameras(streamlit_url: str) -> None:
     shot = _screenshot_module()
     out = SCREENSHOTS / "map.png"
-    result = shot.capture(streamlit_url, out, timeout_s=90)
+    result = shot.capture(streamlit_url, out, timeout_s=90, credentials=(VIEWER, PASSWORD))
     assert out.stat().st_size > 10_000
+    assert result.map_before_sign_in is False  # the form first, and no map beside it
     assert result.outside_requests == []
     png = result.map_png
     # A blank or half-drawn canvas has a handful of colours; the drawn map has hundreds.
@@ -135,3 +137,11 @@ def test_map_screenshot_shows_points_stations_and_cameras(streamlit_url: str) ->
     assert all(n >= 20 for n in found.values()), found
     # Address density squares: the YlOrRd ramp's pale and mid stops.
     assert _pixels_near(png, (254, 217, 118), 25) + _pixels_near(png, (253, 141, 60), 25) > 50
+
+
+@pytest.mark.browser
+def test_a_wrong_password_gets_no_map(streamlit_url: str, tmp_path: Path) -> None:
+    shot = _screenshot_module()
+    with pytest.raises(shot.SignInError, match="wrong username or password"):
+        shot.capture(streamlit_url, tmp_path / "refused.png", timeout_s=60,
+                     credentials=(VIEWER, PASSWORD + "x"))  # fmt: skip

@@ -11,7 +11,7 @@ import streamlit as st
 from sqlalchemy import Connection, Engine
 
 from hardening.db.engine import Actor, app_engine, transaction
-from hardening.errors import AuthenticationError
+from hardening.errors import AuthenticationError, DatabaseUnavailableError
 from hardening.security.users import authenticate_password
 from hardening.settings import get_settings
 
@@ -62,6 +62,8 @@ def require_actor() -> Actor:
                 actor = authenticate_password(conn, username.strip(), password)
         except AuthenticationError as exc:
             st.error(str(exc))
+        except DatabaseUnavailableError:
+            st.error("The database is not reachable; try again shortly or call the service desk.")
         else:
             st.session_state[_ACTOR] = actor
             st.session_state[_EXPIRES] = time.time() + SESSION_SECONDS

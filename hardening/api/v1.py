@@ -6,5 +6,8 @@ from fastapi import APIRouter
 
 from hardening.api import layers
 
-router = APIRouter(prefix="/v1")
+router = APIRouter(
+    prefix="/v1",
+    responses={401: {"description": "Missing, invalid, expired or revoked bearer token"}},
+)
 router.include_router(layers.router)
