@@ -1,7 +1,113 @@
-"""`hardening sample ...` (filled in by the sample work)."""
+"""`hardening sample generate|load`: the deterministic synthetic sample town."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
 
+from hardening.clikit import JsonOption, emit, info
+from hardening.db.engine import Actor, app_engine, transaction
+from hardening.errors import UserInputError
+from hardening.sample.files import file_sources, generated_sources, read_manifest, write_set
+from hardening.sample.generate import generate as generate_set
+from hardening.sample.loader import load as load_sources
+from hardening.sample.spec import DEFAULT_ADDRESSES, DEFAULT_SEED
+from hardening.settings import get_settings
+
 app = typer.Typer(help="Generate and load the synthetic sample town.", no_args_is_help=True)
+
+AddressesOption = Annotated[
+    int | None,
+    typer.Option("--addresses", help=f"Addresses to generate (default {DEFAULT_ADDRESSES:,})."),
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", help=f"Random seed (default {DEFAULT_SEED}).")
+]
+
+
+def _table_text(data: dict[str, Any]) -> str:
+    width = max(len(name) for name in data["tables"])
+    lines = [f"{k}: {v}" for k, v in data.items() if k != "tables"]
+    for name, value in data["tables"].items():
+        shown = (
+            value if isinstance(value, int) else ", ".join(f"{k} {v:,}" for k, v in value.items())
+        )
+        lines.append(f"  {name:<{width}}  {shown}")
+    return "\n".join(lines)
+
+
+@app.command()
+def generate(
+    addresses: AddressesOption = None,
+    seed: SeedOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Directory to write (default sample_data/).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Generate the sample town and write it as gzipped CSV files plus manifest.json."""
+    target = out or get_settings().sample_dir
+    sample = generate_set(
+        DEFAULT_ADDRESSES if addresses is None else addresses,
+        DEFAULT_SEED if seed is None else seed,
+        progress=info,
+    )
+    info(f"writing {target}")
+    write_set(sample, target)
+    emit(
+        {
+            "dir": str(target),
+            "seed": sample.seed,
+            "addresses": sample.addresses,
+            "tables": sample.counts(),
+        },
+        as_json,
+        _table_text,
+    )
+
+
+@app.command()
+def load(
+    directory: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Load this sample directory (default sample_data/)."),
+    ] = None,
+    addresses: AddressesOption = None,
+    seed: SeedOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load the committed sample (or --dir, or a freshly generated --addresses N --seed S)."""
+    settings = get_settings()
+    if directory is not None and (addresses is not None or seed is not None):
+        raise UserInputError("give either --dir or --addresses/--seed, not both")
+    report: dict[str, Any]
+    if addresses is not None or seed is not None:
+        sample = generate_set(
+            DEFAULT_ADDRESSES if addresses is None else addresses,
+            DEFAULT_SEED if seed is None else seed,
+            progress=info,
+        )
+        sources = generated_sources(sample)
+        report = {"source": "generated", "seed": sample.seed, "addresses": sample.addresses}
+    else:
+        where = directory or settings.sample_dir
+        manifest = read_manifest(where)
+        sources = file_sources(where)
+        report = {
+            "source": str(where),
+            "seed": manifest.get("seed"),
+            "addresses": manifest.get("addresses"),
+        }
+    engine = app_engine(settings)
+    try:
+        with transaction(engine, Actor.system()) as conn:
+            counts = load_sources(conn, sources, progress=info)
+    finally:
+        engine.dispose()
+    report["tables"] = {
+        name: {"inserted": c.inserted, "updated": c.updated, "unchanged": c.unchanged}
+        for name, c in counts.items()
+    }
+    emit(report, as_json, _table_text)
