@@ -18,29 +18,12 @@ from hardening.settings import get_settings
 app = typer.Typer(help="Start, stop, migrate and inspect the database.", no_args_is_help=True)
 
 MAIN_TABLES = (
-    "areas",
-    "organisations",
-    "sharing_agreements",
-    "users",
-    "lsoas",
-    "postcode_units",
-    "addresses",
-    "buildings",
-    "transport_hubs",
-    "roads",
-    "incidents",
-    "county_lines",
-    "visits",
-    "safe_markers",
-    "referrals",
-    "installed_measures",
-    "work_orders",
-    "operatives",
-    "cctv_sites",
-    "anpr_sites",
-    "risk_scores",
-    "audit_log",
-)
+    "areas", "organisations", "sharing_agreements", "agreement_areas", "users", "api_tokens",
+    "lsoas", "imd_deciles", "postcode_units", "addresses", "buildings", "transport_hubs", "roads",
+    "incidents", "county_lines", "county_line_status", "visits", "safe_markers", "marker_reviews",
+    "protection_plans", "referrals", "harm_reduction_items", "installed_measures", "work_orders",
+    "operatives", "cctv_sites", "anpr_sites", "risk_scores", "audit_log", "review_decisions",
+)  # fmt: skip
 
 
 def _cluster() -> ManagedCluster | None:
