@@ -5,9 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from hardening.api import layers
+from hardening.coverage import api as coverage
 
 router = APIRouter(
     prefix="/v1",
     responses={401: {"description": "Missing, invalid, expired or revoked bearer token"}},
 )
 router.include_router(layers.router)
+router.include_router(coverage.router)

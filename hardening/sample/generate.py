@@ -17,6 +17,7 @@ import shapely
 from hardening.errors import UserInputError
 from hardening.sample import addresses as addresses_mod
 from hardening.sample import (
+    buildings,
     cameras,
     casework,
     events,
@@ -150,6 +151,7 @@ def generate(
     roads, road_rows = geography.roads(
         rng["roads"], {k: v[used] for k, v in streets.items()}, names[used]
     )
+    footprints = buildings.footprints(addr, streets, road_rows)
     built = [
         geography.areas_table(),
         partners.organisations_table(),
@@ -162,6 +164,7 @@ def generate(
         roads,
         geography.hubs_table(stations),
         addresses_mod.addresses_table(addr, zone.address_codes()),
+        buildings.buildings_table(footprints, addr),
         line.table,
         line.status,
         incidents,

@@ -68,6 +68,7 @@ SPECS: Final = (
         "property_type tenure provider_org_id lsoa_code source geom",
         "uprn",
     ),
+    _spec("buildings", "source_ref uprn area_id geom", "source_ref"),
     _spec("county_lines", "line_id name area_id origin first_seen last_seen", "name", "line_id"),
     _spec("county_line_status", "line_id status valid_from note", "line_id valid_from"),
     _spec(

@@ -1,0 +1,1 @@
+"""Coverage and siting: CCTV visibility, maximal covering (MCLP) and ANPR flow capture."""

@@ -1,0 +1,86 @@
+"""`/v1/coverage` and `/v1/plans` (mounted by the lead with prefix /v1)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, Field
+
+from hardening.api.deps import ConnDep
+from hardening.coverage.anpr import plan_anpr
+from hardening.coverage.cctv import CctvParams, plan_cctv
+from hardening.coverage.plans import compare_plans, get_plan, list_plans, save_plan
+from hardening.coverage.report import coverage_report
+
+router = APIRouter(tags=["coverage"])
+
+
+@router.get("/coverage")
+def coverage(
+    conn: ConnDep,
+    area: Annotated[str, Query(pattern="^[a-z0-9-]+$")],
+    visibility: bool = True,
+) -> dict[str, Any]:
+    return coverage_report(conn, area, visibility=visibility)
+
+
+class CctvPlanIn(BaseModel):
+    area: str = Field(pattern="^[a-z0-9-]+$")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    new_sites: int | None = Field(default=None, ge=0, le=500)
+    budget: float | None = Field(default=None, ge=0, le=1e9, allow_inf_nan=False)
+    spacing_m: float = Field(default=60.0, ge=10, le=1000, allow_inf_nan=False)
+    range_m: float = Field(default=60.0, ge=1, le=1000, allow_inf_nan=False)
+    fov_deg: float = Field(default=360.0, ge=1, le=360, allow_inf_nan=False)
+    backup_weight: float = Field(default=0.0, ge=0, le=1, allow_inf_nan=False)
+    time_limit_s: float = Field(default=30.0, ge=0.1, le=300, allow_inf_nan=False)
+
+
+class AnprPlanIn(BaseModel):
+    area: str = Field(pattern="^[a-z0-9-]+$")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    new_sites: int = Field(default=5, ge=0, le=500)
+    destinations: int = Field(default=20, ge=1, le=500)
+    time_limit_s: float = Field(default=30.0, ge=0.1, le=300, allow_inf_nan=False)
+
+
+@router.post("/plans/cctv")
+def new_cctv_plan(conn: ConnDep, body: CctvPlanIn) -> dict[str, Any]:
+    params = CctvParams(
+        body.new_sites,
+        body.budget,
+        body.spacing_m,
+        body.range_m,
+        body.fov_deg,
+        backup_weight=body.backup_weight,
+        time_limit_s=body.time_limit_s,
+    )
+    result = plan_cctv(conn, body.area, params)
+    if body.name:
+        result["plan_id"] = save_plan(conn, body.name, result, asdict(params))
+    return result
+
+
+@router.post("/plans/anpr")
+def new_anpr_plan(conn: ConnDep, body: AnprPlanIn) -> dict[str, Any]:
+    result = plan_anpr(conn, body.area, body.new_sites, body.destinations, body.time_limit_s)
+    if body.name:
+        result["plan_id"] = save_plan(conn, body.name, result, body.model_dump())
+    return result
+
+
+@router.get("/plans")
+def plans(conn: ConnDep, area: str | None = None) -> list[dict[str, Any]]:
+    return list_plans(conn, area)
+
+
+@router.get("/plans/compare")
+def compare(conn: ConnDep, a: int, b: int) -> dict[str, Any]:
+    return compare_plans(conn, a, b)
+
+
+@router.get("/plans/{plan_id}")
+def plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
+    return get_plan(conn, plan_id)
