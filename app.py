@@ -10,7 +10,7 @@ Run: `streamlit run app.py --server.headless true`.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from typing import Any
 
 import pydeck as pdk
@@ -59,29 +59,16 @@ LAYER_TOGGLES = {
 }
 
 
-@dataclass(frozen=True)
-class MapData:
-    areas: list[layers.Area]
-    roads: list[layers.Road]
-    density: list[layers.DensityCell]
-    stations: list[layers.Station]
-    cctv: list[layers.CctvSite]
-    anpr: list[layers.AnprSite]
+MapData = layers.MapLayers
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Loading map layers...")
 def load_map(actor: Actor, cell_m: int, main_roads_only: bool) -> MapData:
     """The layers as this user may see them. The whole actor (user id, organisation, roles) is
-    part of the cache key, so one user's layers are never served to another."""
+    part of the cache key, so one user's layers are never served to another. The value is a
+    class from an importable module: st.cache_data pickles it."""
     with as_actor(actor) as conn:
-        return MapData(
-            areas=layers.areas(conn, simplify_m=10),
-            roads=layers.roads(conn, main_only=main_roads_only, simplify_m=2),
-            density=layers.address_density(conn, cell_m),
-            stations=layers.stations(conn),
-            cctv=layers.cctv_sites(conn),
-            anpr=layers.anpr_sites(conn),
-        )
+        return layers.map_layers(conn, cell_m, main_roads_only)
 
 
 def _ramp(t: float) -> Colour:

@@ -20,6 +20,7 @@ def _register_capabilities() -> None:
     """Sub-apps live with their capability; imported here so `hardening --help` lists them."""
     from hardening.api.cli import register as register_api
     from hardening.coverage.cli import coverage_app, plan_app
+    from hardening.risk.cli import app as risk_app
     from hardening.importers.cli import app as import_app
     from hardening.sample.cli import app as sample_app
     from hardening.security.cli import audit_app, review_app, users_app
@@ -29,6 +30,7 @@ def _register_capabilities() -> None:
     app.add_typer(users_app, name="users")
     app.add_typer(audit_app, name="audit")
     app.add_typer(review_app, name="review")
+    app.add_typer(risk_app, name="risk")
     app.add_typer(coverage_app, name="coverage")
     app.add_typer(plan_app, name="plan")
     register_api(app)

@@ -329,3 +329,26 @@ def areas(conn: Connection, bbox: BBox | None = None, simplify_m: float = 0.0) -
 def _check_tolerance(simplify_m: float) -> None:
     if not (math.isfinite(simplify_m) and 0 <= simplify_m <= 1000):
         raise UserInputError("simplify must be a number of metres in 0..1000")
+
+
+@dataclass(frozen=True)
+class MapLayers:
+    """Everything the main map draws, as one user may see it."""
+
+    areas: list[Area]
+    roads: list[Road]
+    density: list[DensityCell]
+    stations: list[Station]
+    cctv: list[CctvSite]
+    anpr: list[AnprSite]
+
+
+def map_layers(conn: Connection, cell_m: int, main_roads_only: bool) -> MapLayers:
+    return MapLayers(
+        areas=areas(conn, simplify_m=10),
+        roads=roads(conn, main_only=main_roads_only, simplify_m=2),
+        density=address_density(conn, cell_m),
+        stations=stations(conn),
+        cctv=cctv_sites(conn),
+        anpr=anpr_sites(conn),
+    )

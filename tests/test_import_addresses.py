@@ -65,7 +65,7 @@ def register(conn: Connection) -> list[tuple[object, ...]]:
     rows = conn.execute(
         text(
             "SELECT uprn, parent_uprn, postcode, property_type, tenure, provider_org_id, source "
-            "FROM addresses WHERE uprn <> 900 ORDER BY uprn"
+            "FROM addresses WHERE uprn <> 900 AND uprn < 1000000000 ORDER BY uprn"  # own rows only
         )
     ).all()
     return [tuple(r) for r in rows]
@@ -117,7 +117,7 @@ def test_address_from_parts_and_containment(
     rows = app_conn.execute(
         text(
             "SELECT uprn, full_address, area_id, lsoa_code IS NOT NULL, property_type, source "
-            "FROM addresses ORDER BY uprn"
+            "FROM addresses WHERE uprn < 1000000000 ORDER BY uprn"
         )
     ).all()
     assert [tuple(r) for r in rows] == [

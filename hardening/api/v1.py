@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from hardening.api import layers
 from hardening.coverage import api as coverage
+from hardening.risk import api as risk
 
 router = APIRouter(
     prefix="/v1",
@@ -13,3 +14,4 @@ router = APIRouter(
 )
 router.include_router(layers.router)
 router.include_router(coverage.router)
+router.include_router(risk.router)

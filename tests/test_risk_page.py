@@ -1,0 +1,107 @@
+"""The Streamlit risk page, headless (AppTest): the aggregated risk layer and the explanation
+panel, on the hand-built street committed for the page's own connections and removed after."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+import streamlit as st
+from sqlalchemy import Connection, Engine, text
+from streamlit.testing.v1 import AppTest
+from test_risk_town import AREA, AS_OF, UPRN, build_town
+
+from hardening.db.engine import Actor, transaction
+from hardening.risk import scoring
+from hardening.risk.layer import grid
+from hardening.risk.model import DEFAULT_VERSION
+from hardening.settings import PROJECT_ROOT
+
+PAGE = str(PROJECT_ROOT / "pages" / "3_Risk.py")
+
+
+def _delete_town(conn: Connection, had_default: bool) -> None:
+    uprns = {"u": list(UPRN.values())}
+    for sql in (
+        "DELETE FROM risk_explanations WHERE uprn = ANY(:u)",
+        "DELETE FROM risk_scores WHERE uprn = ANY(:u)",
+        "DELETE FROM risk_runs WHERE area_id = 'risk-town'",
+        "DELETE FROM installed_measures WHERE uprn = ANY(:u)",
+        "DELETE FROM visits WHERE uprn = ANY(:u)",
+        "DELETE FROM incidents WHERE source = 'rt'",
+        "DELETE FROM cctv_sites WHERE source = 'rt'",
+        "DELETE FROM addresses WHERE uprn = ANY(:u) AND parent_uprn IS NOT NULL",
+        "DELETE FROM addresses WHERE uprn = ANY(:u)",
+        "DELETE FROM lsoas WHERE area_id = 'risk-town'",
+        "DELETE FROM transport_hubs WHERE hub_key = 'rail:RTT'",
+        "DELETE FROM areas WHERE area_id = 'risk-town'",
+        "DELETE FROM organisations WHERE org_id IN ('rt-housing', 'rt-police')",
+    ):
+        conn.execute(text(sql), uprns)
+    if not had_default:
+        conn.execute(
+            text(
+                "DELETE FROM risk_models WHERE model_version = :v AND NOT EXISTS "
+                "(SELECT 1 FROM risk_scores WHERE model_version = :v) AND NOT EXISTS "
+                "(SELECT 1 FROM risk_runs WHERE model_version = :v)"
+            ),
+            {"v": DEFAULT_VERSION},
+        )
+
+
+@pytest.fixture(scope="module")
+def committed_town(app_engine: Engine) -> Iterator[None]:
+    with transaction(app_engine, Actor.system()) as conn:
+        had_default = bool(
+            conn.execute(
+                text("SELECT EXISTS (SELECT 1 FROM risk_models WHERE model_version = :v)"),
+                {"v": DEFAULT_VERSION},
+            ).scalar_one()
+        )
+        build_town(conn)
+        scoring.score(conn, "addresses", AREA, AS_OF)
+    try:
+        yield
+    finally:
+        with transaction(app_engine, Actor.system()) as conn:
+            _delete_town(conn, had_default)
+
+
+@pytest.fixture
+def page(committed_town: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+    monkeypatch.syspath_prepend(str(PROJECT_ROOT))  # the page imports ui.session
+    st.cache_resource.clear()
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["actor"] = Actor.system()
+    at.session_state["actor_expires_at"] = time.time() + 3600
+    yield at
+    st.cache_resource.clear()
+
+
+def test_the_layer_is_cells_not_households(page: AppTest, app_conn: Connection) -> None:
+    page.run()
+    assert not page.exception
+    deck = json.loads(page.get("deck_gl_json_chart")[0].proto.json)
+    layer = next(x for x in deck["layers"] if x["id"] == "risk-cells")
+    town = grid(app_conn, 250, area_id=AREA, scores=True)  # the street's cells, as the service
+    shown = {(c["lon"], c["lat"]): c for c in layer["data"]}
+    assert len(town) >= 3 and sum(c["dwellings"] for c in town) == 9
+    for cell in town:
+        assert shown[(cell["lon"], cell["lat"])]["dwellings"] == cell["dwellings"]
+        assert shown[(cell["lon"], cell["lat"])]["band"] == cell["band"]
+    assert "polygon" in layer["data"][0] and "uprn" not in layer["data"][0]
+    assert deck.get("mapProvider") in (None, "")
+
+
+def test_the_panel_explains_an_address(page: AppTest) -> None:
+    page.run()
+    page.number_input[0].set_value(UPRN["A"])
+    page.text_input[0].input("checking the street")
+    page.button[0].click()
+    page.run()
+    assert not page.exception
+    text_shown = " ".join(m.value for m in page.markdown)
+    assert "Band:" in text_shown and "Cuckooing or exploitation has been reported" in text_shown
+    assert page.table  # the recommended measures
