@@ -20,8 +20,8 @@ def _register_capabilities() -> None:
     """Sub-apps live with their capability; imported here so `hardening --help` lists them."""
     from hardening.api.cli import register as register_api
     from hardening.coverage.cli import coverage_app, plan_app
-    from hardening.risk.cli import app as risk_app
     from hardening.importers.cli import app as import_app
+    from hardening.risk.cli import app as risk_app
     from hardening.sample.cli import app as sample_app
     from hardening.security.cli import audit_app, review_app, users_app
 
