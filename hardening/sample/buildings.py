@@ -36,7 +36,6 @@ WIDTH_OF_SLOT: Final = 0.92  # of the slot spacing, leaving a gap between neighb
 BLOCK_SLOTS: Final = 2.6  # a block may take this many slots' width
 
 
-
 @dataclass(frozen=True)
 class Footprints:
     row: IntArray  # address row index of each building
