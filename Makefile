@@ -15,7 +15,7 @@ test: setup-test db lint
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy hardening tests $(wildcard benchmarks/*.py) $(wildcard app.py pages/*.py scripts/*.py)
+	$(BIN)/mypy hardening ui tests $(wildcard benchmarks/*.py) $(wildcard app.py pages/*.py scripts/*.py)
 
 setup:
 	bash scripts/setup.sh
