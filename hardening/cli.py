@@ -24,6 +24,7 @@ def _register_capabilities() -> None:
     from hardening.risk.cli import app as risk_app
     from hardening.sample.cli import app as sample_app
     from hardening.security.cli import audit_app, review_app, users_app
+    from hardening.works.cli import app as works_app
 
     app.add_typer(sample_app, name="sample")
     app.add_typer(import_app, name="import")
@@ -33,6 +34,7 @@ def _register_capabilities() -> None:
     app.add_typer(risk_app, name="risk")
     app.add_typer(coverage_app, name="coverage")
     app.add_typer(plan_app, name="plan")
+    app.add_typer(works_app, name="works")
     register_api(app)
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from hardening.api import layers
 from hardening.coverage import api as coverage
 from hardening.risk import api as risk
+from hardening.works import api as works
 
 router = APIRouter(
     prefix="/v1",
@@ -15,3 +16,4 @@ router = APIRouter(
 router.include_router(layers.router)
 router.include_router(coverage.router)
 router.include_router(risk.router)
+router.include_router(works.router)

@@ -1,0 +1,1 @@
+"""Housing security works: recommendations, work orders, SLA clocks and operative schedules."""

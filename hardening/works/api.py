@@ -1,0 +1,115 @@
+"""`/v1/works/...`: recommendations, work orders (version-checked) and the schedule.
+
+Every route runs in the request's one transaction as the caller, so RLS keeps a provider to its
+own homes, orders and operatives; the provider is the caller's organisation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, BackgroundTasks, Path, Query, status
+from pydantic import BaseModel, Field
+from sqlalchemy import Engine
+
+from hardening.api.deps import ActorDep, ConnDep, EngineDep
+from hardening.api.models import ErrorBody
+from hardening.db.engine import Actor, transaction
+from hardening.errors import PermissionDeniedError
+from hardening.works import orders, plan
+from hardening.works.recommend import recommend
+
+router = APIRouter(
+    prefix="/works",
+    tags=["housing works"],
+    responses={
+        403: {"model": ErrorBody, "description": "Not a housing provider"},
+        404: {"model": ErrorBody, "description": "No such order or address (or not yours)"},
+        409: {"model": ErrorBody, "description": "The order changed since you read it"},
+    },
+)
+OrderId = Annotated[int, Path(gt=0, lt=2**63)]
+
+
+class OrderCreate(BaseModel):
+    uprn: int = Field(gt=0, lt=10**12)
+    measure_code: str = Field(pattern="^[a-z_]+$", max_length=50)
+    priority: str | None = Field(default=None, pattern="^(emergency|urgent|routine|planned)$")
+    window_start: time | None = None
+    window_end: time | None = None
+
+
+class OrderChange(BaseModel):
+    version: int = Field(ge=1)
+    status: str = Field(pattern="^(approved|scheduled|in_progress|completed|no_access|cancelled)$")
+    cost_pence: int | None = Field(default=None, ge=0)
+
+
+def _provider(actor: Actor) -> str:
+    if not actor.org_id:
+        raise PermissionDeniedError("works routes are for a housing provider's users")
+    return actor.org_id
+
+
+@router.get("/recommendations", summary="Measures that would lower your homes' risk most")
+def get_recommendations(
+    conn: ConnDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[dict[str, Any]]:
+    return recommend(conn, _provider(actor), limit)
+
+
+@router.get("/orders", summary="Your orders, most urgent SLA clock first")
+def get_orders(
+    conn: ConnDep,
+    actor: ActorDep,
+    state: Annotated[str | None, Query(alias="status", max_length=20)] = None,
+) -> list[dict[str, Any]]:
+    return orders.list_orders(conn, _provider(actor), state)
+
+
+@router.post("/orders", status_code=status.HTTP_201_CREATED, summary="Raise a work order")
+def post_order(conn: ConnDep, actor: ActorDep, body: OrderCreate) -> dict[str, Any]:
+    window = None
+    if body.window_start is not None and body.window_end is not None:
+        window = (body.window_start, body.window_end)
+    return orders.create(
+        conn, body.uprn, body.measure_code, _provider(actor), body.priority, window
+    )
+
+
+@router.get("/orders/{order_id}", summary="One order with its version")
+def get_order(conn: ConnDep, order_id: OrderId) -> dict[str, Any]:
+    return orders.get(conn, order_id)
+
+
+@router.patch("/orders/{order_id}", summary="Move an order on (send the version you read)")
+def patch_order(
+    conn: ConnDep, engine: EngineDep, tasks: BackgroundTasks, order_id: OrderId,
+    body: OrderChange,
+) -> dict[str, Any]:  # fmt: skip
+    if body.status == "completed":
+        done = orders.complete(conn, order_id, body.version, body.cost_pence, rescore=False)
+        tasks.add_task(_rescore, engine, done["installed_id"])
+        return done
+    if body.status == "no_access":
+        return orders.no_access(conn, order_id, body.version)
+    return orders.transition(conn, order_id, body.version, body.status)
+
+
+def _rescore(engine: Engine, installed_id: int) -> None:
+    """After the provider's transaction has committed: re-score as the system (scores and
+    their factor explanations are written by the system only; the provider sees bands)."""
+    with transaction(engine, Actor.system()) as conn:
+        orders.rescore_installed(conn, installed_id)
+
+
+@router.get("/schedule", summary="A multi-day schedule of your approved orders")
+def get_schedule(
+    conn: ConnDep,
+    actor: ActorDep,
+    start: date,
+    days: Annotated[int, Query(ge=1, le=31)] = 5,
+    seconds: Annotated[float, Query(ge=0.5, le=30)] = 3.0,
+) -> dict[str, Any]:
+    return plan.schedule(conn, _provider(actor), start, days, seconds)

@@ -1,0 +1,87 @@
+"""Recommendations: for each of a provider's dwellings and blocks, the measures not yet in place
+that would lower the risk score most (the risk engine's counterfactual, explain.measures).
+
+A block-level measure (entry system, CCTV, lighting) is one job for the whole block: it is
+listed once, against the block, with the reduction summed over the block's flats. A repair is
+offered where a faulty one is installed, a fit where there is none; of alternatives for the same
+factor (other than door measures, which add up) only the best is listed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from hardening.risk.explain import DOOR_FACTOR, measures
+from hardening.risk.model import load
+
+
+def recommend(
+    conn: Connection, provider: str, limit: int = 50, per_address: int = 3
+) -> list[dict[str, Any]]:
+    """Best measures first (reduction per address or summed over a block's flats)."""
+    model = load(conn, None, store=False)
+    rows = conn.execute(
+        text(
+            "SELECT a.uprn, coalesce(a.parent_uprn, CASE WHEN a.property_type = 'block' "
+            "THEN a.uprn END) AS block, s.score, s.band FROM addresses a "
+            "JOIN risk_scores s ON s.uprn = a.uprn AND s.model_version = :m "
+            "WHERE a.provider_org_id = :p AND a.property_type <> 'block' "
+            "ORDER BY s.score DESC LIMIT :n"
+        ),
+        {"p": provider, "m": model.version, "n": max(limit * 4, 50)},
+    ).all()
+    open_orders = {
+        (int(u), str(m))
+        for u, m in conn.execute(
+            text(
+                "SELECT uprn, measure_code FROM work_orders WHERE provider_org_id = :p "
+                "AND status NOT IN ('completed', 'cancelled')"
+            ),
+            {"p": provider},
+        ).all()
+    }
+    faulty = {
+        (int(u), str(f))
+        for u, f in conn.execute(
+            text(
+                "SELECT m.uprn, c.risk_factor FROM installed_measures m JOIN measures_catalogue c "
+                "USING (measure_code) WHERE m.status = 'faulty' AND m.provider_org_id = :p"
+            ),
+            {"p": provider},
+        ).all()
+    }
+    per_block: dict[tuple[int, str], dict[str, Any]] = {}
+    out: list[dict[str, Any]] = []
+    for uprn, block, score, band in rows:
+        logit = math.log(max(score, 1e-9) / max(100 - score, 1e-9))
+        factors_done: set[str] = set()
+        for m in measures(conn, model, int(uprn), logit, None):
+            target = int(block) if m["scope"] == "block" and block is not None else int(uprn)
+            if (target, m["measure_code"]) in open_orders:
+                continue  # already on order
+            broken = (target, m["risk_factor"]) in faulty
+            if m["measure_code"].endswith("_repair") != broken and m["scope"] == "block":
+                continue  # repair what is there and faulty, fit where there is nothing
+            if m["risk_factor"] in factors_done and m["risk_factor"] != DOOR_FACTOR:
+                continue  # alternatives (repair or fit an entry system): the cheapest is shown
+            factors_done.add(m["risk_factor"])
+            if target != uprn:
+                key = (target, m["measure_code"])
+                item = per_block.setdefault(
+                    key, m | {"uprn": target, "scope": "block", "score_reduction": 0.0,
+                              "flats": 0, "band": band},
+                )  # fmt: skip
+                item["score_reduction"] = round(item["score_reduction"] + m["score_reduction"], 4)
+                item["flats"] += 1
+                continue
+            if sum(1 for o in out if o["uprn"] == uprn) < per_address:
+                out.append(m | {"uprn": int(uprn), "band": band, "score": round(score, 4)})
+    out.extend(per_block.values())
+    for item in out:
+        cost = max(1, int(item["typical_cost_pence"]))
+        item["reduction_per_100_pounds"] = round(item["score_reduction"] * 10_000 / cost, 4)
+    out.sort(key=lambda m: (-m["score_reduction"], m["typical_cost_pence"], m["uprn"]))
+    return out[:limit]

@@ -1,0 +1,98 @@
+"""Schedules checked against their constraints by problem.violations, independently of the
+solver; the checker itself is shown to catch each kind of broken schedule."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+
+import pytest
+
+from hardening.works import synthetic
+from hardening.works.problem import DAY, Job, Operative, Problem, Schedule, Visit, violations
+from hardening.works.solver import greedy, solve
+
+MONDAY = date(2026, 12, 7)
+
+
+def _small() -> Problem:
+    ops = (
+        Operative(1, "joiner", frozenset({"joiner"}), 430_000, 430_000, 480, 960,
+                  frozenset({1, 2, 3, 4, 5})),
+        Operative(2, "spark", frozenset({"electrician"}), 432_000, 431_000, 480, 960,
+                  frozenset({1, 2, 3, 4, 5})),
+    )  # fmt: skip
+    jobs = (
+        Job(1, 430_500, 430_500, "joiner", 30, DAY, "emergency"),
+        Job(2, 431_000, 430_200, "joiner", 30, 3 * DAY, "routine", window=(780, 840)),
+        Job(3, 431_500, 431_500, "electrician", 120, 2 * DAY, "urgent"),
+        Job(4, 430_100, 430_900, "cctv_engineer", 120, DAY, "urgent"),  # nobody has the skill
+        Job(5, 430_200, 430_100, "joiner", 30, 2 * DAY, "routine", window=(1200, 1260)),
+        Job(6, 430_300, 430_300, "joiner", 600, 2 * DAY, "planned"),  # longer than any shift
+    )
+    return Problem(MONDAY, 2, ops, jobs)
+
+
+@pytest.mark.parametrize("method", ["ortools", "greedy"])
+def test_small_schedule_is_valid_and_explains_what_it_leaves(method: str) -> None:
+    problem = _small()
+    result = solve(problem, seconds=1) if method == "ortools" else greedy(problem)
+    assert violations(problem, result) == []
+    assert {v.job_id for v in result.visits} == {1, 2, 3}
+    assert "no operative with the skill" in result.unscheduled[4]
+    assert "tenant window infeasible" in result.unscheduled[5]
+    assert "long enough" in result.unscheduled[6]
+    emergency = next(v for v in result.visits if v.job_id == 1)
+    assert emergency.end <= DAY
+
+
+def test_random_problem_is_valid_and_no_worse_than_greedy() -> None:
+    problem = synthetic.problem(80, 4, 3, seed=3)
+    base, best = greedy(problem), solve(problem, seconds=3)
+    assert violations(problem, base) == [] and violations(problem, best) == []
+    from hardening.works.problem import evaluate
+
+    b, s = evaluate(problem, base), evaluate(problem, best)
+    assert s["weighted_lateness"] <= b["weighted_lateness"]
+    assert s["travel_minutes"] < b["travel_minutes"]
+
+
+def test_committed_jobs_stay_when_an_urgent_job_arrives() -> None:
+    problem = _small()
+    first = solve(problem, seconds=1)
+    today = [v for v in first.visits if v.start < DAY]
+    assert today
+    kept = {v.job_id: (v.operative_id, v.start) for v in today}
+    jobs = tuple(replace(j, fixed=kept.get(j.job_id)) for j in problem.jobs)
+    urgent = Job(7, 430_400, 430_600, "joiner", 60, DAY // 2, "emergency")
+    again = solve(replace(problem, jobs=(*jobs, urgent)), seconds=1)
+    assert violations(replace(problem, jobs=(*jobs, urgent)), again) == []
+    for v in again.visits:
+        if v.job_id in kept:
+            assert (v.operative_id, v.start) == kept[v.job_id]
+    assert 7 in {v.job_id for v in again.visits}
+
+
+def test_checker_catches_each_kind_of_violation() -> None:
+    problem = _small()
+    good = greedy(problem)
+    assert violations(problem, good) == []
+    v1 = next(v for v in good.visits if v.job_id == 1)
+
+    def broken(*visits: Visit) -> list[str]:
+        return violations(problem, Schedule([*good.visits, *visits], good.unscheduled, "x"))
+
+    def swapped(new: Visit) -> list[str]:
+        rest = [v for v in good.visits if v.job_id != new.job_id]
+        return violations(problem, Schedule([*rest, new], good.unscheduled, "x"))
+
+    assert any("twice" in m for m in broken(v1))
+    assert any("lacks" in m for m in swapped(replace(v1, operative_id=2)))
+    assert any("hours" in m for m in swapped(Visit(1, 1, 300, 330)))
+    assert any("working day" in m for m in swapped(Visit(1, 1, 5 * DAY + 600, 5 * DAY + 630)))
+    v2 = next(v for v in good.visits if v.job_id == 2)
+    assert any("window" in m for m in swapped(Visit(2, v2.operative_id, 600, 630)))
+    assert any("lasts" in m for m in swapped(Visit(1, 1, v1.start, v1.start + 10)))
+    assert any("get there" in m for m in swapped(Visit(1, 1, 480, 510)))
+    missing = Schedule([v for v in good.visits if v.job_id != 1], good.unscheduled, "x")
+    assert any("neither" in m for m in violations(problem, missing))
