@@ -10,7 +10,6 @@ from world import HOUSING_A, World
 
 from hardening.db.engine import Actor, set_actor
 from hardening.errors import ConflictError, NotFoundError, UserInputError
-from hardening.markers.service import create_marker
 from hardening.works import orders, plan
 from hardening.works.solver import solve
 
@@ -93,10 +92,15 @@ def test_marker_by_police_escalates_provider_order(app_conn: Connection, world: 
     o = orders.create(app_conn, world.homes_a[4], "spy_hole", priority="planned")
     _as(app_conn, world, "visit_team")
     assert not app_conn.execute(text("SELECT 1 FROM work_orders")).first()
-    create_marker(
-        app_conn, uprn=world.homes_a[4], scope="address", reason_category="threat_to_life",
-        grading_advice="Armed occupant",
-    )  # fmt: skip
+    # the visit team places a marker (plain SQL as that actor: escalation is the trigger's job)
+    app_conn.execute(
+        text(
+            "INSERT INTO safe_markers (uprn, scope, reason_category, grading_advice, org_id, "
+            "review_due, area_id) SELECT uprn, 'address', 'threat_to_life', 'Armed occupant', "
+            "'t-police', current_date + 90, area_id FROM addresses WHERE uprn = :u"
+        ),
+        {"u": world.homes_a[4]},
+    )
     _as(app_conn, world, "housing_a")
     after = orders.get(app_conn, o["work_order_id"])
     assert after["priority"] == "emergency"
