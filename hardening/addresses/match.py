@@ -1,0 +1,387 @@
+"""Free text to UPRN: the whole pipeline, for one query or a batch, set-based in the database.
+
+1. Parse each query; resolve its postcode against the cached vocabulary (exact, or one
+   character off), and shortlist streets from its words (typo-tolerant, rarer words first) and
+   from those postcodes.
+2. One SQL statement fetches, for every query at once, the register rows on the shortlisted
+   streets or postcodes whose house number the caller said. Only `=` comparisons, which are
+   leakproof, so the (street, house_number) and postcode indexes work under row-level
+   security and each actor only ever sees candidates it may see.
+3. Score every candidate, calibrate the best one's confidence, and say "ambiguous" with the
+   top candidates when the runner-up is close.
+When the register holds rows with no street part (text-only imports), queries the structured
+path cannot answer fall back to trigram similarity over those rows.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import Connection, text
+
+from hardening.addresses import vocabulary
+from hardening.addresses.normalise import STREET_TYPES, format_postcode
+from hardening.addresses.parse import MAX_QUERY_CHARS, ParsedAddress, parse
+from hardening.addresses.scoring import (
+    FILLER,
+    LONE_RUNNER_UP,
+    RegisterAddress,
+    Scored,
+    WordsFit,
+    confidence,
+    score,
+)
+from hardening.addresses.vocabulary import Vocabulary
+from hardening.errors import UserInputError
+
+Status = Literal["matched", "ambiguous", "low_confidence", "no_match"]
+ALIASES = {"st": ("street",), "street": ("st",)}  # as same_word has it
+HIGH_CONFIDENCE = 0.9
+AMBIGUOUS_LEAD = 0.5  # score points: a runner-up closer than this makes the answer ambiguous
+SHORTLIST = 8  # streets whose addresses are fetched and scored, per query
+TOP = 5
+MAX_BATCH = 200_000
+CHUNK = 2_000  # queries per candidate statement in a batch
+
+_COLUMNS = (
+    "a.uprn, a.parent_uprn, a.full_address, a.sub_building, a.house_number, a.street, a.town, "
+    "a.postcode, a.property_type"
+)
+_FETCH = text(f"""
+    WITH by_street AS (
+        SELECT * FROM unnest(CAST(:s_qid AS int[]), CAST(:s_street AS text[]),
+                             CAST(:s_town AS text[]), CAST(:s_number AS text[]),
+                             CAST(:s_flats AS boolean[])) AS w(qid, street, town, number, flats)
+    ), by_postcode AS (
+        SELECT * FROM unnest(CAST(:p_qid AS int[]), CAST(:p_postcode AS text[]),
+                             CAST(:p_number AS text[]), CAST(:p_flats AS boolean[]))
+               AS w(qid, postcode, number, flats)
+    )
+    SELECT w.qid, {_COLUMNS} FROM by_street w
+    JOIN addresses a ON a.street = w.street AND a.house_number = w.number
+    WHERE coalesce(a.town, '') = w.town AND (w.flats OR a.sub_building IS NULL)
+    UNION
+    SELECT w.qid, {_COLUMNS} FROM by_postcode w
+    JOIN addresses a ON a.postcode = w.postcode AND a.house_number = w.number
+    WHERE w.flats OR a.sub_building IS NULL
+""")
+_TRIGRAM = text(f"""
+    SELECT {_COLUMNS} FROM addresses a
+    WHERE a.street IS NULL AND a.full_address % :q
+    ORDER BY similarity(a.full_address, :q) DESC LIMIT 20
+""")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    uprn: int
+    full_address: str
+    parent_uprn: int | None
+    property_type: str
+    score: float
+    confidence: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "uprn": self.uprn,
+            "full_address": self.full_address,
+            "parent_uprn": self.parent_uprn,
+            "property_type": self.property_type,
+            "score": round(self.score, 3),
+            "confidence": round(self.confidence, 4),
+        }
+
+
+@dataclass(frozen=True)
+class MatchResult:
+    query: str
+    status: Status
+    candidates: list[Candidate] = field(default_factory=list)
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def uprn(self) -> int | None:
+        return self.best.uprn if self.best else None
+
+    @property
+    def confidence(self) -> float:
+        return self.best.confidence if self.best else 0.0
+
+    @property
+    def runner_up(self) -> Candidate | None:
+        return self.candidates[1] if len(self.candidates) > 1 else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "status": self.status,
+            "uprn": self.uprn,
+            "confidence": round(self.confidence, 4),
+            "candidates": [c.as_dict() for c in self.candidates],
+        }
+
+
+@dataclass
+class _Plan:
+    q: ParsedAddress
+    near: dict[str, int]
+    streets: list[int]
+
+
+def _near_postcodes(vocab: Vocabulary, q: ParsedAddress) -> dict[str, int]:
+    said = q.postcode or q.postcode_attempt
+    if not said or not 5 <= len(said) <= 8:
+        return {}
+    if said in vocab.by_postcode:  # said right (or wrong but real: the words will tell)
+        return {said: 0}
+    return vocab.postcodes_near(said)
+
+
+def _retrieve(vocab: Vocabulary, words: tuple[str, ...]) -> dict[int, float]:
+    """Streets holding the caller's words, weighted by how rare those words are.
+
+    Rare words retrieve. Common words (kinds of street, words in many names, town names)
+    only add weight to streets already retrieved, or, when no rare word retrieved anything,
+    retrieve the streets holding two of them. A word the vocabulary has exactly is not read as
+    a typo of another ("lane" is not "Lune")."""
+    weight: dict[int, float] = defaultdict(float)
+    common: list[tuple[int, frozenset[int], float]] = []
+    for j, word in enumerate(words):
+        known = word in vocab.by_word or word in vocab.town_words
+        hits = {word: 0} if known else vocab.fuzzy.lookup(word)
+        for alias in ALIASES.get(word, ()):
+            hits.setdefault(alias, 0)
+        for hit, distance in hits.items():
+            posting = vocab.postings.get(hit)
+            if not posting:
+                continue
+            gain = vocab.idf[hit] * (1.0 if distance == 0 else 0.7)
+            if len(posting) > vocab.max_posting or hit in STREET_TYPES or hit in vocab.town_words:
+                common.append((j, posting, gain))
+                continue
+            for street_id in posting:
+                weight[street_id] += gain
+    if weight:
+        for _, posting, gain in common:
+            for street_id in posting & weight.keys():
+                weight[street_id] += gain
+        return weight
+    by_word: dict[int, set[int]] = defaultdict(set)
+    for j, posting, _ in common:
+        by_word[j] |= posting
+    sets = sorted(by_word.values(), key=len)[:4]
+    pool: set[int] = set()
+    for i, first in enumerate(sets):
+        for second in sets[i + 1 :]:
+            pool |= first & second
+    if not pool and len(sets) == 1:
+        pool = sets[0]
+    if len(pool) > 5 * vocab.max_posting:
+        return weight
+    for street_id in pool:
+        weight[street_id] += sum(gain for _, posting, gain in common if street_id in posting)
+    return weight
+
+
+def _shortlist(vocab: Vocabulary, q: ParsedAddress, near: dict[str, int]) -> list[int]:
+    """Streets worth fetching: those of the postcode said when it exists, and the most
+    promising of those the words retrieve (rare words said, few of the street's own words
+    unsaid, the town said, a postcode one character off)."""
+    words = tuple(w for w in q.words if w not in FILLER)
+    weight = _retrieve(vocab, words)
+    exact = [code for code, edits in near.items() if edits == 0]
+    for code, edits in near.items():
+        if edits:
+            for street_id in vocab.by_postcode.get(code, ()):
+                weight[street_id] += 1.0 if exact else 3.0
+    for word in words:
+        town = vocab.streets_in_town_word.get(word)
+        if town is not None:
+            for street_id in [sid for sid in weight if sid in town]:
+                weight[street_id] += 2.0
+    chosen = [sid for code in exact for sid in vocab.by_postcode.get(code, ())]
+    if not weight:
+        return chosen
+    floor = 0.4 * max(weight.values())
+    totals = vocab.street_weight
+    promising = [
+        (w - 0.5 * max(0.0, totals[sid] - w), sid)
+        for sid, w in weight.items()
+        if w >= floor and sid not in chosen
+    ]
+    return chosen + [sid for _, sid in heapq.nlargest(SHORTLIST, promising)]
+
+
+def _number_variants(q: ParsedAddress) -> list[str]:
+    """House numbers as the register may spell them: '12a' -> 12a, 12A, and 12 (Flat A)."""
+    out: set[str] = set()
+    for n in q.all_numbers:
+        out.update({n, n.upper()})
+        if n[-1].isalpha():
+            out.add(n[:-1])
+    return sorted(out)
+
+
+def _plan(vocab: Vocabulary, text_value: str) -> _Plan:
+    q = parse(text_value)
+    near = _near_postcodes(vocab, q)
+    return _Plan(q, near, _shortlist(vocab, q, near))
+
+
+def _mentions_flat(q: ParsedAddress) -> bool:
+    """Whether the caller may have named a flat: a flat word, two numbers, or "12a"."""
+    return (
+        q.flat is not None
+        or q.slash_house is not None
+        or len(q.numbers) > 1
+        or any(n[-1].isalpha() for n in q.numbers)
+    )
+
+
+def _fetch(
+    conn: Connection, vocab: Vocabulary, plans: dict[int, _Plan], all_flats: bool = False
+) -> dict[int, list[RegisterAddress]]:
+    """Candidates of every plan (by query id) in one statement. Flats are fetched only when
+    the caller may have named one (or all_flats): otherwise the house or the block is the
+    answer, and a 60-flat block would only add 60 candidates that cannot win."""
+    s: dict[str, list[Any]] = {k: [] for k in ("qid", "street", "town", "number", "flats")}
+    p: dict[str, list[Any]] = {k: [] for k in ("qid", "postcode", "number", "flats")}
+    for qid, plan in plans.items():
+        numbers = _number_variants(plan.q)
+        flats = all_flats or _mentions_flat(plan.q)
+        for street_id in plan.streets:
+            street = vocab.streets[street_id]
+            for n in numbers:
+                for key, value in zip(s, (qid, street.name, street.town, n, flats), strict=True):
+                    s[key].append(value)
+        exact = [code for code, edits in plan.near.items() if edits == 0]
+        for code in exact or plan.near:
+            for n in numbers:
+                for key, value in zip(p, (qid, format_postcode(code), n, flats), strict=True):
+                    p[key].append(value)
+    found: dict[int, list[RegisterAddress]] = defaultdict(list)
+    if not s["qid"] and not p["qid"]:
+        return found
+    params = {f"s_{k}": v for k, v in s.items()} | {f"p_{k}": v for k, v in p.items()}
+    for row in conn.execute(_FETCH, params):
+        found[row[0]].append(RegisterAddress(*row[1:]))
+    return found
+
+
+def _trigram(conn: Connection, q: ParsedAddress) -> list[RegisterAddress]:
+    conn.execute(text("SELECT set_config('pg_trgm.similarity_threshold', '0.3', true)"))
+    return [RegisterAddress(*row) for row in conn.execute(_TRIGRAM, {"q": q.text})]
+
+
+def _decide(vocab: Vocabulary, plan: _Plan, rows: list[RegisterAddress], top: int) -> MatchResult:
+    scored: dict[int, Scored] = {}
+    memo: WordsFit = {}
+    for address in rows:
+        value = score(vocab, plan.q, plan.near, address, memo)
+        if value is not None and (address.uprn not in scored or scored[address.uprn].score < value):
+            scored[address.uprn] = Scored(address, value)
+    ranked = sorted(scored.values(), key=lambda s: (-s.score, s.address.uprn))
+    if not ranked:
+        return MatchResult(plan.q.text, "no_match")
+    candidates: list[Candidate] = []
+    for i, item in enumerate(ranked[:top]):
+        others = [r.score for j, r in enumerate(ranked[: top + 1]) if j != i]
+        lead = item.score - (max(others) if others else LONE_RUNNER_UP)
+        a = item.address
+        candidates.append(
+            Candidate(
+                a.uprn,
+                a.full_address,
+                a.parent_uprn,
+                a.property_type,
+                item.score,
+                confidence(item.score, lead),
+            )
+        )
+    best = candidates[0]
+    close = len(ranked) > 1 and ranked[0].score - ranked[1].score < AMBIGUOUS_LEAD
+    status: Status
+    if best.confidence >= HIGH_CONFIDENCE and not close:
+        status = "matched"
+    elif close:
+        status = "ambiguous"
+    else:
+        status = "low_confidence"
+    return MatchResult(plan.q.text, status, candidates)
+
+
+def _check(text_value: str) -> str:
+    cleaned = " ".join(str(text_value).split())
+    if not cleaned:
+        raise UserInputError("address text is empty")
+    if len(cleaned) > MAX_QUERY_CHARS:
+        raise UserInputError(f"address text is longer than {MAX_QUERY_CHARS} characters")
+    return cleaned
+
+
+def _candidates(
+    conn: Connection, vocab: Vocabulary, plans: dict[int, _Plan]
+) -> dict[int, list[RegisterAddress]]:
+    """Everything the database holds for these plans: one statement, then (rarely) flats at
+    numbers that have no house or block row, and trigram search for text-only rows."""
+    found = _fetch(conn, vocab, plans)
+    retry = {
+        qid: plan
+        for qid, plan in plans.items()
+        if qid not in found and not _mentions_flat(plan.q) and (plan.streets or plan.near)
+    }
+    if retry:
+        found.update(_fetch(conn, vocab, retry, all_flats=True))
+    if vocab.text_only:  # rows with no street part: only their text can find them
+        for qid, plan in plans.items():
+            if qid not in found:
+                found[qid] = _trigram(conn, plan.q)
+    return found
+
+
+def match_many(conn: Connection, texts: Sequence[str], top: int = TOP) -> list[MatchResult]:
+    """Match a batch of free-text addresses: one candidate statement per chunk of CHUNK
+    queries. The database fetches one chunk while Python parses the next and scores the
+    last (the connection is only ever used by one thread at a time)."""
+    if len(texts) > MAX_BATCH:
+        raise UserInputError(f"at most {MAX_BATCH:,} addresses per batch")
+    cleaned = [_check(t) for t in texts]
+    vocab = vocabulary.current(conn)
+    chunks = [range(i, min(i + CHUNK, len(cleaned))) for i in range(0, len(cleaned), CHUNK)]
+    results: list[MatchResult] = []
+    if len(chunks) <= 1:
+        plans = {qid: _plan(vocab, cleaned[qid]) for qid in range(len(cleaned))}
+        found = _candidates(conn, vocab, plans)
+        return [_decide(vocab, plan, found.get(qid, []), top) for qid, plan in plans.items()]
+    with ThreadPoolExecutor(max_workers=1) as database:
+        plans = {qid: _plan(vocab, cleaned[qid]) for qid in chunks[0]}
+        pending: Future[dict[int, list[RegisterAddress]]] = database.submit(
+            _candidates, conn, vocab, plans
+        )
+        for k in range(len(chunks)):
+            following = (
+                {qid: _plan(vocab, cleaned[qid]) for qid in chunks[k + 1]}
+                if k + 1 < len(chunks)
+                else {}
+            )
+            found = pending.result()
+            if following:
+                pending = database.submit(_candidates, conn, vocab, following)
+            results.extend(
+                _decide(vocab, plan, found.get(qid, []), top) for qid, plan in plans.items()
+            )
+            plans = following
+    return results
+
+
+def match(conn: Connection, text_value: str, top: int = TOP) -> MatchResult:
+    """Match one free-text address (what a caller said) to the register."""
+    return match_many(conn, [text_value], top)[0]

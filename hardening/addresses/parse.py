@@ -1,0 +1,110 @@
+"""What a caller said, taken apart: postcode (or a damaged attempt at one), flat, house
+numbers and the words left for street and town.
+
+Roles of numbers are not decided here beyond what the text says plainly ("Flat 3", "3/12"):
+the scorer checks each candidate address against every reading, so "3 12 Ramsden St" can be
+flat 3 at 12 and "12a" can be 12A or Flat A at 12, whichever exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hardening.addresses.normalise import NUMBER, OUTWARD, POSTCODE, SLASHED, tokens
+
+MAX_QUERY_CHARS = 300
+
+
+@dataclass(frozen=True)
+class ParsedAddress:
+    text: str
+    words: tuple[str, ...]  # street and town words, canonical, in order
+    numbers: tuple[str, ...]  # house/flat numbers in order, e.g. ('3', '12') or ('12a',)
+    flat: str | None  # said as a flat: "Flat 3" -> '3', "Flat A" -> 'a', "3/12" -> '3'
+    slash_house: str | None  # "3/12" -> '12'
+    postcode: str | None  # compact, UK-shaped (may still be unknown or wrong)
+    postcode_attempt: str | None  # compact, not UK-shaped: probably a damaged postcode
+    outward: str | None  # an outward code said alone ("LA14")
+
+    @property
+    def all_numbers(self) -> tuple[str, ...]:
+        extra = tuple(n for n in (self.flat, self.slash_house) if n and n not in self.numbers)
+        return self.numbers + extra
+
+
+def _alnum_mix(text: str) -> bool:
+    return any(c.isdigit() for c in text) and any(c.isalpha() for c in text)
+
+
+def _find_postcode(toks: list[str]) -> tuple[str | None, str | None, set[int]]:
+    """(postcode, damaged attempt, indexes used), preferring the last one in the text."""
+    for i in range(len(toks) - 1, -1, -1):
+        if i > 0 and POSTCODE.match(toks[i - 1] + toks[i]) and OUTWARD.match(toks[i - 1]):
+            return (toks[i - 1] + toks[i]).upper(), None, {i - 1, i}
+        if POSTCODE.match(toks[i]) and not NUMBER.match(toks[i]):
+            return toks[i].upper(), None, {i}
+    for i in range(len(toks) - 1, -1, -1):
+        token = toks[i]
+        if i > 0 and _looks_outward(toks[i - 1]) and _looks_inward(token):
+            joined = toks[i - 1] + token
+            if 5 <= len(joined) <= 8:
+                return None, joined.upper(), {i - 1, i}
+        if NUMBER.match(token) or SLASHED.match(token):
+            continue
+        if 5 <= len(token) <= 8 and _alnum_mix(token):
+            return None, token.upper(), {i}
+    return None, None, set()
+
+
+def _looks_outward(token: str) -> bool:
+    return 2 <= len(token) <= 4 and _alnum_mix(token) and not NUMBER.match(token)
+
+
+def _looks_inward(token: str) -> bool:
+    return 2 <= len(token) <= 4 and token.isalnum() and not token.isdigit()
+
+
+def parse(text: str) -> ParsedAddress:
+    toks = tokens(text[:MAX_QUERY_CHARS])
+    postcode, attempt, used = _find_postcode(toks)
+    outward: str | None = None
+    flat: str | None = None
+    slash_house: str | None = None
+    numbers: list[str] = []
+    words: list[str] = []
+    i = 0
+    while i < len(toks):
+        token = toks[i]
+        if i in used:
+            i += 1
+            continue
+        if token == "flat":
+            following = toks[i + 1] if i + 1 < len(toks) and i + 1 not in used else None
+            if following and (NUMBER.match(following) or (len(following) == 1)):
+                flat = flat or following
+                i += 2
+                continue
+            i += 1
+            continue
+        slashed = SLASHED.match(token)
+        if slashed:
+            flat, slash_house = flat or slashed.group(1), slashed.group(2)
+            i += 1
+            continue
+        if NUMBER.match(token):
+            numbers.append(token)
+        elif OUTWARD.match(token) and postcode is None and outward is None:
+            outward = token.upper()
+        else:
+            words.append(token)
+        i += 1
+    return ParsedAddress(
+        text=text,
+        words=tuple(words),
+        numbers=tuple(numbers),
+        flat=flat,
+        slash_house=slash_house,
+        postcode=postcode,
+        postcode_attempt=attempt,
+        outward=outward,
+    )
