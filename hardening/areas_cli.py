@@ -1,0 +1,113 @@
+"""`hardening area add NAME --boundary FILE`: bring a new area in, with the partners whose
+sharing agreements should cover it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import pyogrio
+import pyogrio.raw
+import shapely
+import typer
+from shapely import MultiPolygon, Polygon, from_wkb, make_valid, unary_union
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from hardening.clikit import JsonOption, emit
+from hardening.db.engine import Actor, app_engine, transaction
+from hardening.errors import UserInputError
+from hardening.geo import parse_crs, transformer
+from hardening.settings import get_settings
+
+app = typer.Typer(help="Areas the partnership works in.", no_args_is_help=True)
+
+
+@app.callback()
+def _areas() -> None:
+    """Keeps `add` a sub-command (Typer collapses one-command apps)."""
+
+
+def read_boundary(path: Path) -> MultiPolygon:
+    """Every polygon in the file, dissolved, in BNG; WGS84 assumed when the file has no CRS."""
+    try:
+        meta, _, wkb, _ = pyogrio.raw.read(path)
+    except Exception as exc:  # pyogrio raises its own errors for unreadable files
+        raise UserInputError(f"cannot read boundary {path}: {exc}") from exc
+    geoms = [g for g in from_wkb(wkb) if g is not None and not g.is_empty]
+    if not geoms:
+        raise UserInputError(f"{path} has no features")
+    crs = parse_crs(meta["crs"]) if meta.get("crs") else 4326
+    shape = unary_union(geoms)
+    if crs != 27700:
+        tr = transformer(crs, 27700)
+        shape = shapely.transform(
+            shape, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1]))
+        )
+    x0, y0, x1, y1 = shape.bounds
+    if not (x0 >= 0 and x1 <= 700_000 and y0 >= 0 and y1 <= 1_300_000):
+        raise UserInputError(
+            f"{path}: the boundary falls outside Great Britain (longitude and latitude swapped?)"
+        )
+    if not shape.is_valid:
+        shape = make_valid(shape)
+    polys = [g for g in getattr(shape, "geoms", [shape]) if isinstance(g, Polygon)]
+    if isinstance(shape, MultiPolygon):
+        polys = list(shape.geoms)
+    if not polys:
+        raise UserInputError(f"{path} holds no polygon")
+    return MultiPolygon(polys)
+
+
+@app.command("add")
+def add(
+    name: str,
+    boundary: Annotated[Path, typer.Option("--boundary", help="GeoJSON/GPKG/SHP polygon(s).")],
+    area_id: Annotated[str | None, typer.Option("--id", help="Default: the name, slugged.")] = None,
+    partners: Annotated[
+        list[str] | None,
+        typer.Option("--partner", help="Organisation whose active agreements gain the area."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add (or re-draw) an area and extend the named partners' agreements to it."""
+    slug = area_id or re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    if not re.fullmatch(r"[a-z0-9-]+", slug):
+        raise UserInputError(f"area id {slug!r} must be lower-case letters, digits and dashes")
+    shape = read_boundary(boundary)
+    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+        try:
+            with conn.begin_nested():
+                conn.execute(
+                    text(
+                        "INSERT INTO areas VALUES (:id, :name, ST_Multi(ST_GeomFromText(:wkt, "
+                        "27700))) ON CONFLICT (area_id) DO UPDATE SET name = EXCLUDED.name, "
+                        "geom = EXCLUDED.geom"
+                    ),
+                    {"id": slug, "name": name, "wkt": shape.wkt},
+                )
+        except IntegrityError as exc:
+            raise UserInputError(f"cannot add area {name!r}: {exc.orig}") from exc
+        linked: dict[str, int] = {}
+        for org in partners or []:
+            rows = conn.execute(
+                text(
+                    "INSERT INTO agreement_areas (agreement_id, area_id) SELECT agreement_id, :a "
+                    "FROM sharing_agreements WHERE org_id = :o AND current_date <= ends_on "
+                    "ON CONFLICT DO NOTHING RETURNING agreement_id"
+                ),
+                {"a": slug, "o": org},
+            ).all()
+            known = conn.execute(
+                text("SELECT count(*) FROM sharing_agreements WHERE org_id = :o"), {"o": org}
+            ).scalar_one()
+            if not known:
+                raise UserInputError(f"organisation {org!r} has no sharing agreement")
+            linked[org] = len(rows)
+    emit(
+        {"area_id": slug, "name": name, "km2": round(shape.area / 1e6, 2), "agreements": linked},
+        as_json,
+        lambda d: f"area {d['area_id']} ({d['km2']} km2); agreements extended: {d['agreements']}",
+    )

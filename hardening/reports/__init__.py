@@ -1,0 +1,1 @@
+"""The yearly performance report: indicators per area, disclosure control, charts, HTML."""

@@ -1,0 +1,94 @@
+"""`hardening report kpi ...` and `hardening training ...` (they act as the system actor)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from sqlalchemy import text
+
+from hardening.clikit import JsonOption, emit, info
+from hardening.db.engine import Actor, app_engine, transaction
+from hardening.reports import kpi as kpi_mod
+from hardening.reports.html import render
+from hardening.reports.publish import publish
+from hardening.reports.training import add_session, list_sessions
+from hardening.settings import get_settings
+
+report_app = typer.Typer(help="The yearly performance report.", no_args_is_help=True)
+training_app = typer.Typer(help="Awareness training delivered to partners.", no_args_is_help=True)
+
+
+@report_app.callback()
+def _report() -> None:
+    """Keeps `kpi` a sub-command (Typer collapses one-command apps)."""
+
+
+def build_report(year: int, area: str | None, raw: bool = False) -> tuple[dict[str, Any], str]:
+    """Published figures (or raw ones for analysts) and the area's display name."""
+    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+        figures = kpi_mod.compute(conn, year, area)
+        name = (
+            conn.execute(
+                text("SELECT name FROM areas WHERE area_id = :a"), {"a": area}
+            ).scalar_one()
+            if area
+            else "All areas"
+        )
+    return (figures.as_dict() if raw else publish(figures)), name
+
+
+@report_app.command("kpi")
+def kpi(
+    year: Annotated[int, typer.Option("--year", help="Calendar year, e.g. 2025.")],
+    area: Annotated[
+        str | None, typer.Option("--area", help="Area id; all areas if omitted.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the HTML report here.")] = None,
+    raw: Annotated[
+        bool, typer.Option("--raw", help="Unsuppressed figures (analysts only; not for sharing).")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The yearly indicators; --out writes the self-contained HTML report."""
+    figures, name = build_report(year, area, raw)
+    if out is not None:
+        if raw:
+            raise typer.BadParameter("--raw figures are never written to the shared HTML report")
+        out.write_text(render(figures, name), encoding="utf-8")
+        info(f"wrote {out} ({out.stat().st_size:,} bytes)")
+    if as_json or out is None:
+        emit(figures, as_json)
+
+
+@training_app.command("add")
+def add(
+    area: Annotated[str, typer.Option("--area")],
+    delivered_on: Annotated[str, typer.Option("--date", help="YYYY-MM-DD")],
+    topic: Annotated[str, typer.Option("--topic")],
+    attendees: Annotated[int, typer.Option("--attendees")],
+    partner_org: Annotated[str | None, typer.Option("--partner-org")] = None,
+    partner_type: Annotated[str | None, typer.Option("--partner-type")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Record one awareness training session delivered to a partner."""
+    try:
+        day = date.fromisoformat(delivered_on)
+    except ValueError as exc:
+        raise typer.BadParameter(f"--date must be YYYY-MM-DD, not {delivered_on!r}") from exc
+    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+        session_id = add_session(conn, area, day, topic, attendees, partner_org, partner_type)
+    emit({"session_id": session_id}, as_json, lambda d: f"recorded session {d['session_id']}")
+
+
+@training_app.command("list")
+def list_(
+    year: Annotated[int | None, typer.Option("--year")] = None,
+    area: Annotated[str | None, typer.Option("--area")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+        rows = list_sessions(conn, year, area)
+    emit(rows, as_json)

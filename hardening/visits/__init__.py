@@ -1,0 +1,1 @@
+"""Vulnerability visits, support packages, referrals, protection plans and county lines."""

@@ -1,0 +1,89 @@
+"""`/v1/visits`, `/v1/referrals` and `/v1/lines`: routes over the visits services, run as the
+caller under row-level security. Mounted by the lead with
+`app.include_router(router, prefix="/v1")`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from hardening.api.deps import ConnDep
+from hardening.visits import lines as lines_mod
+from hardening.visits.due import day_list, who_to_visit_next
+from hardening.visits.models import ReferralUpdate, VisitInput
+from hardening.visits.referrals import list_referrals, update_referral
+from hardening.visits.service import get_visit, list_visits, record_visit
+
+router = APIRouter(tags=["visits"])
+
+Reason = Annotated[str, Query(min_length=3, max_length=500, description="Why (audited).")]
+AreaQ = Annotated[str | None, Query(pattern=r"^[a-z0-9-]+$")]
+
+
+@router.post("/visits", status_code=201)
+def post_visit(conn: ConnDep, visit: VisitInput) -> dict[str, Any]:
+    """Record a visit and its support package (marker, plan, referrals, kit) in one go."""
+    return record_visit(conn, visit).as_dict()
+
+
+@router.get("/visits")
+def get_visits(
+    conn: ConnDep,
+    reason: Reason,
+    area: AreaQ = None,
+    since: date | None = None,
+    until: date | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 200,
+) -> list[dict[str, Any]]:
+    return list_visits(conn, reason, area, since, until, limit)
+
+
+@router.get("/visits/due")
+def get_due(conn: ConnDep, on: date | None = None, area: AreaQ = None) -> list[dict[str, Any]]:
+    """Who to visit next on a day (default today)."""
+    return [c.as_dict() for c in who_to_visit_next(conn, on or date.today(), area)]
+
+
+@router.get("/visits/route")
+def get_route(
+    conn: ConnDep,
+    on: date | None = None,
+    area: AreaQ = None,
+    stops: Annotated[int, Query(ge=1, le=30)] = 8,
+) -> list[dict[str, Any]]:
+    return day_list(conn, on or date.today(), area, stops)
+
+
+@router.get("/visits/{visit_id}")
+def get_one_visit(conn: ConnDep, visit_id: int, reason: Reason) -> dict[str, Any]:
+    return get_visit(conn, visit_id, reason)
+
+
+@router.get("/referrals")
+def get_referrals(
+    conn: ConnDep,
+    reason: Reason,
+    status: Annotated[str | None, Query(pattern=r"^(made|accepted|engaged|closed)$")] = None,
+    area: AreaQ = None,
+) -> list[dict[str, Any]]:
+    """Referrals the caller may see: a partner sees only those made to it."""
+    return list_referrals(conn, reason, status, area)
+
+
+@router.patch("/referrals/{referral_id}")
+def patch_referral(conn: ConnDep, referral_id: int, change: ReferralUpdate) -> dict[str, Any]:
+    return update_referral(conn, referral_id, change)
+
+
+@router.get("/lines/active")
+def get_active_lines(
+    conn: ConnDep, on: date | None = None, area: AreaQ = None
+) -> list[dict[str, Any]]:
+    return lines_mod.active_lines_on(conn, on or date.today(), area)
+
+
+@router.get("/lines/{line_id}")
+def get_line(conn: ConnDep, line_id: int) -> dict[str, Any]:
+    return lines_mod.history(conn, line_id)

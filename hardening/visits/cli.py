@@ -1,0 +1,170 @@
+"""`hardening visits ...` and `hardening lines ...` (server-side: they act as the system actor)."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+
+from hardening.clikit import JsonOption, emit
+from hardening.db.engine import Actor, app_engine, transaction
+from hardening.errors import UserInputError
+from hardening.settings import get_settings
+from hardening.visits import lines as lines_mod
+from hardening.visits.due import day_list, who_to_visit_next
+from hardening.visits.models import VisitInput
+from hardening.visits.service import get_visit, record_visit
+
+visits_app = typer.Typer(help="Vulnerability visits and who to visit next.", no_args_is_help=True)
+lines_app = typer.Typer(help="County lines and their status histories.", no_args_is_help=True)
+
+AreaOpt = Annotated[str | None, typer.Option("--area", help="Area id; all areas if omitted.")]
+
+
+def _day(value: str | None) -> date:
+    if value is None:
+        return date.today()
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise UserInputError(f"dates are YYYY-MM-DD, not {value!r}") from exc
+
+
+def _system() -> Any:
+    return transaction(app_engine(get_settings()), Actor.system())
+
+
+@visits_app.command("record")
+def record(
+    file: Annotated[Path, typer.Argument(help="A JSON visit (see docs/report.md).")],
+    as_json: JsonOption = False,
+) -> None:
+    """Record a visit and its support package from a JSON file."""
+    try:
+        visit = VisitInput.model_validate_json(file.read_bytes())
+    except OSError as exc:
+        raise UserInputError(f"cannot read {file}: {exc.strerror}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "visit"
+        raise UserInputError(f"{file}: {where}: {first['msg']}") from exc
+    with _system() as conn:
+        out = record_visit(conn, visit)
+    emit(out.as_dict(), as_json, lambda d: f"recorded visit {d['visit_id']}")
+
+
+@visits_app.command("show")
+def show(
+    visit_id: int,
+    reason: Annotated[str, typer.Option("--reason", help="Why you look (audited).")],
+    as_json: JsonOption = False,
+) -> None:
+    with _system() as conn:
+        emit(get_visit(conn, visit_id, reason), as_json)
+
+
+@visits_app.command("due")
+def due(
+    on: Annotated[str | None, typer.Option("--on", help="Day, YYYY-MM-DD (default today).")] = None,
+    area: AreaOpt = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Protection plans due a visit or review, markers due review, high-risk homes with signs."""
+    with _system() as conn:
+        cases = [c.as_dict() for c in who_to_visit_next(conn, _day(on), area)]
+    emit(
+        cases,
+        as_json,
+        lambda cs: (
+            "\n".join(
+                f"{c['due_on']}  {c['uprn']:>12}  {','.join(c['reasons']):<40} {c['full_address']}"
+                for c in cs
+            )
+            or "nothing due"
+        ),
+    )
+
+
+@visits_app.command("route")
+def route(
+    on: Annotated[str | None, typer.Option("--on")] = None,
+    area: AreaOpt = None,
+    stops: Annotated[int, typer.Option("--stops", help="Visits in the day.")] = 8,
+    as_json: JsonOption = False,
+) -> None:
+    """One team's day: the most pressing cases in visiting order."""
+    with _system() as conn:
+        plan = day_list(conn, _day(on), area, stops)
+    emit(
+        plan,
+        as_json,
+        lambda ps: (
+            "\n".join(
+                f"{p['stop']:>2}. {p['full_address']} (+{p['leg_m']:.0f} m; "
+                f"{','.join(p['reasons'])})"
+                for p in ps
+            )
+            or "nothing due"
+        ),
+    )
+
+
+@lines_app.command("active")
+def active(
+    on: Annotated[str | None, typer.Option("--on")] = None,
+    area: AreaOpt = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Lines active (embedded) on a day."""
+    with _system() as conn:
+        rows = lines_mod.active_lines_on(conn, _day(on), area)
+    emit(
+        rows,
+        as_json,
+        lambda rs: (
+            "\n".join(
+                f"{r['line_id']:>4}  {r['name']:<24} {r['area_id']:<16} since {r['since']}"
+                for r in rs
+            )
+            + f"\n{len(rs)} active"
+        ),
+    )
+
+
+@lines_app.command("add")
+def add(
+    name: str,
+    area: Annotated[str, typer.Option("--area")],
+    first_seen: Annotated[str, typer.Option("--first-seen")],
+    origin: Annotated[str | None, typer.Option("--origin")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    with _system() as conn:
+        line_id = lines_mod.add_line(conn, name, area, _day(first_seen), origin)
+    emit({"line_id": line_id}, as_json, lambda d: f"added line {d['line_id']}")
+
+
+@lines_app.command("status")
+def status(
+    line_id: int,
+    new_status: Annotated[str, typer.Argument(help="active, disrupted or closed")],
+    on: Annotated[str, typer.Option("--on")],
+    note: Annotated[str | None, typer.Option("--note")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    if new_status not in ("active", "disrupted", "closed"):
+        raise UserInputError("status must be active, disrupted or closed")
+    with _system() as conn:
+        lines_mod.set_status(conn, line_id, new_status, _day(on), note)  # type: ignore[arg-type]
+    emit({"line_id": line_id, "status": new_status}, as_json, lambda d: json.dumps(d))
+
+
+@lines_app.command("show")
+def show_line(line_id: int, as_json: JsonOption = False) -> None:
+    """A line with its status history and linked incidents."""
+    with _system() as conn:
+        emit(lines_mod.history(conn, line_id), as_json)

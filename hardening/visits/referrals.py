@@ -1,0 +1,99 @@
+"""Referrals to partner organisations. Row-level security decides who sees what: visit teams
+their areas' referrals, a partner only the referrals made to it (policy partner_own)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Connection, text
+
+from hardening.errors import ConflictError, NotFoundError, UserInputError
+from hardening.security import audit
+from hardening.visits.models import REFERRAL_STATUSES, ReferralUpdate
+
+# Forward only; a referral may close from any open state (declined, withdrawn, completed).
+NEXT: dict[str, tuple[str, ...]] = {
+    "made": ("accepted", "closed"),
+    "accepted": ("engaged", "closed"),
+    "engaged": ("closed",),
+    "closed": (),
+}
+
+
+def list_referrals(
+    conn: Connection,
+    reason: str | None,
+    status: str | None = None,
+    area: str | None = None,
+    since: date | None = None,
+) -> list[dict[str, Any]]:
+    """Referrals the actor may see, newest first; one consultation row for the list."""
+    why = audit.require_reason(reason)
+    if status is not None and status not in REFERRAL_STATUSES:
+        raise UserInputError(
+            f"unknown status {status!r}; use one of {', '.join(REFERRAL_STATUSES)}"
+        )
+    rows = conn.execute(
+        text(
+            "SELECT r.referral_id, r.visit_id, r.partner_org_id, o.name AS partner_name, "
+            "r.service, r.status, r.outcome, r.made_on, r.updated_at, r.version, r.area_id "
+            "FROM referrals r JOIN organisations o ON o.org_id = r.partner_org_id "
+            "WHERE (CAST(:status AS text) IS NULL OR r.status = :status) "
+            "AND (CAST(:area AS text) IS NULL OR r.area_id = :area) "
+            "AND (CAST(:since AS date) IS NULL OR r.made_on >= :since) "
+            "ORDER BY r.made_on DESC, r.referral_id DESC"
+        ),
+        {"status": status, "area": area, "since": since},
+    ).all()
+    audit.record(
+        conn,
+        "consultation",
+        "referral",
+        None,
+        justification=why,
+        details={"count": len(rows), "status": status, "area": area},
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+def update_referral(conn: Connection, referral_id: int, change: ReferralUpdate) -> dict[str, Any]:
+    """Move a referral on (made -> accepted -> engaged -> closed) with optimistic locking."""
+    current = conn.execute(
+        text("SELECT status, version FROM referrals WHERE referral_id = :id"), {"id": referral_id}
+    ).one_or_none()
+    if current is None:
+        raise NotFoundError(f"referral {referral_id} not found (or not made to you)")
+    if current.version != change.version:
+        raise ConflictError(
+            f"referral {referral_id} changed since you read it (version {current.version}, "
+            f"you sent {change.version}); reload and try again"
+        )
+    if change.status != current.status and change.status not in NEXT[current.status]:
+        raise ConflictError(f"a referral cannot go from {current.status} to {change.status}")
+    if change.status == "closed" and not (change.outcome or "").strip():
+        raise UserInputError("closing a referral needs an outcome")
+    row = conn.execute(
+        text(
+            "UPDATE referrals SET status = :status, outcome = coalesce(:outcome, outcome), "
+            "updated_at = now(), version = version + 1 "
+            "WHERE referral_id = :id AND version = :version "
+            "RETURNING referral_id, status, outcome, version"
+        ),
+        {
+            "status": change.status,
+            "outcome": change.outcome,
+            "id": referral_id,
+            "version": change.version,
+        },
+    ).one_or_none()
+    if row is None:  # a concurrent writer won between our read and write
+        raise ConflictError(f"referral {referral_id} changed since you read it; reload")
+    audit.record(
+        conn,
+        "alteration",
+        "referral",
+        referral_id,
+        details={"from": current.status, "to": change.status},
+    )
+    return dict(row._mapping)
