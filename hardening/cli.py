@@ -18,12 +18,17 @@ app.add_typer(db_app, name="db")
 
 def _register_capabilities() -> None:
     """Sub-apps live with their capability; imported here so `hardening --help` lists them."""
+    from hardening.addresses.cli import register as register_match
     from hardening.api.cli import register as register_api
+    from hardening.areas_cli import app as area_app
     from hardening.coverage.cli import coverage_app, plan_app
     from hardening.importers.cli import app as import_app
+    from hardening.markers.cli import app as markers_app
+    from hardening.reports.cli import report_app, training_app
     from hardening.risk.cli import app as risk_app
     from hardening.sample.cli import app as sample_app
     from hardening.security.cli import audit_app, review_app, users_app
+    from hardening.visits.cli import lines_app, visits_app
     from hardening.works.cli import app as works_app
 
     app.add_typer(sample_app, name="sample")
@@ -35,6 +40,13 @@ def _register_capabilities() -> None:
     app.add_typer(coverage_app, name="coverage")
     app.add_typer(plan_app, name="plan")
     app.add_typer(works_app, name="works")
+    app.add_typer(markers_app, name="markers")
+    app.add_typer(visits_app, name="visits")
+    app.add_typer(lines_app, name="lines")
+    app.add_typer(report_app, name="report")
+    app.add_typer(training_app, name="training")
+    app.add_typer(area_app, name="area")
+    register_match(app)
     register_api(app)
 
 

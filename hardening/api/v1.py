@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from hardening.addresses import api as addresses
 from hardening.api import layers
 from hardening.coverage import api as coverage
+from hardening.markers import api as markers
+from hardening.reports import api as reports
 from hardening.risk import api as risk
+from hardening.visits import api as visits
 from hardening.works import api as works
 
 router = APIRouter(
@@ -17,3 +21,7 @@ router.include_router(layers.router)
 router.include_router(coverage.router)
 router.include_router(risk.router)
 router.include_router(works.router)
+router.include_router(markers.router)
+router.include_router(addresses.router)
+router.include_router(visits.router)
+router.include_router(reports.router)
