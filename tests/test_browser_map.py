@@ -11,17 +11,13 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
-import httpx
 import pytest
+from browser import require_chromium, streamlit_server
 from PIL import Image
 from sqlalchemy.engine import URL
 from test_app_layers import PASSWORD, VIEWER, MapFixture, committed_map_fixture
@@ -29,7 +25,6 @@ from test_app_layers import PASSWORD, VIEWER, MapFixture, committed_map_fixture
 from hardening.settings import PROJECT_ROOT
 
 __all__ = ["committed_map_fixture"]  # a fixture, imported to be used here
-CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = PROJECT_ROOT / "artifacts" / "screenshots"
 
 
@@ -45,61 +40,13 @@ def _screenshot_module() -> ModuleType:
     return module
 
 
-def _require_chromium() -> None:
-    if CHROMIUM.exists():
-        return
-    message = f"{CHROMIUM} is missing: apt-get install -y chromium"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def streamlit_url(
     test_db_url: URL, committed_map_fixture: MapFixture, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    _require_chromium()
-    port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    log = log_path.open("w")
-    proc = subprocess.Popen(
-        [
-            sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-            "--server.headless", "true", "--server.port", str(port),
-            "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-        ],
-        cwd=PROJECT_ROOT,
-        env=os.environ.copy(),  # HARDENING_DATABASE_URL points at the test database
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log_path.read_text()
-            try:
-                if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, log_path.read_text()
-            time.sleep(0.3)
+    require_chromium()
+    with streamlit_server(tmp_path_factory.mktemp("streamlit")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 def _pixels_near(png: bytes, rgb: tuple[int, int, int], tolerance: int = 12) -> int:

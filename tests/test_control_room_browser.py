@@ -6,15 +6,11 @@ advice and the drawn offline map; the screenshot goes to artifacts/screenshots/.
 from __future__ import annotations
 
 import io
-import os
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
+from browser import CHROMIUM, require_chromium, streamlit_server
 from PIL import Image
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
@@ -27,7 +23,6 @@ from hardening.security.users import add_user
 from hardening.settings import PROJECT_ROOT
 
 __all__ = ["committed_town"]  # a fixture, imported to be used here
-CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader"]
 SCREENSHOT = PROJECT_ROOT / "artifacts" / "screenshots" / "control_room.png"
 USER, PASSWORD = "t.cr-browser", "control-room-browser-test"
@@ -49,40 +44,9 @@ def operator(owner_engine: Engine) -> Iterator[str]:
 def streamlit_url(
     test_db_url: URL, committed_town: Town, operator: str, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing: apt-get install -y chromium")
-        pytest.skip(f"{CHROMIUM} is missing")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    log_path = tmp_path_factory.mktemp("streamlit") / "streamlit.log"
-    with log_path.open("w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
-             "--server.headless", "true", "--server.port", str(port),
-             "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-            cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                assert proc.poll() is None, log_path.read_text()
-                try:
-                    if httpx.get(f"{url}/_stcore/health", timeout=2).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, log_path.read_text()
-                time.sleep(0.3)
-            yield url
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+    require_chromium()
+    with streamlit_server(tmp_path_factory.mktemp("streamlit")) as url:
+        yield url
 
 
 def test_a_search_shows_the_block_marker_banner_and_the_map(streamlit_url: str) -> None:
@@ -90,7 +54,7 @@ def test_a_search_shows_the_block_marker_banner_and_the_map(streamlit_url: str) 
 
     outside: list[str] = []
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
         try:
             page = browser.new_page(viewport={"width": 1300, "height": 1500})
             page.on(
