@@ -12,22 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hardening.errors import UserInputError
+from hardening.incidents import INCIDENT_CATEGORIES
 
-CATEGORIES = frozenset(
-    {
-        "cuckooing",
-        "exploitation",
-        "drug_dealing",
-        "drug_possession",
-        "threat_to_life",
-        "violence",
-        "weapons",
-        "asb",
-        "burglary",
-        "robbery",
-        "other_crime",
-    }
-)
+CATEGORIES = frozenset(INCIDENT_CATEGORIES)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from typing import Final
 import numpy as np
 import shapely
 
+from hardening.incidents import INCIDENT_CATEGORIES
 from hardening.sample.addresses import Addresses
 from hardening.sample.geography import Hub
 from hardening.sample.spec import REFERENCE_DATE, SOURCE, TOWNS, WINDOW_START
@@ -32,19 +33,7 @@ from hardening.sample.util import utc_text as utc
 from hardening.sample.zones import Zones
 
 DAYS: Final = (REFERENCE_DATE - WINDOW_START).days + 1
-CATEGORIES: Final = (
-    "cuckooing",
-    "exploitation",
-    "drug_dealing",
-    "drug_possession",
-    "threat_to_life",
-    "violence",
-    "weapons",
-    "asb",
-    "burglary",
-    "robbery",
-    "other_crime",
-)
+CATEGORIES: Final = INCIDENT_CATEGORIES  # index order drives BACKGROUND_P below
 BACKGROUND_P: Final = (0.002, 0.01, 0.02, 0.05, 0.002, 0.26, 0.02, 0.36, 0.09, 0.02, 0.166)
 HOTSPOT_P: Final = (0.04, 0.03, 0.3, 0.17, 0.008, 0.15, 0.06, 0.17, 0.03, 0.04, 0.0)
 CRIME_TYPE: Final = (
