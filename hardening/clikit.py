@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from typer.core import TyperGroup
 
 from hardening.errors import HardeningError
@@ -57,4 +58,8 @@ class DomainErrorGroup(TyperGroup):
             return super().invoke(ctx)
         except HardeningError as exc:
             typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from exc
+        except ValidationError as exc:  # settings from the environment
+            problems = "; ".join(str(e["msg"]).removeprefix("Value error, ") for e in exc.errors())
+            typer.echo(f"error: {problems}", err=True)
             raise typer.Exit(1) from exc

@@ -9,10 +9,15 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# Example and demo values that must never guard a real database role.
+PLACEHOLDER_SECRETS = frozenset(
+    {"change-me", "changeme", "password", "secret", "another-secret", "hardening-demo", "postgres"}
+)
+MIN_SECRET_LENGTH = 16  # as docker-compose.yml's init check
 
 
 class Settings(BaseSettings):
@@ -30,6 +35,19 @@ class Settings(BaseSettings):
     app_password: str | None = Field(
         default=None, description="Password given to the application role (external servers)."
     )
+
+    @field_validator("app_password")
+    @classmethod
+    def _refuse_placeholder_password(cls, value: str | None) -> str | None:
+        if value is not None and (
+            value.lower() in PLACEHOLDER_SECRETS or len(value) < MIN_SECRET_LENGTH
+        ):
+            raise ValueError(
+                f"HARDENING_APP_PASSWORD is a placeholder or shorter than {MIN_SECRET_LENGTH} "
+                "characters: choose a real secret"
+            )
+        return value
+
     test_database_url: str | None = Field(
         default=None, description="Owner URL of a server for the test database."
     )

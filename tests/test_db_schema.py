@@ -24,6 +24,11 @@ def test_migrate_twice_is_a_no_op(test_db_url: URL, owner_conn: Connection) -> N
     assert [r[0] for r in recorded] == [m.version for m in available_migrations()]
 
 
+def test_databases_are_created_without_jit(app_conn: Connection) -> None:
+    # RLS makes cost estimates cross the JIT thresholds on short queries (ensure_database)
+    assert app_conn.execute(text("SHOW jit")).scalar_one() == "off"
+
+
 def test_valid_bng_point_is_accepted(owner_conn: Connection) -> None:
     owner_conn.execute(text(INSERT_HUB), {"g": "SRID=27700;POINT(322000 470000)"})
     count = owner_conn.execute(text("SELECT count(*) FROM transport_hubs")).scalar_one()
