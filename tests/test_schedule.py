@@ -9,7 +9,17 @@ from datetime import date
 import pytest
 
 from hardening.works import synthetic
-from hardening.works.problem import DAY, Job, Operative, Problem, Schedule, Visit, violations
+from hardening.works.problem import (
+    DAY,
+    Job,
+    Operative,
+    Problem,
+    Schedule,
+    Visit,
+    evaluate,
+    sla_reachable,
+    violations,
+)
 from hardening.works.solver import greedy, solve
 
 MONDAY = date(2026, 12, 7)
@@ -46,12 +56,43 @@ def test_small_schedule_is_valid_and_explains_what_it_leaves(method: str) -> Non
     assert emergency.end <= DAY
 
 
-def test_random_problem_is_valid_and_no_worse_than_greedy() -> None:
-    problem = synthetic.problem(80, 4, 3, seed=3)
+def _late_in_reach(problem: Problem, result: Schedule) -> int:
+    """Emergencies that could be done within their SLA but are late or left out."""
+    ends = {v.job_id: v.end for v in result.visits}
+    return sum(
+        1
+        for j in problem.jobs
+        if j.priority == "emergency" and sla_reachable(problem, j)
+        and ends.get(j.job_id, j.due + 1) > j.due
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", [3, 5])
+def test_random_problem_is_valid_and_no_worse_than_greedy(seed: int) -> None:
+    """The order of what matters: emergencies that can be in SLA are, then weighted lateness,
+    then travel. On seed 3 the only joiner-electrician can put one emergency in SLA only by
+    leaving two already-late electrical emergencies later still: the SLA wins, so lateness
+    may exceed the greedy's there; on seed 5 nothing conflicts and both are no worse."""
+    problem = synthetic.problem(80, 4, 3, seed=seed)
     base, best = greedy(problem), solve(problem, seconds=3)
     assert violations(problem, base) == [] and violations(problem, best) == []
-    from hardening.works.problem import evaluate
+    b, s = evaluate(problem, base), evaluate(problem, best)
+    assert _late_in_reach(problem, best) == 0
+    ours = (_late_in_reach(problem, best), s["weighted_lateness"])
+    assert ours <= (_late_in_reach(problem, base), b["weighted_lateness"])
+    assert s["travel_minutes"] < b["travel_minutes"]
+    if seed == 5:
+        assert s["weighted_lateness"] <= b["weighted_lateness"]
 
+
+def test_windows_in_parallel_processes_give_a_valid_schedule() -> None:
+    """More than three working days: the horizon is searched in day-pair windows, two worker
+    processes at a time; the answer is checked as any other."""
+    problem = synthetic.problem(150, 6, 7, seed=2)
+    base, best = greedy(problem), solve(problem, seconds=3, workers=2)
+    assert violations(problem, best) == []
+    assert best.stats["windows"] >= 2 and best.stats["workers"] == 2
+    assert _late_in_reach(problem, best) == 0
     b, s = evaluate(problem, base), evaluate(problem, best)
     assert s["weighted_lateness"] <= b["weighted_lateness"]
     assert s["travel_minutes"] < b["travel_minutes"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import Connection, text
@@ -12,6 +13,8 @@ from hardening.db.engine import Actor, set_actor
 from hardening.errors import ConflictError, NotFoundError, UserInputError
 from hardening.works import orders, plan
 from hardening.works.solver import solve
+
+LONDON = ZoneInfo("Europe/London")
 
 
 def _as(conn: Connection, world: World, who: str) -> None:
@@ -140,10 +143,11 @@ def test_incident_escalates_only_open_orders_and_right_categories(
 
 
 def test_replanning_keeps_todays_committed_job(app_conn: Connection, world: World) -> None:
+    """Today's 09:00 (local: BST in summer) job stays at 09:00 when an emergency arrives."""
     _as(app_conn, world, "housing_a")
     op = _operative(app_conn, world)
-    today = datetime.now(UTC).date()
-    nine = datetime.combine(today, time(9), UTC)
+    today = datetime.now(LONDON).date()
+    nine = datetime.combine(today, time(9), LONDON)
     kept = orders.create(app_conn, world.homes_a[6], "spy_hole", priority="routine")
     kept = orders.transition(app_conn, kept["work_order_id"], 1, "approved")
     kept = orders.schedule_one(app_conn, kept["work_order_id"], 2, op, nine,

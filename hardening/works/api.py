@@ -6,15 +6,15 @@ own homes, orders and operatives; the provider is the caller's organisation.
 
 from __future__ import annotations
 
-from datetime import date, time
+from datetime import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path, Query, status
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import Engine
 
 from hardening.api.deps import ActorDep, ConnDep, EngineDep
-from hardening.api.models import ErrorBody
+from hardening.api.models import ApiModel, ErrorBody, IsoDate
 from hardening.db.engine import Actor, transaction
 from hardening.errors import PermissionDeniedError
 from hardening.works import orders, plan
@@ -32,7 +32,7 @@ router = APIRouter(
 OrderId = Annotated[int, Path(gt=0, lt=2**63)]
 
 
-class OrderCreate(BaseModel):
+class OrderCreate(ApiModel):
     uprn: int = Field(gt=0, lt=10**12)
     measure_code: str = Field(pattern="^[a-z_]+$", max_length=50)
     priority: str | None = Field(default=None, pattern="^(emergency|urgent|routine|planned)$")
@@ -40,7 +40,7 @@ class OrderCreate(BaseModel):
     window_end: time | None = None
 
 
-class OrderChange(BaseModel):
+class OrderChange(ApiModel):
     version: int = Field(ge=1)
     status: str = Field(pattern="^(approved|scheduled|in_progress|completed|no_access|cancelled)$")
     cost_pence: int | None = Field(default=None, ge=0)
@@ -108,7 +108,7 @@ def _rescore(engine: Engine, installed_id: int) -> None:
 def get_schedule(
     conn: ConnDep,
     actor: ActorDep,
-    start: date,
+    start: IsoDate,
     days: Annotated[int, Query(ge=1, le=31)] = 5,
     seconds: Annotated[float, Query(ge=0.5, le=30)] = 3.0,
 ) -> dict[str, Any]:

@@ -132,13 +132,15 @@ def schedule(
     days: Annotated[int, typer.Option(min=1, max=31)] = 5,
     seconds: Annotated[float, typer.Option(min=0.5, max=120, help="Solver time limit.")] = 5.0,
     commit: Annotated[bool, typer.Option(help="Write the visits onto the orders.")] = False,
+    workers: Annotated[int, typer.Option(min=1, max=8, help="Solver processes.")] = 1,
     csv_dir: Annotated[Path | None, typer.Option(help="Write one CSV per operative.")] = None,
     ics_dir: Annotated[Path | None, typer.Option(help="Write one .ics per operative.")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Multi-day schedule of the provider's approved orders; says why a job is left out."""
+    """Multi-day schedule of the provider's approved orders (local times, road travel where
+    roads are loaded); says why a job is left out."""
     with _system() as conn:
-        result = plan.schedule(conn, provider, start.date(), days, seconds, commit)
+        result = plan.schedule(conn, provider, start.date(), days, seconds, commit, workers)
     for folder, suffix in ((csv_dir, "csv"), (ics_dir, "ics")):
         if folder is None:
             continue
@@ -148,7 +150,8 @@ def schedule(
             (folder / f"operative-{op}.{suffix}").write_text(body, encoding="utf-8")
         info(f"wrote {suffix} files to {folder}")
     emit(result, as_json, lambda r: (
-        "\n".join(f"{v['operative']:<16} {v['start']:%a %d %H:%M}-{v['end']:%H:%M} "
+        f"travel: {r['travel']}; times {r['timezone']}\n"
+        + "\n".join(f"{v['operative']:<16} {v['start']:%a %d %H:%M}-{v['end']:%H:%M} "
                   f"#{v['work_order_id']} {v['priority']}" for v in r["visits"])
         + "".join(f"\nleft out #{u['work_order_id']}: {u['reason']}" for u in r["unscheduled"])
     ))  # fmt: skip

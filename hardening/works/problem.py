@@ -1,7 +1,11 @@
 """The scheduling problem and its answer as plain data, plus an independent checker.
 
-Times are whole minutes from 00:00 (UTC) of the first day of the horizon. Travel is the BNG
-straight line times a detour factor at a set speed (no road network is used yet).
+Times are whole minutes of local wall-clock time (Europe/London: operatives work 08:00-16:00
+on the clock on the wall, GMT in winter, BST in summer) from 00:00 of the first day of the
+horizon: minute m is day m // 1440 at (m % 1440) minutes past local midnight, so the working
+day is the same minutes all year; `Problem.at` and `Problem.minute_of` convert to and from
+real instants. Travel comes from one matrix per problem (`travel.py`): along the loaded road
+network where there is one, else the BNG straight line times a detour factor at a set speed.
 """
 
 from __future__ import annotations
@@ -9,11 +13,29 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from functools import cached_property
 from typing import Final
+from zoneinfo import ZoneInfo
+
+from hardening.works.travel import RoadNetwork, TravelMatrix, travel_matrix
 
 DAY: Final = 1440
+LOCAL_TZ: Final = "Europe/London"
 WEIGHTS: Final = {"emergency": 1000, "urgent": 100, "routine": 10, "planned": 1}
+
+
+def local_instant(start: date, minute: int, tz: str = LOCAL_TZ) -> datetime:
+    """The instant of a problem minute: local wall clock, with that day's offset."""
+    day, rest = divmod(minute, DAY)
+    midnight = datetime.combine(start + timedelta(days=day), time(0), ZoneInfo(tz))
+    return midnight + timedelta(minutes=rest)  # wall-clock arithmetic: 10:00 stays 10:00
+
+
+def local_minute(start: date, instant: datetime, tz: str = LOCAL_TZ) -> int:
+    """The problem minute of an instant (rounded down to the minute)."""
+    local = instant.astimezone(ZoneInfo(tz))
+    return (local.date() - start).days * DAY + local.hour * 60 + local.minute
 
 
 @dataclass(frozen=True)
@@ -53,10 +75,32 @@ class Problem:
     jobs: tuple[Job, ...]
     speed_kmh: float = 30.0
     detour: float = 1.3
+    network: RoadNetwork | None = field(default=None, compare=False, repr=False)
+    tz: str = LOCAL_TZ
+
+    @cached_property
+    def matrix(self) -> TravelMatrix:
+        """Minutes between every two places of the problem, computed once."""
+        places = [(o.x, o.y) for o in self.operatives] + [(j.x, j.y) for j in self.jobs]
+        return travel_matrix(places, self.detour, self.speed_kmh, self.network)
+
+    @property
+    def travel_method(self) -> str:
+        return self.matrix.method
 
     def travel(self, ax: float, ay: float, bx: float, by: float) -> int:
-        metres = math.hypot(ax - bx, ay - by) * self.detour
-        return math.ceil(metres / (self.speed_kmh * 1000 / 60))
+        index = self.matrix.index
+        a, b = index.get((ax, ay)), index.get((bx, by))
+        if a is not None and b is not None:
+            return int(self.matrix.minutes[a, b])
+        metres = math.hypot(ax - bx, ay - by) * self.detour  # a place outside the problem
+        return math.ceil(metres / (self.speed_kmh * 1000 / 60) - 1e-9)
+
+    def at(self, minute: int) -> datetime:
+        return local_instant(self.start, minute, self.tz)
+
+    def minute_of(self, instant: datetime) -> int:
+        return local_minute(self.start, instant, self.tz)
 
     def shifts(self) -> list[tuple[Operative, int, int, int]]:
         """(operative, day index, shift start, shift end) for every working day in the horizon."""
@@ -176,6 +220,24 @@ def violations(problem: Problem, schedule: Schedule) -> list[str]:
             if t + problem.travel(x, y, op.x, op.y) > d * DAY + op.end_min:
                 out.append(f"operative {op.operative_id} day {d}: cannot get back by end of day")
     return out
+
+
+def sla_reachable(problem: Problem, job: Job) -> bool:
+    """Could a skilled operative alone finish the job by its due time (first job of a shift,
+    straight from base, inside the tenant window, back by the end of the day)?"""
+    for op, _, s0, s1 in problem.shifts():
+        if job.skill not in op.skills:
+            continue
+        there = problem.travel(op.x, op.y, job.x, job.y)
+        begin = s0 + there
+        if job.window:
+            begin = max(begin, s0 - s0 % DAY + job.window[0])
+            if begin % DAY + job.duration > job.window[1]:
+                continue
+        back = problem.travel(job.x, job.y, op.x, op.y)
+        if begin + job.duration <= min(job.due, s1 - back):
+            return True
+    return False
 
 
 def infeasible_reason(problem: Problem, job: Job) -> str | None:

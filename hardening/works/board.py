@@ -1,0 +1,103 @@
+"""What the housing works page shows, as service functions: the provider's queue with SLA
+clocks, and the schedule already committed to orders in the shape `plan.to_dict` gives a new
+plan (local times, places in lon/lat), so the page draws both the same way.
+
+Every query runs as the caller: row-level security keeps a provider to its own orders, homes
+and operatives.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, text
+
+from hardening.errors import UserInputError
+from hardening.works.orders import OPEN
+from hardening.works.problem import LOCAL_TZ
+
+DUE_SOON_SHARE: Final = 0.25  # amber when less than a quarter of the SLA is left
+SHOWN: Final = ("scheduled", "in_progress", "completed", "no_access")
+
+
+def sla_clock(due_at: datetime, created_at: datetime, now: datetime) -> tuple[str, str]:
+    """('2 d 4 h left' | 'overdue 5 h', 'ok' | 'due_soon' | 'overdue')."""
+    left = due_at - now
+    span = max(due_at - created_at, timedelta(hours=1))
+    minutes = int(abs(left.total_seconds()) // 60)
+    days, rest = divmod(minutes, 1440)
+    words = f"{days} d {rest // 60} h" if days else f"{rest // 60} h {rest % 60:02d} m"
+    if left < timedelta(0):
+        return f"overdue {words}", "overdue"
+    return f"{words} left", "due_soon" if left < span * DUE_SOON_SHARE else "ok"
+
+
+def queue(conn: Connection, provider: str, now: datetime | None = None) -> list[dict[str, Any]]:
+    """Open orders, most urgent clock first, with the address, the clock and the escalation."""
+    now = now or datetime.now(UTC)
+    rows = conn.execute(
+        text(
+            "SELECT w.work_order_id, w.version, w.status, w.priority, w.measure_code, w.uprn, "
+            "a.full_address, w.due_at, w.created_at, w.scheduled_start, w.operative_id, "
+            "w.escalated_at, w.escalation_reason, w.no_access_attempts "
+            "FROM work_orders w JOIN addresses a USING (uprn) "
+            "WHERE w.provider_org_id = :p AND w.status = ANY(:s) "
+            "ORDER BY w.due_at, w.work_order_id"
+        ),
+        {"p": provider, "s": sorted(OPEN)},
+    ).mappings()
+    out = []
+    for r in rows:
+        clock, state = sla_clock(r["due_at"], r["created_at"], now)
+        out.append(dict(r) | {"sla_clock": clock, "sla_state": state,
+                              "escalated": r["escalated_at"] is not None})  # fmt: skip
+    return out
+
+
+def committed(
+    conn: Connection, provider: str, start: date, days: int, tz: str = LOCAL_TZ
+) -> dict[str, Any]:
+    """Visits already on orders (scheduled onwards) in the local days start..start+days."""
+    if not 1 <= days <= 31:
+        raise UserInputError("days must be between 1 and 31")
+    zone = ZoneInfo(tz)
+    begin = datetime.combine(start, datetime.min.time(), zone)
+    end = datetime.combine(start + timedelta(days=days), datetime.min.time(), zone)
+    operatives = [
+        dict(r)
+        for r in conn.execute(
+            text(
+                "SELECT operative_id, name, skills, round(ST_X(p)::numeric, 6)::float AS lon, "
+                "round(ST_Y(p)::numeric, 6)::float AS lat FROM (SELECT *, "
+                "ST_Transform(base, 4326) AS p FROM operatives WHERE provider_org_id = :p) o "
+                "ORDER BY operative_id"
+            ),
+            {"p": provider},
+        ).mappings()
+    ]
+    names = {o["operative_id"]: o["name"] for o in operatives}
+    visits = []
+    for r in conn.execute(
+        text(
+            "SELECT w.work_order_id, w.operative_id, w.scheduled_start, w.scheduled_end, "
+            "w.due_at, w.priority, w.status, ST_X(ST_Transform(a.geom, 4326)) AS lon, "
+            "ST_Y(ST_Transform(a.geom, 4326)) AS lat FROM work_orders w "
+            "JOIN addresses a USING (uprn) WHERE w.provider_org_id = :p "
+            "AND w.status = ANY(:s) AND w.operative_id IS NOT NULL "
+            "AND w.scheduled_start >= :b AND w.scheduled_start < :e "
+            "ORDER BY w.operative_id, w.scheduled_start"
+        ),
+        {"p": provider, "s": list(SHOWN), "b": begin, "e": end},
+    ).mappings():
+        late = int(max(0.0, (r["scheduled_end"] - r["due_at"]).total_seconds()) // 60)
+        visits.append({
+            "work_order_id": r["work_order_id"], "operative_id": r["operative_id"],
+            "operative": names.get(r["operative_id"], str(r["operative_id"])),
+            "start": r["scheduled_start"].astimezone(zone),
+            "end": r["scheduled_end"].astimezone(zone), "due": r["due_at"].astimezone(zone),
+            "late_minutes": late, "priority": r["priority"], "status": r["status"],
+            "committed": True, "lon": round(float(r["lon"]), 6), "lat": round(float(r["lat"]), 6),
+        })  # fmt: skip
+    return {"timezone": tz, "operatives": operatives, "visits": visits, "unscheduled": []}
