@@ -12,11 +12,13 @@ from pydantic import ValidationError
 
 from hardening.addresses.match import match
 from hardening.errors import HardeningError
-from hardening.visits.due import day_list, who_to_visit_next
+from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import KIT_ITEMS, SERVICES, SIGNS, SUBJECT_TYPES, VisitInput
 from hardening.visits.options import form_options
+from hardening.visits.rescore import rescore_committed
+from hardening.visits.route import TeamDay, day_list
 from hardening.visits.service import record_visit
-from ui.session import as_actor, require_actor
+from ui.session import as_actor, engine, require_actor
 
 actor = require_actor()
 st.title("Visits")
@@ -148,6 +150,8 @@ with record_tab:
                 )
                 with as_actor(actor) as conn:
                     saved = record_visit(conn, visit)
+                if saved.rescore == "deferred":  # committed: re-score as the system
+                    saved.rescore, saved.rescored = rescore_committed(engine(), saved.visit_id)
             except ValidationError as exc:
                 for err in exc.errors():
                     st.error(f"{'.'.join(str(p) for p in err['loc']) or 'visit'}: {err['msg']}")
@@ -164,22 +168,40 @@ with due_tab:
         format_func=lambda a: "all my areas" if a is None else options.areas[a],
         key="due_area",
     )
-    stops = st.slider("Visits in the day", 1, 20, 8, key="stops")
+    stops = st.slider("Cases to route", 1, 20, 8, key="stops")
+    hours = st.slider("Working hours", 6, 22, (9, 17), key="hours")
+    visit_minutes = st.slider("Minutes per visit", 15, 120, 45, step=5, key="visit_minutes")
+    team_day = TeamDay(hours[0] * 60, hours[1] * 60, visit_minutes)
+    asked = (day, area, stops, team_day)
     try:
         with as_actor(actor) as conn:
             cases = who_to_visit_next(conn, day, area)
-            route = day_list(conn, day, area, stops)
+            # The scheduler searches for a second: only when asked, not on every rerun.
+            if st.button("Plan the day's route", key="plan_route"):
+                st.session_state["route"] = (asked, day_list(conn, day, area, stops, team_day))
     except HardeningError as exc:
         st.error(str(exc))
         st.stop()
-    st.caption(f"{len(cases)} due; the day's route takes the {len(route)} most pressing.")
-    if route:
-        frame = pd.DataFrame(route)
+    planned = st.session_state.get("route")
+    route = planned[1] if planned is not None and planned[0] == asked else None
+    route_stops = route["stops"] if route else []
+    if route is not None:
+        st.caption(
+            f"{len(cases)} due; the day's route visits {len(route_stops)} of the "
+            f"{len(route_stops) + len(route['left_out'])} most pressing "
+            f"({route['travel_m'] / 1000:.1f} km straight-line, back to base included)."
+        )
+    else:
+        st.caption(f"{len(cases)} due.")
+    if route is not None and route_stops:
+        frame = pd.DataFrame(route_stops)
         st.dataframe(
-            frame[["stop", "full_address", "reasons", "due_on", "last_visit", "leg_m"]],
+            frame[["stop", "arrive", "leave", "full_address", "reasons", "due_on", "leg_m"]],
             hide_index=True,
         )
-        path = [[r["lon"], r["lat"]] for r in route]
+        base = route["base"]
+        path = [[base["lon"], base["lat"]], *([r["lon"], r["lat"]] for r in route_stops)]
+        path.append([base["lon"], base["lat"]])
         st.pydeck_chart(
             pdk.Deck(
                 layers=[
@@ -204,8 +226,14 @@ with due_tab:
                     latitude=float(frame.lat.mean()), longitude=float(frame.lon.mean()), zoom=12
                 ),
                 map_provider=None,
-                tooltip={"text": "{stop}. {full_address}"},
+                tooltip={"text": "{stop}. {arrive} {full_address}"},
             )
+        )
+    if route is not None and route["left_out"]:
+        st.warning(f"{len(route['left_out'])} case(s) do not fit in the day:")
+        st.dataframe(
+            pd.DataFrame(route["left_out"])[["full_address", "reasons", "due_on", "why"]],
+            hide_index=True,
         )
     st.subheader("Everything due")
     st.dataframe(pd.DataFrame([c.as_dict() for c in cases]), hide_index=True)

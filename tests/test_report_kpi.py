@@ -1,5 +1,7 @@
-"""The yearly report on the committed sample: every figure equals an independently written SQL
-count, disclosure control is applied, and the HTML is self-contained.
+"""The yearly report on the committed sample (year 2025): every figure equals an independently
+written SQL count or the coverage module's own answer, every section is populated, disclosure
+control (with secondary suppression) is applied, and the CLI, the HTML and the dashboard page
+show the same figures.
 
 The sample carries explicit ids, so it is loaded into a database of its own (as
 tests/test_sample_load.py does), never into the shared test database.
@@ -8,26 +10,38 @@ tests/test_sample_load.py does), never into the shared test database.
 from __future__ import annotations
 
 import json
-import re
+import time
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
 
+import pandas as pd
 import psycopg
 import pytest
+import streamlit as st
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
+from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
-from hardening.db.engine import Actor, ensure_database, make_engine, transaction
+from hardening.coverage.anpr import plan_anpr
+from hardening.coverage.report import coverage_report
+from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import APP_ROLE, libpq_conninfo
 from hardening.reports.cli import report_app
-from hardening.reports.html import render
+from hardening.reports.coverage_change import coverage_change
+from hardening.reports.html import tile_pairs
 from hardening.reports.kpi import Kpi, compute
-from hardening.reports.publish import publish
-from hardening.reports.training import add_session
+from hardening.reports.publish import publish, shown
+from hardening.reports.risk_change import LONDON, risk_change
+from hardening.reports.tables import sections
+from hardening.risk.model import load as load_model
+from hardening.risk.scoring import score
 from hardening.sample.files import file_sources
 from hardening.sample.loader import load
+from hardening.security.disclosure import publishable, round_to_base
 from hardening.settings import PROJECT_ROOT, Settings, get_settings
 
 YEAR = 2025
@@ -48,22 +62,37 @@ def sample_url(test_db_url: URL) -> Iterator[URL]:
     engine = make_engine(url.set(username=APP_ROLE, password=None), pool_size=1)
     with transaction(engine, Actor.system()) as conn:
         load(conn, file_sources(PROJECT_ROOT / "sample_data"))
-        add_session(conn, AREA, date(2025, 3, 4), "Spotting cuckooing", 23, "lakes-borders-nhs")
-        add_session(conn, AREA, date(2025, 5, 6), "County lines basics", 12, None, "school")
-        add_session(conn, AREA, date(2025, 9, 9), "County lines basics", 8, None, "school")
-        add_session(conn, "carlisle", date(2025, 9, 9), "Exploitation", 30, "cumbria-fire")
-        add_session(conn, AREA, date(2024, 9, 9), "Last year", 40, "cumbria-fire")
     engine.dispose()
     yield url
     _drop(url)
 
 
-@pytest.fixture
-def sample_conn(sample_url: URL) -> Iterator[Connection]:
-    engine: Engine = make_engine(sample_url.set(username=APP_ROLE, password=None), pool_size=1)
-    with transaction(engine, Actor.system()) as conn:
-        yield conn
+@pytest.fixture(scope="module")
+def sample_engine(sample_url: URL) -> Iterator[Engine]:
+    engine = make_engine(sample_url.set(username=APP_ROLE, password=None), pool_size=2)
+    yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def sample_conn(sample_engine: Engine) -> Iterator[Connection]:
+    """The system actor on the sample, rolled back after the test."""
+    with sample_engine.connect() as conn:
+        conn.begin()
+        set_actor(conn, Actor.system())
+        yield conn
+        conn.rollback()
+
+
+@pytest.fixture(scope="module")
+def kpis(sample_engine: Engine) -> dict[str | None, Kpi]:
+    """The raw figures for one area and for all, computed once (they take a while)."""
+    with sample_engine.connect() as conn:
+        conn.begin()
+        set_actor(conn, Actor.system())
+        out = {a: compute(conn, YEAR, a) for a in (AREA, None)}
+        conn.rollback()
+    return out
 
 
 def _one(conn: Connection, sql: str, **params: object) -> int:
@@ -71,8 +100,10 @@ def _one(conn: Connection, sql: str, **params: object) -> int:
 
 
 @pytest.mark.parametrize("area", [AREA, None])
-def test_kpi_equals_independent_sql(sample_conn: Connection, area: str | None) -> None:
-    k = compute(sample_conn, YEAR, area)
+def test_kpi_equals_independent_sql(
+    kpis: dict[str | None, Kpi], sample_conn: Connection, area: str | None
+) -> None:
+    k = kpis[area]
     c = sample_conn
     where = "AND area_id = :a" if area else ""
     local_year = "extract(year FROM {col} AT TIME ZONE 'Europe/London') = :y"
@@ -102,6 +133,16 @@ def test_kpi_equals_independent_sql(sample_conn: Connection, area: str | None) -
         a=area,
     )
     assert sum(r["this"] for r in k.referrals_by_partner_service) == k.referrals["this"]
+    for r in k.referrals_by_partner_service:
+        assert r["this"] == _one(
+            c,
+            "SELECT count(*) FROM referrals WHERE partner_org_id = :p AND service = :s AND "
+            f"extract(year FROM made_on) = :y {where}",
+            p=r["partner_org_id"],
+            s=r["service"],
+            y=YEAR,
+            a=area,
+        )
     assert k.intelligence["from_visits"] == _one(
         c,
         "SELECT sum(intelligence_count) FROM visits WHERE extract(year FROM visited_on) = :y "
@@ -151,90 +192,178 @@ def test_kpi_equals_independent_sql(sample_conn: Connection, area: str | None) -
             a=area,
         )
         assert getattr(k, attr) == expected
+    training = {
+        r.partner_type: (r.n, r.people)
+        for r in c.execute(
+            text(
+                "SELECT partner_type, count(*) AS n, sum(attendees) AS people FROM "
+                f"training_sessions WHERE delivered_on >= :s AND delivered_on < :e {where} "
+                "GROUP BY 1"
+            ),
+            {"s": date(YEAR, 1, 1), "e": date(YEAR + 1, 1, 1), "a": area},
+        )
+    }
+    got = {r["partner_type"]: (r["sessions"], r["attendees"]) for r in k.training_by_partner_type}
+    assert got == training and training  # the sample delivers training every year
+    # camera sites working on each day, counted in Python from the rows
+    sites = c.execute(
+        text(
+            "SELECT 'cctv' AS kind, status, installed_on, removed_on, area_id FROM cctv_sites "
+            "UNION ALL SELECT 'anpr', status, installed_on, removed_on, area_id FROM anpr_sites"
+        )
+    ).all()
+    for key, day in (("sites_start", date(YEAR, 1, 1)), ("sites_end", date(YEAR, 12, 31))):
+        for kind in ("cctv", "anpr"):
+            working = [
+                s
+                for s in sites
+                if s.kind == kind
+                and (area is None or s.area_id == area)
+                and (s.installed_on is None or s.installed_on <= day)
+                and (
+                    (s.status == "working" and (s.removed_on is None or s.removed_on > day))
+                    or (s.status == "removed" and s.removed_on is not None and s.removed_on > day)
+                )
+            ]
+            assert k.coverage[key][kind] == len(working), (key, kind)
     if area == AREA:
         assert k.lines_active_start == 7  # the partnership's count when it started
-        types = {
-            r["partner_type"]: (r["sessions"], r["attendees"]) for r in k.training_by_partner_type
-        }
-        assert types == {"nhs": (1, 23), "school": (2, 20)}
     assert k.visits["this"] > 0 and k.referrals["this"] > k.referrals["previous"]
 
 
-def _small_kpi() -> Kpi:
-    return Kpi(
-        year=YEAR,
-        area=None,
-        lines_active_start=3,
-        lines_active_end=2,
-        threats_to_life={"this": 4, "previous": 11},
-        visits={"this": 52, "previous": 38},
-        visits_by_subject={"other": 3, "class_a_user": 27},
-        referrals={"this": 12, "previous": 9},
-        referrals_by_partner_service=[
-            {
-                "partner_name": "Food <Bank>",
-                "partner_kind": "voluntary",
-                "service": "food_bank",
-                "this": 9,
-                "previous": 14,
-            }
-        ],
-        intelligence={
-            "from_visits": 10,
-            "from_visits_previous": 0,
-            "logged": 2,
-            "logged_previous": 3,
-        },
-        training_by_partner_type=[{"partner_type": "school", "sessions": 1, "attendees": 4}],
-        markers={"placed": 6, "placed_previous": 10, "reviews": 17, "reviews_previous": 12},
-        works_by_measure=[
-            {"measure_code": "spy_hole", "name": "Spy hole", "completed": 3, "cost_pence": 7500}
-        ],
-        cost_by_provider=[
-            {"provider_org_id": "p", "name": "P", "completed": 23, "cost_pence": 123456}
-        ],
-        coverage={"cctv": {"working": 2}, "anpr": {}, "change": None},
-        risk_distribution={"models": ["m"], "bands": {"m": {"high": 4, "low": 100}}},
-        monthly=[{"month": date(YEAR, 1, 1), "visits": 7, "referrals": 12}],
-    )
+def _as_on(conn: Connection, table: str, day: date) -> None:
+    """Rewrite the sites table to what stood on a day (removed sites back in service), so
+    the coverage module, which reads sites as they are now, sees that day."""
+    for row in conn.execute(
+        text(f"SELECT site_id, status, installed_on, removed_on FROM {table}")
+    ).all():
+        installed = row.installed_on is None or row.installed_on <= day
+        gone = row.removed_on is not None and row.removed_on <= day
+        if row.status == "removed" and installed and row.removed_on and not gone:
+            change = f"UPDATE {table} SET status = 'working' WHERE site_id = :i"
+        elif row.status in ("planned", "removed") or not installed or gone:
+            change = f"DELETE FROM {table} WHERE site_id = :i"
+        else:
+            continue
+        conn.execute(text(change), {"i": row.site_id})
 
 
-def test_publish_suppresses_small_counts() -> None:
-    p = publish(_small_kpi())
-    assert p["threats_to_life"] == {"this": None, "previous": 10, "change_pct": None}
-    assert p["visits"] == {"this": 50, "previous": 40, "change_pct": 25.0}
-    assert p["referrals"] == {"this": 10, "previous": None, "change_pct": None}
-    assert p["visits_by_subject"] == {"other": None, "class_a_user": 25}
-    assert p["referrals_by_partner_service"][0]["this"] is None
-    assert p["intelligence"]["from_visits"]["change_pct"] is None  # previous 0: no ratio
-    assert p["works_by_measure"] == [
-        {"measure": "Spy hole", "completed": None, "cost_pounds": None}
-    ]  # cost would give the count away
-    assert p["cost_by_provider"][0] == {"provider": "P", "completed": 25, "cost_pounds": 1235}
-    assert p["risk_distribution"]["bands"]["m"] == {"high": None, "low": 100}
-    assert p["monthly"][0] == {"month": date(YEAR, 1, 1), "visits": None, "referrals": 10}
-    assert p["lines"] == {"active_start": 3, "active_end": 2}  # lines are not people
+@pytest.mark.parametrize("area", [AREA, "carlisle"])
+def test_coverage_change_is_the_coverage_modules_answer_on_each_day(
+    sample_conn: Connection, area: str
+) -> None:
+    raw = coverage_change(sample_conn, YEAR, area)["areas"][area]
+    changed = False
+    for label, day in (("start", date(YEAR, 1, 1)), ("end", date(YEAR, 12, 31))):
+        savepoint = sample_conn.begin_nested()
+        try:
+            _as_on(sample_conn, "cctv_sites", day)
+            _as_on(sample_conn, "anpr_sites", day)
+            cctv = coverage_report(sample_conn, area)
+            anpr = plan_anpr(sample_conn, area, new_sites=0, time_limit_s=5)
+        finally:
+            savepoint.rollback()
+        c, a = raw["cctv"], raw["anpr"]
+        assert cctv["demand"]["households"] == publishable(c["households"])
+        assert cctv["covered"]["households"] == publishable(c[f"covered_{label}"])
+        assert cctv["covered"]["household_share"] == round(
+            c[f"covered_{label}"] / c["households"], 4
+        )
+        assert cctv["cameras"]["working"] == c[f"cameras_{label}"]
+        assert anpr["cordon_before"] == round(a[f"captured_{label}"] / a["entry_routes"], 4)
+        changed |= c["covered_start"] != c["covered_end"]
+        changed |= a["captured_start"] != a["captured_end"]
+    assert changed  # the sample's story: cameras came and went in the year
 
 
-def test_html_is_self_contained_and_shows_suppression() -> None:
-    page = render(publish(_small_kpi()), "Test <Area>")
-    assert page.startswith("<!doctype html>")
-    assert "&lt;10" in page and "Test &lt;Area&gt;" in page and "Food &lt;Bank&gt;" in page
-    assert not re.search(r"(src|href)=['\"](https?:)?//", page)  # nothing fetched from outside
-    assert len(re.findall(r"src='data:image/png;base64,", page)) == 3
-    assert "Threats to life<b>&lt;10</b>" in page  # raw count 4 is not shown
-    assert "SAFE markers placed<b>&lt;10</b>" in page
+def test_risk_change_is_a_stored_run_as_of_each_day_and_leaves_nothing(
+    sample_conn: Connection,
+) -> None:
+    c = sample_conn
+    runs = _one(c, "SELECT count(*) FROM risk_runs")
+    scores = _one(c, "SELECT count(*) FROM risk_scores")
+    raw = risk_change(c, YEAR, AREA)
+    assert _one(c, "SELECT count(*) FROM risk_runs") == runs
+    assert _one(c, "SELECT count(*) FROM risk_scores") == scores  # nothing written, or kept
+    assert raw["available"] and raw["model"] == load_model(c, store=False).version
+    for key, moment in (
+        ("start", datetime(YEAR, 1, 1, tzinfo=LONDON)),
+        ("end", datetime(YEAR + 1, 1, 1, tzinfo=LONDON)),
+    ):
+        score(c, area_id=AREA, as_of=moment.astimezone(UTC))
+        stored: dict[str, int] = dict(
+            c.execute(
+                text(
+                    "SELECT band, count(*) FROM risk_scores WHERE model_version = :m "
+                    "AND area_id = :a GROUP BY band"
+                ),
+                {"m": raw["model"], "a": AREA},
+            ).all()
+        )
+        assert raw[key] == {b: stored.get(b, 0) for b in raw[key]}, key
+    assert raw["start"] != raw["end"] and sum(raw["start"].values()) == sum(raw["end"].values())
+
+
+def _every_section_populated(p: dict[str, Any]) -> None:
+    assert p["lines"]["active_start"] > 0 and p["lines"]["active_end"] > 0
+    for pair in (p["threats_to_life"], p["visits"], p["referrals"], p["markers"]["placed"]):
+        assert pair["this"] is not None
+    assert p["visits_by_subject"] and any(v for v in p["visits_by_subject"].values())
+    assert p["referrals_by_partner_service"] and p["referrals_by_service"]
+    assert any(r["this"] for r in p["referrals_by_partner"])
+    assert p["intelligence"]["from_visits"]["this"] and p["intelligence"]["logged"]["this"]
+    assert p["training"] and all(r["sessions"] > 0 for r in p["training"])
+    assert p["works_by_measure"] and any(r["completed"] for r in p["cost_by_provider"])
+    cov = p["coverage"]
+    assert cov["cctv"]["covered_end"] and cov["anpr"]["entry_routes"]
+    assert cov["sites_start"]["cctv"] and cov["sites_end"]["anpr"]
+    assert p["risk_distribution"]["available"]
+    assert all(b["end"] is not None for b in p["risk_distribution"]["bands"][:3])
+    assert len(p["monthly"]) == 12 and any(m["visits"] for m in p["monthly"])
+    assert all(s.rows for s in sections(p))
+
+
+@pytest.mark.parametrize("area", [AREA, None])
+def test_every_section_of_the_sample_year_is_populated(
+    kpis: dict[str | None, Kpi], area: str | None
+) -> None:
+    _every_section_populated(publish(kpis[area]))
+
+
+@pytest.mark.parametrize("area", [AREA, None])
+def test_referral_rows_get_secondary_suppression(
+    kpis: dict[str | None, Kpi], area: str | None
+) -> None:
+    k, p = kpis[area], publish(kpis[area])
+    raw = k.referrals_by_partner_service
+    rows = p["referrals_by_partner_service"]
+    for year in ("this", "previous"):
+        for r, out in zip(raw, rows, strict=True):
+            if 0 < r[year] < 10:
+                assert out[year] is None
+            elif out[year] is not None:
+                assert out[year] == round_to_base(r[year])
+        groups = [
+            (t, [i for i, r in enumerate(raw) if r["partner_name"] == t["partner"]])
+            for t in p["referrals_by_partner"]
+        ] + [
+            (t, [i for i, r in enumerate(raw) if r["service"] == t["service"]])
+            for t in p["referrals_by_service"]
+        ]
+        groups.append((p["referrals"], list(range(len(raw)))))
+        for total, members in groups:
+            if total[year] is not None:  # a published total never hides exactly one cell
+                assert sum(rows[i][year] is None for i in members) != 1
+    assert any(0 < r["this"] < 10 for r in raw)  # the sample has small cells to protect
 
 
 def test_cli_writes_report_and_json(
-    sample_url: URL, tmp_path: object, monkeypatch: pytest.MonkeyPatch
+    sample_url: URL, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pathlib import Path
-
     monkeypatch.setenv("HARDENING_DATABASE_URL", sample_url.render_as_string(hide_password=False))
     get_settings.cache_clear()
     try:
-        out = Path(str(tmp_path)) / "report.html"
+        out = tmp_path / "report.html"
         runner = CliRunner()
         res = runner.invoke(
             report_app, ["kpi", "--year", "2025", "--area", AREA, "--out", str(out), "--json"]
@@ -243,9 +372,50 @@ def test_cli_writes_report_and_json(
         figures = json.loads(res.stdout)
         assert figures["year"] == 2025 and figures["lines"]["active_start"] == 7
         assert all(v is None or v % 5 == 0 for v in figures["visits_by_subject"].values())
-        assert "South Cumbria" in out.read_text(encoding="utf-8")
-        bad = runner.invoke(report_app, ["kpi", "--year", "2025", "--area", "atlantis"])
-        assert bad.exit_code != 0 and "unknown area" in str(bad.exception)
+        _every_section_populated(figures)
+        page = out.read_text(encoding="utf-8")
+        assert "South Cumbria" in page and page.count("data:image/png;base64,") == 4
+        for title in ("Awareness training", "CCTV and ANPR coverage", "Risk distribution"):
+            assert title in page
+        for args, message in (
+            (["--area", "atlantis"], "unknown area"),
+            (["--year", "1999"], "out of range"),
+        ):
+            bad = runner.invoke(report_app, ["kpi", "--year", "2025", *args])
+            assert bad.exit_code != 0 and message in str(bad.exception) + bad.output
     finally:
         monkeypatch.delenv("HARDENING_DATABASE_URL")
         get_settings.cache_clear()
+
+
+def test_dashboard_page_shows_the_report(
+    sample_url: URL, kpis: dict[str | None, Kpi], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page, signed in as the system actor, shows the published figures of the report:
+    the same headline figures and the same tables, cell for cell."""
+    monkeypatch.setenv("HARDENING_DATABASE_URL", sample_url.render_as_string(hide_password=False))
+    get_settings.cache_clear()
+    st.cache_resource.clear()  # the page's engine: to the sample, not another test's database
+    try:
+        at = AppTest.from_file(str(PROJECT_ROOT / "pages/7_KPI.py"), default_timeout=600)
+        at.session_state["actor"] = Actor.system()
+        at.session_state["actor_expires_at"] = time.time() + 900
+        at.run()
+        at.number_input(key="year").set_value(YEAR).run()
+        assert not at.exception and not at.error
+    finally:
+        monkeypatch.delenv("HARDENING_DATABASE_URL")
+        get_settings.cache_clear()
+        st.cache_resource.clear()
+    p = publish(kpis[None])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Active lines (end of year)"] == str(p["lines"]["active_end"])
+    for label, pair in tile_pairs(p):
+        assert metrics[label] == shown(pair["this"]), label
+    tables = [d.value for d in at.dataframe]
+    expected = sections(p)
+    assert len(tables) == len(expected)
+    for frame, section in zip(tables, expected, strict=True):
+        want = pd.DataFrame(section.rows, columns=list(section.headers))
+        assert frame.astype(str).values.tolist() == want.astype(str).values.tolist(), section.key
+    assert at.get("download_button")

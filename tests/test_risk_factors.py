@@ -116,3 +116,29 @@ def test_selectors_match_in_sql_and_python_alike() -> None:
     assert not by_type.matches("drug_possession", "Drugs", "intelligence")
     with pytest.raises(Exception, match="unknown incident categories"):
         Selector.parse({"categories": ["jaywalking"]})
+
+
+@pytest.mark.parametrize(
+    ("installed", "status", "removed", "protects"),
+    [
+        ("2024-05-01", "working", None, True),
+        ("2024-07-01", "working", None, False),  # installed after the scoring date
+        ("2024-01-01", "removed", "2024-09-01", True),  # removed only after the scoring date
+        ("2024-01-01", "removed", "2024-03-01", False),
+        (None, "removed", None, False),  # removed, date unknown: absent
+    ],
+)
+def test_a_camera_protects_only_while_it_was_in_service(
+    app_conn: Connection, installed: str | None, status: str, removed: str | None, protects: bool
+) -> None:
+    build_town(app_conn)
+    app_conn.execute(
+        text(
+            "UPDATE cctv_sites SET installed_on = CAST(:i AS date), status = :s, "
+            "removed_on = CAST(:r AS date) WHERE source = 'rt' AND source_ref = 'cam1'"
+        ),
+        {"i": installed, "s": status, "r": removed},
+    )
+    scoring.tune(app_conn)
+    scoring.prepare(app_conn, DEFAULT_MODEL, UnitScope("addresses", AREA), AS_OF)
+    assert factor_values(app_conn)["protection_cctv"]["A"] == (1.0 if protects else 0.0)

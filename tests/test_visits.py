@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Connection, text
-from world import HEALTH, POLICE, World
+from world import HEALTH, NORTH, POLICE, World
 
 from hardening.db.engine import Actor, set_actor
 from hardening.errors import ConflictError, NotFoundError, PermissionDeniedError, UserInputError
+from hardening.risk.model import load
+from hardening.risk.scoring import score
 from hardening.visits.models import ReferralUpdate, VisitInput
 from hardening.visits.referrals import list_referrals, update_referral
+from hardening.visits.rescore import rescore_visit
 from hardening.visits.service import get_visit, list_visits, record_visit
 
 TODAY = date.today()
@@ -191,3 +195,54 @@ def test_team_from_another_organisation_is_refused(app_conn: Connection, world: 
     others = [world.actors["housing_a"].user_id, world.actors["planner"].user_id]
     with pytest.raises(UserInputError, match="team members not found"):
         record_visit(app_conn, _visit(world, team_user_ids=others))
+
+
+def _score(conn: Connection, uprn: int) -> float:
+    set_actor(conn, Actor.system())
+    value: float = conn.execute(
+        text("SELECT score FROM risk_scores WHERE uprn = :u AND model_version = :m"),
+        {"u": uprn, "m": load(conn).version},
+    ).scalar_one()
+    return value
+
+
+def test_a_visit_the_risk_model_reads_rescores_its_address(
+    app_conn: Connection, world: World
+) -> None:
+    set_actor(app_conn, Actor.system())
+    score(app_conn, area_id=NORTH)  # a full run of the default model: scores to keep fresh
+    home, other = world.homes_a[5], world.homes_a[8]
+    before = _score(app_conn, home)
+    bare: dict[str, Any] = {"marker": None, "protection_plan": None, "referrals": [], "kit": {}}
+    # Signs and a SAFE marker feed no risk factor: nothing to re-score, and indeed a re-score
+    # would not move the score.
+    set_actor(app_conn, world.actors["visit_team"])
+    plain = {"subject_type": "other", "occupant_vulnerable": False, "protection_plan": None}
+    quiet = record_visit(app_conn, _visit(world, uprn=home, referrals=[], kit={}, **plain))
+    assert quiet.rescore == "not_needed" and quiet.marker_id is not None
+    set_actor(app_conn, Actor.system())
+    assert rescore_visit(app_conn, quiet.visit_id)[0] == "done"
+    assert _score(app_conn, home) == pytest.approx(before)
+    # A vulnerable, cuckooed occupant: the visit team may not write scores, so it is deferred
+    # to the system, which raises the score.
+    set_actor(app_conn, world.actors["visit_team"])
+    out = record_visit(app_conn, _visit(world, uprn=home, **bare))
+    assert (out.rescore, out.rescored) == ("deferred", None)
+    assert _score(app_conn, home) == pytest.approx(before)
+    status, count = rescore_visit(app_conn, out.visit_id)
+    assert status == "done" and count is not None and count >= 1
+    raised = _score(app_conn, home)
+    assert raised > before + 5
+    # An admin's visit is re-scored in its own transaction, and the run names its cause.
+    was = _score(app_conn, other)
+    set_actor(app_conn, world.actors["admin"])
+    done = record_visit(app_conn, _visit(world, uprn=other, **bare))
+    assert done.rescore == "done" and done.rescored == 1
+    assert _score(app_conn, other) > was + 5
+    assert (
+        app_conn.execute(
+            text("SELECT count(*) FROM risk_runs WHERE mode = 'incremental' AND cause = :c"),
+            {"c": json.dumps({"visit": done.visit_id})},
+        ).scalar_one()
+        == 1
+    )

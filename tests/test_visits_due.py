@@ -1,15 +1,20 @@
-"""Who to visit next, on hand-built data in an area of its own (rolled back after each test)."""
+"""Who to visit next and a team's day route, on hand-built data in an area of its own (rolled
+back after each test)."""
 
 from __future__ import annotations
 
+import math
 from datetime import date, timedelta
 
-import numpy as np
+import pytest
 from sqlalchemy import Connection, text
 from world import POLICE, World
 
 from hardening.db.engine import Actor, set_actor
-from hardening.visits.due import day_list, nearest_neighbour_order, who_to_visit_next
+from hardening.errors import UserInputError
+from hardening.visits.due import who_to_visit_next
+from hardening.visits.route import TeamDay, day_list, plan_day
+from hardening.works.problem import Problem, evaluate, violations
 
 AREA = "test-due"
 DAY = date(2026, 6, 1)
@@ -160,18 +165,108 @@ def test_partners_get_no_cases(app_conn: Connection, world: World) -> None:
     assert len(who_to_visit_next(app_conn, DAY, area=AREA)) == 4
 
 
-def test_day_list_is_a_nearest_neighbour_route(app_conn: Connection, world: World) -> None:
+def test_day_route_is_the_schedulers_and_passes_its_checker(
+    app_conn: Connection, world: World
+) -> None:
     homes = _build(app_conn)
     set_actor(app_conn, world.actors["visit_team"])
-    stops = day_list(app_conn, DAY, area=AREA, max_stops=3)
-    assert [s["stop"] for s in stops] == [1, 2, 3]
-    assert stops[0]["uprn"] == homes["h1"]  # starts at the most pressing case
-    # h1 (x+100), then h3 (x+300) is nearest, then h5 (x+500) of the remaining: h5
-    assert [s["uprn"] for s in stops] == [homes["h1"], homes["h3"], homes["h5"]]
-    assert [s["leg_m"] for s in stops] == [0.0, 200.0, 200.0]
+    plan = plan_day(app_conn, DAY, area=AREA, max_stops=3)
+    assert violations(plan.problem, plan.schedule) == []
+    assert plan.schedule.solver == "ortools" and not plan.schedule.unscheduled
+    out = plan.as_dict()
+    # the three most pressing (h1 plan visit, h3 review, then h5 by due date); h1 is the base
+    assert {s["uprn"] for s in out["stops"]} == {homes["h1"], homes["h3"], homes["h5"]}
+    assert [s["stop"] for s in out["stops"]] == [1, 2, 3]
+    assert out["stops"][0]["uprn"] == homes["h1"] and out["stops"][0]["leg_m"] == 0.0
+    assert [s["arrive"] for s in out["stops"]] == sorted(s["arrive"] for s in out["stops"])
+    assert out["stops"][0]["arrive"] >= "09:00" and out["stops"][-1]["leave"] <= "17:00"
+    # on a line the shortest tour out and back is twice the span: 2 x 400 m
+    assert out["travel_m"] == 800.0 and out["left_out"] == []
 
 
-def test_nearest_neighbour_order() -> None:
-    pts = np.array([[0, 0], [10, 0], [1, 0], [5, 0]], dtype=float)
-    assert nearest_neighbour_order(pts) == [0, 2, 3, 1]
-    assert nearest_neighbour_order(np.zeros((0, 2))) == []
+def test_a_short_day_keeps_the_most_pressing_and_says_why(
+    app_conn: Connection, world: World
+) -> None:
+    homes = _build(app_conn)
+    set_actor(app_conn, world.actors["visit_team"])
+    two_hours = TeamDay(start_min=9 * 60, end_min=11 * 60, visit_minutes=50)
+    out = day_list(app_conn, DAY, area=AREA, max_stops=4, team=two_hours)
+    assert {s["uprn"] for s in out["stops"]} == {homes["h1"], homes["h3"]}
+    left = {c["uprn"]: c["why"] for c in out["left_out"]}
+    assert set(left) == {homes["h5"], homes["h7"]}
+    assert all(why.startswith("capacity") for why in left.values())
+    too_long = TeamDay(start_min=9 * 60, end_min=10 * 60, visit_minutes=90)
+    out = day_list(app_conn, DAY, area=AREA, max_stops=2, team=too_long)
+    assert out["stops"] == [] and len(out["left_out"]) == 2
+    assert all("long enough" in c["why"] for c in out["left_out"])
+
+
+def test_bad_route_requests_are_refused(app_conn: Connection, world: World) -> None:
+    _build(app_conn)
+    set_actor(app_conn, world.actors["visit_team"])
+    for team, stops in (
+        (TeamDay(start_min=17 * 60, end_min=9 * 60), 3),
+        (TeamDay(visit_minutes=5), 3),
+        (TeamDay(base=(float("nan"), 54.1)), 3),
+        (TeamDay(base=(54.1, -3.2)), 3),  # lat/lon swapped
+        (None, 0),
+    ):
+        with pytest.raises(UserInputError):
+            day_list(app_conn, DAY, area=AREA, max_stops=stops, team=team)
+    empty = day_list(app_conn, DAY, area="nowhere", max_stops=3)
+    assert empty["stops"] == [] and empty["base"] is None
+
+
+# A hand-built day where the nearest-neighbour tour from the base is 27% longer than the best
+# (metres from the first case, which is the base: the most pressing, lowest UPRN).
+ZIGZAG = [(0, 0), (3700, 3400), (2500, 2800), (2300, 0), (100, 2800), (200, 3100), (1900, 3700)]
+
+
+def _nearest_neighbour_minutes(problem: Problem) -> int:
+    """The plain nearest-neighbour tour from the base, costed in the scheduler's minutes."""
+    op = problem.operatives[0]
+    here, left, minutes = (op.x, op.y), list(problem.jobs), 0
+    while left:
+        nxt = min(left, key=lambda j: (math.dist(here, (j.x, j.y)), j.job_id))
+        minutes += problem.travel(*here, nxt.x, nxt.y)
+        here = (nxt.x, nxt.y)
+        left.remove(nxt)
+    return minutes + problem.travel(*here, op.x, op.y)
+
+
+def test_route_is_no_longer_than_nearest_neighbour(app_conn: Connection, world: World) -> None:
+    _build(app_conn)
+    base = BASE + 100
+    for k, (dx, dy) in enumerate(ZIGZAG):
+        app_conn.execute(
+            text(
+                "INSERT INTO addresses (uprn, area_id, full_address, property_type, geom) VALUES "
+                "(:u, :a, :t, 'house', ST_SetSRID(ST_MakePoint(:x, :y), 27700))"
+            ),
+            {"u": base + k, "a": AREA, "t": f"{k} Zigzag Road", "x": X0 + dx, "y": Y0 + dy},
+        )
+        visit_id = app_conn.execute(
+            text(
+                "INSERT INTO visits (area_id, uprn, visited_on, team_org_id, subject_ref, "
+                "subject_type) VALUES (:a, :u, :d, :p, 'SUBJ-ZIG1', 'other') RETURNING visit_id"
+            ),
+            {"a": AREA, "u": base + k, "d": _day(-20), "p": POLICE},
+        ).scalar_one()
+        app_conn.execute(
+            text(
+                "INSERT INTO protection_plans (visit_id, uprn, subject_ref, visit_cadence_days, "
+                "review_due, area_id) VALUES (:v, :u, 'SUBJ-ZIG1', 14, :r, :a)"
+            ),
+            {"v": visit_id, "u": base + k, "r": _day(60), "a": AREA},
+        )
+    app_conn.execute(text("DELETE FROM protection_plans WHERE uprn < :b"), {"b": base})
+    app_conn.execute(text("DELETE FROM safe_markers WHERE area_id = :a"), {"a": AREA})
+    app_conn.execute(text("DELETE FROM risk_scores WHERE area_id = :a"), {"a": AREA})
+    set_actor(app_conn, world.actors["visit_team"])
+    plan = plan_day(app_conn, DAY, area=AREA, max_stops=10)
+    assert len(plan.problem.jobs) == len(ZIGZAG) and not plan.schedule.unscheduled
+    assert (plan.problem.operatives[0].x, plan.problem.operatives[0].y) == (X0, Y0)
+    assert violations(plan.problem, plan.schedule) == []
+    routed = evaluate(plan.problem, plan.schedule)["travel_minutes"]
+    nearest = _nearest_neighbour_minutes(plan.problem)
+    assert routed <= nearest == 47, routed  # the best tour here takes 37 (found in tests)

@@ -33,6 +33,16 @@ def test_visit_page_validates_before_saving(test_db_url: object, world: World) -
     assert any("team of two" in e.value for e in at.error)
 
 
+def test_visit_page_plans_a_route_on_request(test_db_url: object, world: World) -> None:
+    at = _page("pages/5_Visits.py", world.actors["visit_team"])
+    assert "route" not in at.session_state  # the scheduler runs only when asked
+    at.button(key="plan_route").click().run()
+    assert not at.exception and not at.error
+    _, route = at.session_state["route"]
+    assert set(route) >= {"stops", "left_out", "base", "travel_m"}
+    assert len(route["stops"]) + len(route["left_out"]) <= 8
+
+
 def test_referrals_page_shows_a_partner_only_its_own(test_db_url: object, world: World) -> None:
     at = _page("pages/6_Referrals.py", world.actors["health"])
     assert not at.exception
@@ -47,5 +57,6 @@ def test_referrals_page_shows_a_partner_only_its_own(test_db_url: object, world:
 def test_kpi_page(test_db_url: object, world: World) -> None:
     at = _page("pages/7_KPI.py", world.actors["analyst"])
     assert not at.exception
-    assert len(at.metric) == 7
+    assert len(at.metric) == 8  # active lines and the report's seven headline figures
+    assert len(at.dataframe) == 7  # the report's seven tables
     assert at.get("download_button")

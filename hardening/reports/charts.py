@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections import defaultdict
 from typing import Any
 
 import matplotlib
@@ -29,36 +28,53 @@ def monthly_chart(published: dict[str, Any]) -> str:
         heights = [r[key] if r[key] is not None else 0 for r in published["monthly"]]
         ax.bar([x + offset for x in xs], heights, width=0.4, label=key, color=colour)
     ax.set_xticks(list(xs), months, rotation=45, ha="right", fontsize=8)
-    ax.set_title("Visits and referrals per month (months under 10 not shown)")
+    ax.set_title("Visits and referrals per month (withheld months not drawn)")
     ax.legend()
     return _png(fig)
 
 
 def referrals_chart(published: dict[str, Any]) -> str:
-    this: dict[str, int] = defaultdict(int)
-    prev: dict[str, int] = defaultdict(int)
-    for r in published["referrals_by_partner_service"]:
-        this[r["service"]] += r["this"] or 0
-        prev[r["service"]] += r["previous"] or 0
-    services = sorted(set(this) | set(prev))
+    """Referrals per service this year and last, from the published service totals."""
+    rows = published["referrals_by_service"]
+    services = [str(r["service"]) for r in rows]
     fig, ax = plt.subplots(figsize=(8, 3))
     ys = range(len(services))
-    ax.barh(
-        [y + 0.2 for y in ys],
-        [prev[s] for s in services],
-        height=0.4,
-        label="previous year",
-        color="#9aa5b1",
-    )
-    ax.barh(
-        [y - 0.2 for y in ys],
-        [this[s] for s in services],
-        height=0.4,
-        label="this year",
-        color="#1f5fa8",
-    )
+    for offset, key, label, colour in (
+        (0.2, "previous", "previous year", "#9aa5b1"),
+        (-0.2, "this", "this year", "#1f5fa8"),
+    ):
+        ax.barh(
+            [y + offset for y in ys],
+            [r[key] or 0 for r in rows],
+            height=0.4,
+            label=label,
+            color=colour,
+        )
     ax.set_yticks(list(ys), [s.replace("_", " ") for s in services])
-    ax.set_title("Referrals by service (published cells only)")
+    ax.set_title("Referrals by service (withheld totals not drawn)")
+    ax.legend()
+    return _png(fig)
+
+
+def risk_chart(published: dict[str, Any]) -> str:
+    """Addresses per risk band on 1 January and 31 December (suppressed bands left out)."""
+    bands = published["risk_distribution"]["bands"]
+    fig, ax = plt.subplots(figsize=(6, 2.5))
+    xs = range(len(bands))
+    for offset, key, label, colour in (
+        (-0.2, "start", "1 January", "#9aa5b1"),
+        (0.2, "end", "31 December", "#c0392b"),
+    ):
+        ax.bar(
+            [x + offset for x in xs],
+            [b[key] or 0 for b in bands],
+            width=0.4,
+            label=label,
+            color=colour,
+        )
+    ax.set_xticks(list(xs), [b["band"].replace("_", " ") for b in bands])
+    ax.set_yscale("symlog")  # 'low' dwarfs the bands that matter
+    ax.set_title("Addresses per risk band (withheld bands not drawn)")
     ax.legend()
     return _png(fig)
 
@@ -66,6 +82,8 @@ def referrals_chart(published: dict[str, Any]) -> str:
 def training_chart(published: dict[str, Any]) -> str:
     rows = published["training"]
     fig, ax = plt.subplots(figsize=(6, 2.5))
-    ax.bar([r["partner_type"] for r in rows], [r["attendees"] for r in rows], color="#2e8540")
+    labels = [str(r["partner_type"]).replace("_", " ") for r in rows]
+    ax.bar(labels, [r["attendees"] for r in rows], color="#2e8540")
+    ax.tick_params(axis="x", labelrotation=35, labelsize=8)
     ax.set_title("Awareness training: attendees by partner type")
     return _png(fig)

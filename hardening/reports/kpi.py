@@ -1,5 +1,7 @@
 """The yearly indicators, raw (unsuppressed). Each is one set-based query over the year and the
-year before, filtered by area when asked. Days are counted in UK local time.
+year before, filtered by area when asked. Days are counted in UK local time. Camera coverage
+and the risk distribution at both ends of the year come from coverage_change.py and
+risk_change.py.
 
 `publish.py` turns these into what may be shown; only analysts see the raw figures.
 """
@@ -13,6 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
+from hardening.reports.coverage_change import coverage_change
+from hardening.reports.risk_change import risk_change
 from hardening.visits.lines import active_lines_on
 
 TZ = "Europe/London"
@@ -39,8 +43,8 @@ class Kpi:
     markers: dict[str, int]
     works_by_measure: list[dict[str, Any]]
     cost_by_provider: list[dict[str, Any]]
-    coverage: dict[str, Any]
-    risk_distribution: dict[str, Any]
+    coverage: dict[str, Any]  # coverage_change: sites, CCTV households, ANPR entry routes
+    risk_distribution: dict[str, Any]  # risk_change: bands scored as of both ends of the year
     monthly: list[dict[str, Any]] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -189,8 +193,8 @@ def compute(conn: Connection, year: int, area: str | None = None) -> Kpi:
         },
         works_by_measure=[dict(r._mapping) for r in works],
         cost_by_provider=[dict(r._mapping) for r in cost],
-        coverage=_coverage(conn, area),
-        risk_distribution=_risk(conn, p["end"], area),
+        coverage=coverage_change(conn, year, area),
+        risk_distribution=risk_change(conn, year, area),
         monthly=_monthly(conn, p),
     )
 
@@ -209,39 +213,3 @@ def _monthly(conn: Connection, p: dict[str, Any]) -> list[dict[str, Any]]:
         p,
     )
     return [dict(r._mapping) for r in rows]
-
-
-def _coverage(conn: Connection, area: str | None) -> dict[str, Any]:
-    """Camera sites by status now. Sites carry no install dates yet, so a change over the
-    year cannot be computed here; the coverage module (issue 7) is to supply it."""
-    rows = conn.execute(
-        text(
-            "SELECT 'cctv' AS kind, status, count(*) AS n FROM cctv_sites s "
-            f"WHERE {AREA.format(t='s')} GROUP BY 1, 2 UNION ALL "
-            "SELECT 'anpr', status, count(*) FROM anpr_sites s "
-            f"WHERE {AREA.format(t='s')} GROUP BY 1, 2"
-        ),
-        {"area": area},
-    )
-    out: dict[str, Any] = {"cctv": {}, "anpr": {}, "change": None}
-    for r in rows:
-        out[r.kind][r.status] = int(r.n)
-    return out
-
-
-def _risk(conn: Connection, end: date, area: str | None) -> dict[str, Any]:
-    """Band counts of the last two models scored by the end of the year (newest first)."""
-    rows = conn.execute(
-        text(
-            "WITH models AS (SELECT model_version, max(computed_at) AS at FROM risk_scores "
-            "WHERE computed_at < CAST(:end AS date) + 1 GROUP BY 1 ORDER BY 2 DESC LIMIT 2) "
-            "SELECT s.model_version, s.band, count(*) AS n FROM risk_scores s "
-            f"JOIN models USING (model_version) WHERE {AREA.format(t='s')} "
-            "GROUP BY 1, 2, models.at ORDER BY models.at DESC, 2"
-        ),
-        {"end": end, "area": area},
-    )
-    models: dict[str, dict[str, int]] = {}
-    for r in rows:
-        models.setdefault(r.model_version, {})[r.band] = int(r.n)
-    return {"models": list(models), "bands": models}

@@ -49,6 +49,10 @@ def add_session(
     partner_type: str | None = None,
     today: date | None = None,
 ) -> int:
+    if not 3 <= len(topic.strip()) <= 200:
+        raise UserInputError("the topic must be 3 to 200 characters")
+    if not 1 <= attendees <= 1000:
+        raise UserInputError("attendees must be between 1 and 1000")
     if delivered_on > (today or date.today()):
         raise UserInputError("a training session cannot be recorded before it is delivered")
     if partner_org_id is not None:

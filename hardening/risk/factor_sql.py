@@ -178,6 +178,15 @@ def door(key: str, p: Params) -> SqlPart:
     )
 
 
+# A camera watching at as_of: installed by then (unknown date: always there) and working now, or
+# removed since (a removed camera worked until its removal date). Fault history is not kept.
+CAMERA_WORKING_AT_AS_OF = (
+    "(s.installed_on IS NULL OR (s.installed_on::timestamp AT TIME ZONE 'UTC') "
+    "< CAST(:as_of AS timestamptz)) AND (s.status = 'working' OR (s.status = 'removed' "
+    "AND (s.removed_on::timestamp AT TIME ZONE 'UTC') >= CAST(:as_of AS timestamptz)))"
+)
+
+
 def at_dwelling_or_block(key: str, p: Params) -> SqlPart:
     """1 when a working measure is at the dwelling or its block (flats_only: only flats)."""
     working, binds = _working(key, p)
@@ -191,7 +200,7 @@ def at_dwelling_or_block(key: str, p: Params) -> SqlPart:
         # or a working camera whose cone (range, bearing +- fov/2) holds the dwelling's point
         cameras = (
             "SELECT ST_X(s.geom) AS x, ST_Y(s.geom) AS y, s.range_m AS r, s.bearing_deg, "
-            "s.fov_deg FROM cctv_sites s WHERE s.status = 'working'"
+            f"s.fov_deg FROM cctv_sites s WHERE {CAMERA_WORKING_AT_AS_OF}"
         )
         reach = float(p.get("max_range_m", 1000.0))
         sql += (

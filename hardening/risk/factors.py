@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from hardening.risk.factor_sql import (
+    CAMERA_WORKING_AT_AS_OF,
     Params,
     SqlPart,
     at_dwelling_or_block,
@@ -305,7 +306,8 @@ def compute(
         build_measures(conn, as_of, local)
     if any(p.get("cameras") for _, _, p in todo):
         longest = conn.execute(
-            text("SELECT max(range_m) FROM cctv_sites WHERE status = 'working'")
+            text(f"SELECT max(range_m) FROM cctv_sites s WHERE {CAMERA_WORKING_AT_AS_OF}"),
+            {"as_of": as_of},
         ).scalar_one()
         todo = [
             (c, f, {**p, "max_range_m": float(longest or 0.0)} if p.get("cameras") else p)

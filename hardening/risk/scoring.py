@@ -148,10 +148,9 @@ def lock(conn: Connection, model_version: str) -> None:
 
 
 def tune(conn: Connection) -> None:
-    """Planner settings for this transaction only: JIT compiles these joins for longer than
-    they run; the grid joins are hash joins (a merge join re-sorts the units every time); hash
-    tables and aggregates stay in memory."""
-    conn.execute(text("SET LOCAL jit = off"))
+    """Planner settings for this transaction only (JIT is off database-wide, see
+    `ensure_database`): the grid joins are hash joins (a merge join re-sorts the units every
+    time); hash tables and aggregates stay in memory."""
     conn.execute(text("SET LOCAL enable_mergejoin = off"))
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
 

@@ -98,6 +98,8 @@ def cctv(
         status=c[5],
         area_id=c[6],
         geom=points_ewkt(np.array(c[7], dtype=float), np.array(c[8], dtype=float)),
+        installed_on=np.full(n, None, dtype=object),  # drawn by site_dates
+        removed_on=np.full(n, None, dtype=object),
     )
 
 
@@ -145,6 +147,8 @@ def anpr(rng: np.random.Generator, roads: RoadRows, n_addresses: int) -> Table:
         status=c[4],
         area_id=c[5],
         geom=points_ewkt(np.array(c[6], dtype=float), np.array(c[7], dtype=float)),
+        installed_on=np.full(n, None, dtype=object),  # drawn by site_dates
+        removed_on=np.full(n, None, dtype=object),
     )
 
 

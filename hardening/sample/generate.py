@@ -26,6 +26,8 @@ from hardening.sample import (
     lines,
     markers,
     partners,
+    site_dates,
+    training,
     works,
     zones,
 )
@@ -55,6 +57,8 @@ STAGES = (
     "works",
     "roads",
     "cameras",
+    "site_dates",
+    "training",
 )
 
 
@@ -177,8 +181,13 @@ def generate(
         reviews,
         orders,
         installed,
-        cameras.cctv(rng["cameras"], addr, stations, kit, snap),
-        cameras.anpr(rng["cameras"], road_rows, n),
+    ]
+    cctv = cameras.cctv(rng["cameras"], addr, stations, kit, snap)
+    anpr = cameras.anpr(rng["cameras"], road_rows, n)
+    built += [
+        site_dates.cctv(rng["site_dates"], cctv),
+        site_dates.anpr(rng["site_dates"], anpr),
+        training.sessions(rng["training"]),
     ]
     tables = {t.name: t for t in built}
     assert tuple(tables) == TABLE_NAMES, "tables must come in load order"

@@ -136,16 +136,23 @@ SPECS: Final = (
     _spec(
         "cctv_sites",
         "site_id source source_ref name owner_org_id bearing_deg fov_deg range_m status "
-        "area_id geom",
+        "area_id geom installed_on removed_on",
         "source source_ref",
         "site_id",
     ),
     _spec(
         "anpr_sites",
         "site_id source source_ref name owner_org_id road_id road_name direction status "
-        "area_id geom",
+        "area_id geom installed_on removed_on",
         "source source_ref",
         "site_id",
+    ),
+    _spec(
+        "training_sessions",
+        "session_id area_id delivered_on partner_org_id partner_type topic attendees "
+        "created_by created_at",
+        "session_id",
+        "session_id",
     ),
 )
 SPEC_BY_NAME: Final = {spec.name: spec for spec in SPECS}

@@ -4,16 +4,20 @@ caller under row-level security. Mounted by the lead with
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, BackgroundTasks, Query
 
-from hardening.api.deps import ConnDep
+from hardening.api.deps import ConnDep, EngineDep
+from hardening.api.models import IsoDate, IsoTime
+from hardening.errors import UserInputError
 from hardening.visits import lines as lines_mod
-from hardening.visits.due import day_list, who_to_visit_next
+from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import ReferralUpdate, VisitInput
 from hardening.visits.referrals import list_referrals, update_referral
+from hardening.visits.rescore import rescore_committed
+from hardening.visits.route import TeamDay, day_list
 from hardening.visits.service import get_visit, list_visits, record_visit
 
 router = APIRouter(tags=["visits"])
@@ -23,9 +27,16 @@ AreaQ = Annotated[str | None, Query(pattern=r"^[a-z0-9-]+$")]
 
 
 @router.post("/visits", status_code=201)
-def post_visit(conn: ConnDep, visit: VisitInput) -> dict[str, Any]:
-    """Record a visit and its support package (marker, plan, referrals, kit) in one go."""
-    return record_visit(conn, visit).as_dict()
+def post_visit(
+    conn: ConnDep, engine: EngineDep, tasks: BackgroundTasks, visit: VisitInput
+) -> dict[str, Any]:
+    """Record a visit and its support package (marker, plan, referrals, kit) in one go. When
+    the risk model reads it and the caller may not write scores, the address is re-scored
+    after the commit, as the system ("rescore": "deferred")."""
+    out = record_visit(conn, visit)
+    if out.rescore == "deferred":
+        tasks.add_task(rescore_committed, engine, out.visit_id)
+    return out.as_dict()
 
 
 @router.get("/visits")
@@ -33,15 +44,15 @@ def get_visits(
     conn: ConnDep,
     reason: Reason,
     area: AreaQ = None,
-    since: date | None = None,
-    until: date | None = None,
+    since: IsoDate | None = None,
+    until: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[dict[str, Any]]:
     return list_visits(conn, reason, area, since, until, limit)
 
 
 @router.get("/visits/due")
-def get_due(conn: ConnDep, on: date | None = None, area: AreaQ = None) -> list[dict[str, Any]]:
+def get_due(conn: ConnDep, on: IsoDate | None = None, area: AreaQ = None) -> list[dict[str, Any]]:
     """Who to visit next on a day (default today)."""
     return [c.as_dict() for c in who_to_visit_next(conn, on or date.today(), area)]
 
@@ -49,11 +60,22 @@ def get_due(conn: ConnDep, on: date | None = None, area: AreaQ = None) -> list[d
 @router.get("/visits/route")
 def get_route(
     conn: ConnDep,
-    on: date | None = None,
+    on: IsoDate | None = None,
     area: AreaQ = None,
     stops: Annotated[int, Query(ge=1, le=30)] = 8,
-) -> list[dict[str, Any]]:
-    return day_list(conn, on or date.today(), area, stops)
+    base_lon: Annotated[float | None, Query(ge=-180, le=180)] = None,
+    base_lat: Annotated[float | None, Query(ge=-90, le=90)] = None,
+    start: IsoTime = time(9, 0),
+    end: IsoTime = time(17, 0),
+    visit_minutes: Annotated[int, Query(ge=10, le=240)] = 45,
+) -> dict[str, Any]:
+    """A team's day: the most pressing due cases routed by the works scheduler from its base
+    (default: the most pressing case), and the cases the day cannot hold with the reason."""
+    if (base_lon is None) != (base_lat is None):
+        raise UserInputError("give both base_lon and base_lat, or neither")
+    base = None if base_lon is None or base_lat is None else (base_lon, base_lat)
+    team = TeamDay(start.hour * 60 + start.minute, end.hour * 60 + end.minute, visit_minutes, base)
+    return day_list(conn, on or date.today(), area, stops, team)
 
 
 @router.get("/visits/{visit_id}")
@@ -79,7 +101,7 @@ def patch_referral(conn: ConnDep, referral_id: int, change: ReferralUpdate) -> d
 
 @router.get("/lines/active")
 def get_active_lines(
-    conn: ConnDep, on: date | None = None, area: AreaQ = None
+    conn: ConnDep, on: IsoDate | None = None, area: AreaQ = None
 ) -> list[dict[str, Any]]:
     return lines_mod.active_lines_on(conn, on or date.today(), area)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date
+from datetime import date, time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,8 +15,9 @@ from hardening.db.engine import Actor, app_engine, transaction
 from hardening.errors import UserInputError
 from hardening.settings import get_settings
 from hardening.visits import lines as lines_mod
-from hardening.visits.due import day_list, who_to_visit_next
+from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import VisitInput
+from hardening.visits.route import TeamDay, day_list
 from hardening.visits.service import get_visit, record_visit
 
 visits_app = typer.Typer(help="Vulnerability visits and who to visit next.", no_args_is_help=True)
@@ -89,28 +90,57 @@ def due(
     )
 
 
+def _hours(value: str) -> tuple[int, int]:
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in value.split("-"))
+    except ValueError as exc:
+        raise UserInputError(f"--hours is HH:MM-HH:MM, not {value!r}") from exc
+    return start.hour * 60 + start.minute, end.hour * 60 + end.minute
+
+
+def _lon_lat(value: str | None) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    try:
+        lon, lat = (float(part) for part in value.split(","))
+    except ValueError as exc:
+        raise UserInputError(f"--base is LON,LAT, not {value!r}") from exc
+    return lon, lat
+
+
+def _route_text(plan: dict[str, Any]) -> str:
+    lines = [
+        f"{p['stop']:>2}. {p['arrive']}-{p['leave']}  {p['full_address']} "
+        f"(+{p['leg_m']:.0f} m; {','.join(p['reasons'])})"
+        for p in plan["stops"]
+    ]
+    lines += [f" -  left out: {c['full_address']} ({c['why']})" for c in plan["left_out"]]
+    if plan["stops"]:
+        lines.append(f"{plan['travel_m'] / 1000:.1f} km in all, back to base included")
+    return "\n".join(lines) or "nothing due"
+
+
 @visits_app.command("route")
 def route(
     on: Annotated[str | None, typer.Option("--on")] = None,
     area: AreaOpt = None,
-    stops: Annotated[int, typer.Option("--stops", help="Visits in the day.")] = 8,
+    stops: Annotated[int, typer.Option("--stops", help="Most pressing cases to route.")] = 8,
+    base: Annotated[
+        str | None,
+        typer.Option("--base", help="Team base LON,LAT (default: the most pressing case)."),
+    ] = None,
+    hours: Annotated[str, typer.Option("--hours", help="Working hours HH:MM-HH:MM.")] = (
+        "09:00-17:00"
+    ),
+    visit_minutes: Annotated[int, typer.Option("--visit-minutes")] = 45,
     as_json: JsonOption = False,
 ) -> None:
-    """One team's day: the most pressing cases in visiting order."""
+    """One team's day: the most pressing cases routed by the works scheduler."""
+    start, end = _hours(hours)
+    team = TeamDay(start, end, visit_minutes, _lon_lat(base))
     with _system() as conn:
-        plan = day_list(conn, _day(on), area, stops)
-    emit(
-        plan,
-        as_json,
-        lambda ps: (
-            "\n".join(
-                f"{p['stop']:>2}. {p['full_address']} (+{p['leg_m']:.0f} m; "
-                f"{','.join(p['reasons'])})"
-                for p in ps
-            )
-            or "nothing due"
-        ),
-    )
+        plan = day_list(conn, _day(on), area, stops, team)
+    emit(plan, as_json, _route_text)
 
 
 @lines_app.command("active")

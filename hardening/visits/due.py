@@ -1,8 +1,5 @@
 """Who to visit next: protection plans due a visit or a review, markers due review, and
-high-risk addresses showing signs with no recent visit; and one team's day as a route.
-
-LEAD: `day_list` orders its stops with a plain nearest-neighbour tour in BNG because the works
-scheduler (issue 6) does not exist yet; switch it to the scheduler's routing when it lands.
+high-risk addresses showing signs with no recent visit (route.py orders a team's day of them).
 """
 
 from __future__ import annotations
@@ -11,7 +8,6 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
@@ -124,38 +120,3 @@ def who_to_visit_next(
         )
     cases.sort(key=lambda c: (c.rank, c.due_on, c.uprn))
     return cases
-
-
-def nearest_neighbour_order(points: np.ndarray, start: int = 0) -> list[int]:
-    """Visit order from `start`, always to the closest unvisited point (metres in BNG)."""
-    n = len(points)
-    if n == 0:
-        return []
-    order = [start]
-    left = np.ones(n, dtype=bool)
-    left[start] = False
-    while left.any():
-        here = points[order[-1]]
-        d = np.hypot(*(points - here).T)
-        d[~left] = np.inf
-        nxt = int(np.argmin(d))
-        order.append(nxt)
-        left[nxt] = False
-    return order
-
-
-def day_list(
-    conn: Connection, on_day: date, area: str | None = None, max_stops: int = 8
-) -> list[dict[str, Any]]:
-    """A team's day: the most pressing `max_stops` cases, ordered into a route that starts at
-    the most pressing one; each stop says the straight-line metres from the previous stop."""
-    if not 1 <= max_stops <= 30:
-        raise UserInputError("max_stops must be between 1 and 30")
-    chosen = who_to_visit_next(conn, on_day, area)[:max_stops]
-    points = np.array([[c.x, c.y] for c in chosen], dtype=float).reshape(-1, 2)
-    order = nearest_neighbour_order(points)
-    stops: list[dict[str, Any]] = []
-    for position, i in enumerate(order, start=1):
-        leg = 0.0 if position == 1 else float(np.hypot(*(points[i] - points[order[position - 2]])))
-        stops.append({"stop": position, "leg_m": round(leg, 1), **chosen[i].as_dict()})
-    return stops

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from hardening.api.models import ApiModel
 
 SubjectType = Literal["class_a_user", "street_dealer", "house_dealer", "cuckooed_occupant", "other"]
 Sign = Literal[
@@ -45,8 +47,8 @@ KIT_ITEMS: tuple[str, ...] = get_args(KitItem)
 REFERRAL_STATUSES: tuple[str, ...] = get_args(ReferralStatus)
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Strict(ApiModel):
+    """No unknown fields, JSON types as the schema says, finite numbers (ApiModel)."""
 
 
 class MarkerRequest(_Strict):

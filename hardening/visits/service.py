@@ -14,6 +14,7 @@ from hardening.errors import NotFoundError, PermissionDeniedError, UserInputErro
 from hardening.security import audit
 from hardening.visits.markers_bridge import create_marker
 from hardening.visits.models import VisitInput
+from hardening.visits.rescore import Status, after_visit
 
 
 @dataclass
@@ -23,6 +24,8 @@ class RecordedVisit:
     marker_id: int | None = None
     plan_id: int | None = None
     referral_ids: list[int] = field(default_factory=list)
+    rescore: Status = "not_needed"  # the address's risk score: see visits/rescore.py
+    rescored: int | None = None  # addresses re-scored
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -31,6 +34,8 @@ class RecordedVisit:
             "marker_id": self.marker_id,
             "plan_id": self.plan_id,
             "referral_ids": self.referral_ids,
+            "rescore": self.rescore,
+            "rescored": self.rescored,
         }
 
 
@@ -69,8 +74,10 @@ def _check_dates(visit: VisitInput, today: date) -> None:
 
 
 def record_visit(conn: Connection, visit: VisitInput, today: date | None = None) -> RecordedVisit:
-    """Insert the visit, then each part of its support package, with one audit row each."""
-    _check_dates(visit, today or date.today())
+    """Insert the visit, then each part of its support package, with one audit row each; then
+    re-score the address when the risk model reads what the visit recorded."""
+    today = today or date.today()
+    _check_dates(visit, today)
     allowed = conn.execute(
         text("SELECT app_is_system() OR app_may('{visit_team,admin}', 'visits')")
     ).scalar_one()
@@ -161,6 +168,7 @@ def record_visit(conn: Connection, visit: VisitInput, today: date | None = None)
             ),
             {"v": visit_id, "kit": json.dumps(visit.kit)},
         )
+    out.rescore, out.rescored = after_visit(conn, visit_id, visit, today)
     return out
 
 

@@ -1,0 +1,49 @@
+"""The risk distribution at the start and at the end of a year: the town scored by the default
+model as of each day (the engine's `as_of`), so the change reflects what happened in the year
+(incidents, visits, works) and not a change of model.
+
+Each scoring runs in a savepoint that is rolled back: the stored scores and the run history are
+left as they were. Scores are computed from all the data, so only the system, analysts and
+admins get this section (the engine's own rule for who may score).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, text
+
+from hardening.risk.model import load
+from hardening.risk.scoring import score
+
+BANDS = ("low", "medium", "high", "very_high")
+LONDON = ZoneInfo("Europe/London")
+
+
+def bands_as_of(conn: Connection, moment: datetime, area: str | None) -> dict[str, int]:
+    """Addresses per band, scored as of a moment, leaving nothing behind."""
+    savepoint = conn.begin_nested()
+    try:
+        result = score(conn, "addresses", area, as_of=moment)
+    finally:
+        savepoint.rollback()
+    return {b: int(result.bands.get(b, 0)) for b in BANDS}
+
+
+def risk_change(conn: Connection, year: int, area: str | None) -> dict[str, Any]:
+    """Band counts at 00:00 on 1 January and at the end of 31 December (UK time), raw."""
+    may_score = conn.execute(
+        text("SELECT app_is_system() OR app_has_any_role('{analyst,admin}')")
+    ).scalar_one()
+    if not may_score:
+        return {"available": False, "model": None, "start": None, "end": None}
+    start = datetime.combine(date(year, 1, 1), time(0), LONDON)
+    end = datetime.combine(date(year + 1, 1, 1), time(0), LONDON)
+    return {
+        "available": True,
+        "model": load(conn, None, store=False).version,
+        "start": bands_as_of(conn, start, area),
+        "end": bands_as_of(conn, end, area),
+    }
