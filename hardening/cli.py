@@ -22,6 +22,7 @@ def _register_capabilities() -> None:
     from hardening.api.cli import register as register_api
     from hardening.areas_cli import app as area_app
     from hardening.coverage.cli import coverage_app, plan_app
+    from hardening.features.cli import register as register_export
     from hardening.importers.cli import app as import_app
     from hardening.markers.cli import app as markers_app
     from hardening.reports.cli import report_app, training_app
@@ -48,6 +49,7 @@ def _register_capabilities() -> None:
     app.add_typer(area_app, name="area")
     register_match(app)
     register_api(app)
+    register_export(app)
 
 
 _register_capabilities()

@@ -16,6 +16,7 @@ from hardening.api.models import ErrorBody
 from hardening.api.openapi import COMMON_ERRORS
 from hardening.api.settings import ApiSettings
 from hardening.db.engine import app_engine
+from hardening.ogc import api as ogc
 from hardening.settings import Settings, get_settings
 
 
@@ -48,5 +49,6 @@ def create_app(
     add_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(v1.router)
+    app.include_router(ogc.router)
     openapi.install(app)
     return app

@@ -68,9 +68,10 @@ def parse(
     crs: str | None = None,
     source: str | None = None,
     progress: Progress | None = None,
+    layer: str | None = None,
 ) -> Batch:
     mapping = parse_map(maps or [], TARGETS)
-    table = read_table(path, TARGETS, mapping, crs)
+    table = read_table(path, TARGETS, mapping, crs, layer=layer)
     if "uprn" not in table.mapped:
         raise UserInputError(f"{path}: no UPRN column; map one with --map uprn=<column>")
     if "address" not in table.mapped and not table.mapped & set(PARTS):
@@ -183,5 +184,6 @@ def import_file(
     crs: str | None = None,
     source: str | None = None,
     skip_bad: bool = False,
+    layer: str | None = None,
 ) -> ImportReport:
-    return load(conn, parse(path, maps, crs, source), skip_bad=skip_bad)
+    return load(conn, parse(path, maps, crs, source, layer=layer), skip_bad=skip_bad)

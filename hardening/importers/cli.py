@@ -42,6 +42,10 @@ Maps = Annotated[
 Source = Annotated[
     str | None, typer.Option("--source", help="Source name stored with the rows (default: stem).")
 ]
+Layer = Annotated[
+    str | None,
+    typer.Option("--layer", help="Layer of a file that holds several (e.g. a GeoPackage)."),
+]
 SHOWN_REJECTS = 20
 
 
@@ -128,17 +132,19 @@ def sites_command(
     maps: Maps = None,
     crs: Crs = None,
     source: Source = None,
+    layer: Layer = None,
     skip_bad: SkipBad = False,
     as_json: JsonOption = False,
 ) -> None:
-    """CCTV or ANPR sites from a CSV / GeoJSON with a column map.
+    """CCTV or ANPR sites from a CSV, GeoJSON or GeoPackage with a column map.
 
-    Targets: id, x, y, name, bearing, fov, range, status, road, direction, owner.
+    Targets: id, x, y, name, bearing, fov, range, status, road, direction, owner, source.
 
-    CCTV defaults: bearing 0, fov 360, range 50 m, status working.
+    CCTV defaults: bearing 0, fov 360, range 50 m, status working. A file written by
+    `hardening export cctv-sites|anpr-sites` imports back as it is (no --map needed).
     """
     name: sites.Kind = "cctv" if kind is SiteKind.cctv else "anpr"
-    batch = sites.parse(name, file, maps, crs, source, progress=info)
+    batch = sites.parse(name, file, maps, crs, source, progress=info, layer=layer)
     _run(lambda c: sites.load(c, name, batch, skip_bad=skip_bad), as_json)
 
 
@@ -148,14 +154,15 @@ def addresses_command(
     maps: Maps = None,
     crs: Crs = None,
     source: Source = None,
+    layer: Layer = None,
     skip_bad: SkipBad = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Addresses from a CSV / GeoJSON with a column map.
+    """Addresses from a CSV, GeoJSON or GeoPackage with a column map.
 
     Targets: uprn, parent_uprn, address, property_type, tenure, provider, x, y.
 
     No address column? The text is joined from sub_building, house_number, street, town, postcode.
     """
-    batch = addresses.parse(file, maps, crs, source, progress=info)
+    batch = addresses.parse(file, maps, crs, source, progress=info, layer=layer)
     _run(lambda c: addresses.load(c, batch, skip_bad=skip_bad), as_json)

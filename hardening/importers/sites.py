@@ -1,7 +1,10 @@
 """Camera sites (CCTV or ANPR) from a user's CSV / GeoJSON through a column map.
 
-The natural key is (source, id): source is the file's stem unless --source names it, id is the
-mapped id column. CCTV defaults when a column is not mapped or a cell is empty: field of view
+The natural key is (source, id): source is --source if given, else the file's `source` column
+where it has one (as `hardening export` writes it), else the file's stem; id is the mapped id
+column. Unmapped targets also recognise the column names of `hardening export cctv-sites` /
+`anpr-sites` (source_ref, bearing_deg, fov_deg, range_m, owner_org_id, road_name), so an export
+imports back unchanged. CCTV defaults when a column is not mapped or a cell is empty: field of view
 360 with bearing 0 (an unrecorded view is taken as all-round, as for a dome camera; map the real
 values where they are known, since this overstates fixed cameras) and range 50 m (a typical
 identification distance for street CCTV); status 'working'. Bearings wrap into [0, 360).
@@ -34,7 +37,26 @@ from hardening.importers.tabular import Row, cell, parse_map, read_table
 
 Kind = Literal["cctv", "anpr"]
 VIEW_TARGETS = ("bearing", "fov", "range")  # CCTV only
-TARGETS = ("id", "x", "y", "name", *VIEW_TARGETS, "status", "road", "direction", "owner")
+TARGETS = (
+    "id",
+    "x",
+    "y",
+    "name",
+    *VIEW_TARGETS,
+    "status",
+    "road",
+    "direction",
+    "owner",
+    "source",
+)
+EXPORT_NAMES = {
+    "id": ("source_ref",),
+    "bearing": ("bearing_deg",),
+    "fov": ("fov_deg",),
+    "range": ("range_m",),
+    "owner": ("owner_org_id",),
+    "road": ("road_name",),
+}
 STATUSES = ("working", "faulty", "planned", "removed")
 DEFAULT_BEARING, DEFAULT_FOV, DEFAULT_RANGE_M = 0.0, 360.0, 50.0
 MAX_RANGE_M = 1000.0
@@ -52,20 +74,22 @@ def parse(
     crs: str | None = None,
     source: str | None = None,
     progress: Progress | None = None,
+    layer: str | None = None,
 ) -> Batch:
     if kind not in TABLES:
         raise UserInputError(f"unknown site kind {kind!r}: use cctv or anpr")
     mapping = parse_map(maps or [], TARGETS)
-    table = read_table(path, TARGETS, mapping, crs)
+    table = read_table(path, TARGETS, mapping, crs, aliases=EXPORT_NAMES, layer=layer)
     if "id" not in table.mapped:
         raise UserInputError(f"{path}: no id column; map one with --map id=<column>")
     name = (source or path.stem).strip()
     if not name:
         raise UserInputError("--source must not be empty")
+    per_row = source is None and "source" in table.mapped
     batch = Batch(f"{kind}-sites", [str(path)])
     seen: dict[str, Origin] = {}
     for row in table.rows:
-        each_row(batch, row.origin, _site, kind, name, row, seen)
+        each_row(batch, row.origin, _site, kind, name, per_row, row, seen)
     if progress:
         progress(f"{path.name}: {batch.read} rows read")
     locate(batch, table.crs)
@@ -73,12 +97,14 @@ def parse(
     return batch
 
 
-def _site(kind: Kind, source: str, row: Row, seen: dict[str, Origin]) -> Record:
+def _site(kind: Kind, source: str, per_row: bool, row: Row, seen: dict[str, Origin]) -> Record:
     if row.problem is not None:
         raise RowRejected(row.problem)
     ref = cell(row, "id")
     if ref is None:
         raise RowRejected("id is empty")
+    if per_row:
+        source = cell(row, "source") or source
     status = (cell(row, "status") or "working").lower()
     if status not in STATUSES:
         raise RowRejected(f"status {status!r} is not one of {', '.join(STATUSES)}")
@@ -93,7 +119,7 @@ def _site(kind: Kind, source: str, row: Row, seen: dict[str, Origin]) -> Record:
         values.update(_view(row))
     else:
         values.update({"road_name": cell(row, "road"), "direction": cell(row, "direction")})
-    first_seen(seen, ref, row.origin, "id")
+    first_seen(seen, f"{ref} (source {source})" if per_row else ref, row.origin, "id")
     return Record(row.origin, values, xy=row.xy)
 
 
@@ -132,5 +158,7 @@ def import_file(
     crs: str | None = None,
     source: str | None = None,
     skip_bad: bool = False,
+    layer: str | None = None,
 ) -> ImportReport:
-    return load(conn, kind, parse(kind, path, maps, crs, source), skip_bad=skip_bad)
+    batch = parse(kind, path, maps, crs, source, layer=layer)
+    return load(conn, kind, batch, skip_bad=skip_bad)

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import shapely
+from pyogrio import list_layers
 from pyogrio.errors import DataSourceError
 from pyogrio.raw import read as ogr_read
 from pyproj import CRS
@@ -116,12 +117,19 @@ class Layer:
         return None
 
 
-def read_layer(path: Path, crs: str | int | None = None) -> Layer:
+def read_layer(path: Path, crs: str | int | None = None, layer: str | None = None) -> Layer:
     """Every feature of an OGR file (shapefile, GeoJSON, GeoPackage ...); crs overrides or
-    supplies the file's own."""
+    supplies the file's own. A file of several layers (a GeoPackage often is) needs `layer`."""
     require_file(path)
     try:
-        meta, _, wkb, values = ogr_read(path)
+        names = [str(n) for n in list_layers(path)[:, 0]]
+        if layer is not None and layer not in names:
+            raise UserInputError(f"{path}: no layer {layer!r}; its layers are {', '.join(names)}")
+        if layer is None and len(names) > 1:
+            raise UserInputError(
+                f"{path} holds {len(names)} layers ({', '.join(names)}): choose one with --layer"
+            )
+        meta, _, wkb, values = ogr_read(path, layer=layer)
     except (DataSourceError, OSError, RuntimeError) as exc:
         raise UserInputError(f"{path}: not a readable OGR file ({exc})") from exc
     declared = crs if crs is not None else meta.get("crs")

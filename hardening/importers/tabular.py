@@ -9,7 +9,7 @@ CRS when its geometry is used and no --crs is given).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,17 +61,32 @@ class Table:
 
 
 def read_table(
-    path: Path, targets: Sequence[str], mapping: dict[str, str], crs: str | None = None
+    path: Path,
+    targets: Sequence[str],
+    mapping: dict[str, str],
+    crs: str | None = None,
+    *,
+    aliases: Mapping[str, Sequence[str]] | None = None,
+    layer: str | None = None,
 ) -> Table:
+    """aliases: further column names an unmapped target recognises (e.g. the names our own
+    exports use); layer: which layer of a many-layer OGR file (a GeoPackage) to read."""
     if path.suffix.lower() in CSV_SUFFIXES:
-        return _read_csv(path, targets, mapping, crs)
-    return _read_ogr(path, targets, mapping, crs)
+        if layer is not None:
+            raise UserInputError(f"{path}: a CSV file has no layers; leave out --layer")
+        return _read_csv(path, targets, mapping, crs, aliases or {})
+    return _read_ogr(path, targets, mapping, crs, aliases or {}, layer)
 
 
 def _resolve(
-    path: Path, columns: Sequence[str], targets: Sequence[str], mapping: dict[str, str], xy: bool
+    path: Path,
+    columns: Sequence[str],
+    targets: Sequence[str],
+    mapping: dict[str, str],
+    xy: bool,
+    aliases: Mapping[str, Sequence[str]],
 ) -> dict[str, int]:
-    """Column index per target: the mapped column, or a same-named one."""
+    """Column index per target: the mapped column, or a same-named one (then its aliases)."""
     lower = {c.strip().lower(): i for i, c in enumerate(columns)}
     found: dict[str, int] = {}
     for target in targets:
@@ -84,7 +99,10 @@ def _resolve(
                 )
             found[target] = lower[source]
             continue
-        names = XY_ALIASES.get(target, (target,)) if xy else (target,)
+        names = (
+            *(XY_ALIASES.get(target, (target,)) if xy else (target,)),
+            *aliases.get(target, ()),
+        )
         for name in names:
             if name in lower:
                 found[target] = lower[name]
@@ -97,11 +115,15 @@ def _coordinates(x: Any, y: Any, x_label: str, y_label: str) -> tuple[float, flo
 
 
 def _read_csv(
-    path: Path, targets: Sequence[str], mapping: dict[str, str], crs: str | None
+    path: Path,
+    targets: Sequence[str],
+    mapping: dict[str, str],
+    crs: str | None,
+    aliases: Mapping[str, Sequence[str]],
 ) -> Table:
     table = Table(path, geo.parse_crs(crs) if crs else geo.WGS84)
     header, rows = csv_with_header(path)
-    cols = _resolve(path, header, targets, mapping, xy=True)
+    cols = _resolve(path, header, targets, mapping, True, aliases)
     if "x" not in cols or "y" not in cols:
         raise UserInputError(
             f"{path}: no coordinate columns found; map them, e.g. --map x=lon --map y=lat "
@@ -125,11 +147,16 @@ def _read_csv(
 
 
 def _read_ogr(
-    path: Path, targets: Sequence[str], mapping: dict[str, str], crs: str | None
+    path: Path,
+    targets: Sequence[str],
+    mapping: dict[str, str],
+    crs: str | None,
+    aliases: Mapping[str, Sequence[str]],
+    layer_name: str | None,
 ) -> Table:
-    layer = read_layer(path, crs)
+    layer = read_layer(path, crs, layer_name)
     names = list(layer.fields)
-    cols = _resolve(path, names, targets, mapping, xy=False)
+    cols = _resolve(path, names, targets, mapping, False, aliases)
     use_columns = "x" in mapping and "y" in mapping
     if ("x" in mapping) != ("y" in mapping):
         raise UserInputError("--map: map both x and y, or neither to use the file's geometry")

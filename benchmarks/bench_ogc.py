@@ -1,0 +1,232 @@
+"""OGC API Features pages with `numberMatched` under row-level security, against the same page
+and count as raw SQL with the GiST index (no RLS) in the same run.
+
+    .venv/bin/python benchmarks/bench_ogc.py                        # 20k addresses, 200k sites
+    .venv/bin/python benchmarks/bench_ogc.py --sites 1000000 --database hardening_bench_ogc --reuse
+
+Builds (or with --reuse keeps) its own database holding the sample town
+(benchmarks/bench_match.py's `prepare`) and tops CCTV sites up to --sites, scattered over the
+town's areas. Each case reads one page (limit 100) of a collection through the service
+(`hardening.features`), as the sample's planner, in one transaction with the actor set: the
+page's query plus its capped exact count. The reference runs the same page and an uncapped
+count as the owner, without row-level security, so PostgreSQL may use the GiST index for the
+bbox. Medians of --repeat runs; one JSON document on stdout, progress on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_match import prepare, say
+
+from hardening.db.engine import Actor, transaction
+from hardening.db.engine import owner_engine as make_owner_engine
+from hardening.features.bbox import BBOX_BNG_SQL, WorldBBox
+from hardening.features.collections import CCTV, REGISTRY
+from hardening.geo import to_lon_lat
+from hardening.settings import Settings
+
+LIMIT = 100
+COUNT_CAP = 100_000
+
+
+def top_up_sites(owner: Engine, wanted: int) -> int:
+    with owner.begin() as conn:
+        have = int(conn.execute(text("SELECT count(*) FROM cctv_sites")).scalar_one())
+        if have < wanted:
+            say(f"adding {wanted - have:,} CCTV sites")
+            conn.execute(text("SELECT setseed(0.42)"))
+            conn.execute(
+                text(
+                    "INSERT INTO cctv_sites (source, source_ref, bearing_deg, fov_deg, range_m, "
+                    "area_id, geom) SELECT 'bench', 'b' || (g + (SELECT coalesce(max(substr("
+                    "source_ref, 2)::bigint), 0) FROM cctv_sites WHERE source = 'bench')), "
+                    "(random() * 359)::int, 90, 50, "
+                    "a.area_id, ST_SetSRID(ST_MakePoint("
+                    "ST_XMin(a.geom) + random() * (ST_XMax(a.geom) - ST_XMin(a.geom)), "
+                    "ST_YMin(a.geom) + random() * (ST_YMax(a.geom) - ST_YMin(a.geom))), 27700) "
+                    "FROM generate_series(1, :n) g, LATERAL (SELECT area_id, geom FROM areas "
+                    "ORDER BY area_id OFFSET g % (SELECT count(*) FROM areas) LIMIT 1) a"
+                ),
+                {"n": wanted - have},
+            )
+            conn.execute(text("ANALYZE cctv_sites"))
+        elif have > wanted:
+            say(f"removing {have - wanted:,} benchmark CCTV sites")
+            conn.execute(
+                text(
+                    "DELETE FROM cctv_sites WHERE site_id IN (SELECT site_id FROM cctv_sites "
+                    "WHERE source = 'bench' ORDER BY site_id DESC LIMIT :n)"
+                ),
+                {"n": have - wanted},
+            )
+            conn.execute(text("ANALYZE cctv_sites"))
+        return int(conn.execute(text("SELECT count(*) FROM cctv_sites")).scalar_one())
+
+
+def actor_of(engine: Engine, username: str) -> Actor:
+    with transaction(engine, Actor.system()) as conn:
+        row = conn.execute(
+            text("SELECT user_id, org_id, roles FROM users WHERE username = :u"), {"u": username}
+        ).one()
+    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), username)
+
+
+def box_around(engine: Engine, metres: float) -> WorldBBox:
+    """A square of the given side centred on the median site (deterministic)."""
+    with transaction(engine, Actor.system()) as conn:
+        x, y = conn.execute(
+            text(
+                "SELECT percentile_disc(0.5) WITHIN GROUP (ORDER BY ST_X(geom)), "
+                "percentile_disc(0.5) WITHIN GROUP (ORDER BY ST_Y(geom)) FROM cctv_sites"
+            )
+        ).one()
+    lon0, lat0 = to_lon_lat(x - metres / 2, y - metres / 2)
+    lon1, lat1 = to_lon_lat(x + metres / 2, y + metres / 2)
+    return WorldBBox(lon0, lat0, lon1, lat1)
+
+
+def median_ms(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = run()
+        times.append((time.perf_counter() - start) * 1000)
+    return round(statistics.median(times), 2), result
+
+
+def reference(owner: Engine, areas: list[str], bbox: WorldBBox | None) -> tuple[int, int]:
+    """The same page and an exact count as the owner: no RLS (the policy's area test written
+    out instead), so the GiST index is usable."""
+    where = "status <> 'removed' AND (area_id IS NULL OR area_id = ANY(:areas))"
+    params: dict[str, Any] = {"areas": areas}
+    if bbox is not None:
+        where += f" AND geom && {BBOX_BNG_SQL} AND ST_Intersects(geom, {BBOX_BNG_SQL})"
+        params |= bbox.sql_params()
+    with owner.begin() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT json_build_object('type', 'Feature', 'id', site_id, 'geometry', "
+                "ST_AsGeoJSON(ST_Transform(geom, 4326), 7)::json)::text FROM cctv_sites "
+                f"WHERE {where} ORDER BY site_id LIMIT :limit"
+            ),
+            {**params, "limit": LIMIT},
+        ).all()
+        count = conn.execute(text(f"SELECT count(*) FROM cctv_sites WHERE {where}"), params)
+        return len(rows), int(count.scalar_one())
+
+
+def risk_reference(owner: Engine, areas: list[str]) -> int:
+    """The grid's raw counts as the owner (no disclosure control, no RLS)."""
+    with owner.begin() as conn:
+        rows = conn.execute(
+            text(
+                "WITH m AS (SELECT model_version FROM risk_models "
+                "ORDER BY is_default DESC, created_at DESC LIMIT 1) "
+                "SELECT floor(ST_X(a.geom) / 250), floor(ST_Y(a.geom) / 250), count(*), "
+                "count(*) FILTER (WHERE s.band IN ('high', 'very_high')) FROM addresses a "
+                "LEFT JOIN risk_scores s ON s.uprn = a.uprn AND s.model_version = "
+                "(SELECT model_version FROM m) WHERE a.property_type NOT IN ('block', "
+                "'commercial') AND a.area_id = ANY(:areas) GROUP BY 1, 2"
+            ),
+            {"areas": areas},
+        ).all()
+        return len(rows)
+
+
+def service(engine: Engine, actor: Actor, collection: str, bbox: WorldBBox | None) -> Any:
+    with transaction(engine, actor) as conn:
+        page = REGISTRY[collection].page(conn, bbox, LIMIT, 0, COUNT_CAP)
+        return len(page.features), page.number_matched
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--addresses", type=int, default=20_000)
+    parser.add_argument("--sites", type=int, default=200_000)
+    parser.add_argument("--database", default="hardening_bench_ogc")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--reuse", action="store_true")
+    args = parser.parse_args()
+
+    engine = prepare(args.database, args.addresses, args.seed, args.reuse)
+    owner = make_owner_engine(Settings(database_name=args.database))
+    sites = top_up_sites(owner, args.sites)
+    planner = actor_of(engine, "demo.planner")
+    with transaction(engine, planner) as conn:
+        areas = list(conn.execute(text("SELECT app_areas()")).scalar_one())
+    cases: list[dict[str, Any]] = []
+    for label, metres in (
+        ("cctv bbox 500 m", 500.0),
+        ("cctv bbox 5 km", 5000.0),
+        ("cctv all", None),
+    ):
+        bbox = box_around(engine, metres) if metres else None
+        service(engine, planner, CCTV.id, bbox)  # warm the pool and caches
+        ms, (returned, matched) = median_ms(
+            partial(service, engine, planner, CCTV.id, bbox), args.repeat
+        )
+        ref_ms, (ref_returned, ref_count) = median_ms(
+            partial(reference, owner, areas, bbox), args.repeat
+        )
+        cases.append(
+            {
+                "case": label,
+                "service_ms": ms,
+                "reference_ms": ref_ms,
+                "ratio": round(ms / ref_ms, 2) if ref_ms else None,
+                "returned": returned,
+                "number_matched": matched,
+                "reference_count": ref_count,
+                "reference_returned": ref_returned,
+            }
+        )
+        say(f"{label}: {ms} ms (reference {ref_ms} ms), matched {matched} of {ref_count}")
+    ms, (returned, matched) = median_ms(
+        partial(service, engine, planner, "risk-cells", None), args.repeat
+    )
+    ref_ms, squares = median_ms(partial(risk_reference, owner, areas), args.repeat)
+    cases.append(
+        {
+            "case": "risk-cells whole town",
+            "service_ms": ms,
+            "reference_ms": ref_ms,
+            "ratio": round(ms / ref_ms, 2) if ref_ms else None,
+            "returned": returned,
+            "number_matched": matched,
+            "reference_squares_before_disclosure": squares,
+        }
+    )
+    print(
+        json.dumps(
+            {
+                "benchmark": "ogc_items",
+                "addresses": args.addresses,
+                "cctv_sites": sites,
+                "limit": LIMIT,
+                "count_cap": COUNT_CAP,
+                "load_average": os.getloadavg(),
+                "cases": cases,
+            },
+            indent=2,
+        )
+    )
+    engine.dispose()
+    owner.dispose()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The registry of feature collections and who may list them.
+
+A collection is listed for an actor when the actor may read from it, decided by the same
+`app_*` helpers the row-level security policies use (sql/002_security.sql), evaluated in the
+actor's transaction: not by trying a `SELECT ... LIMIT 1`, since an empty answer would be
+indistinguishable from a forbidden one. Rows are then filtered by the policies themselves.
+
+Properties are chosen per audience: work orders leave out `escalation_reason` (it can name a
+SAFE marker's reason, which housing staff must not see) and markers leave out the visit and the
+author; a marker read is personal data, so it needs a reason and is audited like the markers
+service's listings.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from sqlalchemy import Connection, text
+
+from hardening.errors import NotFoundError
+from hardening.features.risk_grid import RiskGridCollection
+from hardening.features.source import FeatureSource, Field, TableCollection
+
+_SITES_READ = (
+    "app_is_system() OR (app_user_id() IS NOT NULL AND app_classes() && '{sites,aggregates_only}')"
+)
+_SITE_COMMON = (
+    Field("site_id", "t.site_id", "int"),
+    Field("source", "t.source"),
+    Field("source_ref", "t.source_ref"),
+    Field("name", "t.name"),
+    Field("owner_org_id", "t.owner_org_id"),
+)
+
+CCTV = TableCollection(
+    id="cctv-sites",
+    title="CCTV sites",
+    description="CCTV cameras in service, planned or faulty (not removed), with bearing, field "
+    "of view and range. No personal data.",
+    geometry_type="Point",
+    may_read=_SITES_READ,
+    source="cctv_sites t",
+    key="t.site_id",
+    geom="t.geom",
+    where="t.status <> 'removed'",
+    fields=(
+        *_SITE_COMMON,
+        Field("bearing_deg", "t.bearing_deg", "float"),
+        Field("fov_deg", "t.fov_deg", "float"),
+        Field("range_m", "t.range_m", "float"),
+        Field("status", "t.status"),
+        Field("area_id", "t.area_id"),
+    ),
+)
+
+ANPR = TableCollection(
+    id="anpr-sites",
+    title="ANPR sites",
+    description="ANPR cameras in service, planned or faulty (not removed). No personal data.",
+    geometry_type="Point",
+    may_read=_SITES_READ,
+    source="anpr_sites t",
+    key="t.site_id",
+    geom="t.geom",
+    where="t.status <> 'removed'",
+    fields=(
+        *_SITE_COMMON,
+        Field("road_name", "t.road_name"),
+        Field("direction", "t.direction"),
+        Field("status", "t.status"),
+        Field("area_id", "t.area_id"),
+    ),
+)
+
+WORK_ORDERS = TableCollection(
+    id="work-orders",
+    title="Security work orders",
+    description="Target-hardening work orders at their address: a housing provider sees its "
+    "own only; police analysts and admins those in their areas.",
+    geometry_type="Point",
+    may_read="app_is_system() OR app_may('{housing}', 'works') "
+    "OR (app_has_any_role('{analyst,admin}') AND app_classes() @> '{works}')",
+    source="work_orders t LEFT JOIN addresses a ON a.uprn = t.uprn",
+    key="t.work_order_id",
+    geom="a.geom",
+    fields=(
+        Field("work_order_id", "t.work_order_id", "int"),
+        Field("provider_org_id", "t.provider_org_id"),
+        Field("uprn", "t.uprn", "int"),
+        Field("full_address", "a.full_address"),
+        Field("measure_code", "t.measure_code"),
+        Field("priority", "t.priority"),
+        Field("status", "t.status"),
+        Field("due_at", "t.due_at", "datetime"),
+        Field("scheduled_start", "t.scheduled_start", "datetime"),
+        Field("scheduled_end", "t.scheduled_end", "datetime"),
+        Field("completed_at", "t.completed_at", "datetime"),
+        Field("escalated_at", "t.escalated_at", "datetime"),
+        Field("area_id", "t.area_id"),
+    ),
+)
+
+SAFE_MARKERS = TableCollection(
+    id="safe-markers",
+    title="SAFE markers in force",
+    description="SAFE alert markers in force (active or due for review, not expired) with "
+    "their grading advice, for the control room. Personal data: every read needs a reason "
+    "(`reason` parameter or `X-Reason` header) and is written to the audit log.",
+    geometry_type="Point",
+    may_read="app_is_system() OR app_may('{control_room,visit_team,analyst,admin}', 'markers')",
+    source="safe_markers t LEFT JOIN addresses a ON a.uprn = t.uprn",
+    key="t.marker_id",
+    geom="t.geom",
+    where="t.status = 'active' AND (t.expires_on IS NULL OR t.expires_on > current_date)",
+    audit_object="safe_marker",
+    fields=(
+        Field("marker_id", "t.marker_id", "int"),
+        Field("uprn", "t.uprn", "int"),
+        Field("full_address", "a.full_address"),
+        Field("scope", "t.scope"),
+        Field("reason_category", "t.reason_category"),
+        Field("grading_advice", "t.grading_advice"),
+        Field("state", "marker_state(t.status, t.review_due, t.expires_on, current_date)"),
+        Field("org_id", "t.org_id"),
+        Field("created_at", "t.created_at", "datetime"),
+        Field("review_due", "t.review_due", "date"),
+        Field("expires_on", "t.expires_on", "date"),
+        Field("area_id", "t.area_id"),
+    ),
+)
+
+REGISTRY: Final[dict[str, FeatureSource]] = {
+    c.id: c for c in (CCTV, ANPR, WORK_ORDERS, SAFE_MARKERS, RiskGridCollection())
+}
+
+
+def readable(conn: Connection) -> list[FeatureSource]:
+    """The collections the transaction's actor may read, in registry order (one query)."""
+    sources = list(REGISTRY.values())
+    checks = ", ".join(f"({s.may_read}) AS c{i}" for i, s in enumerate(sources))
+    row = conn.execute(text(f"SELECT {checks}")).one()
+    return [s for s, ok in zip(sources, row, strict=True) if ok]
+
+
+def readable_one(conn: Connection, collection_id: str) -> FeatureSource:
+    """The collection if the actor may read it; 404 alike for unknown and not allowed."""
+    source = REGISTRY.get(collection_id)
+    if source is None or not conn.execute(text(f"SELECT {source.may_read}")).scalar_one():
+        known = ", ".join(s.id for s in readable(conn)) or "none"
+        raise NotFoundError(f"no collection {collection_id!r} you may read (yours: {known})")
+    return source

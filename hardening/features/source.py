@@ -1,0 +1,290 @@
+"""What a feature collection is and how a table-backed one is read, always as the actor.
+
+Every read runs in the caller's transaction (`hardening.db.engine.transaction(engine, actor)`),
+so row-level security filters rows exactly as it does for the rest of the service; nothing here
+bypasses it. A collection whose rows are personal data (SAFE markers) needs a reason and writes
+one consultation row to the audit log per read, naming the features it returned.
+
+Counting (`numberMatched`): under row-level security PostgreSQL will not use a GiST index for a
+bbox test (PostGIS operators are not leakproof, so they run after the policy, on every row it
+lets through): a bbox query costs one scan of the rows the policy admits. A bbox page is one
+such scan that collects the matching keys (up to `count_cap`), counts them and fetches the
+page's features by primary key (an index the policy does not block). Without a bbox the page is
+an index scan in key order that stops early, and the count a scan capped at `count_cap` rows.
+Counts are exact up to the cap; past it numberMatched is left out (OGC API Features makes it
+optional) rather than estimated, so a number shown is always true.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from sqlalchemy import Connection, text
+
+from hardening.errors import NotFoundError, UserInputError
+from hardening.features.bbox import BBOX_BNG_SQL, WorldBBox
+from hardening.security import audit
+
+Kind = Literal["int", "float", "text", "date", "datetime"]
+GEOJSON_DECIMALS = 7  # ~1 cm in Great Britain
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    sql: str
+    kind: Kind = "text"
+
+
+@dataclass
+class Page:
+    """One page of features as GeoJSON Feature texts, and the exact count when it is known."""
+
+    features: list[str]
+    number_matched: int | None
+
+
+@dataclass
+class Rows:
+    """Every selected feature as columns, for the exports; geometry as WKB in `srid`."""
+
+    fields: tuple[Field, ...]
+    columns: dict[str, list[Any]]
+    wkb: list[bytes | None]
+    srid: int
+    geometry_type: str
+    ids: list[Any] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.wkb)
+
+
+class FeatureSource(Protocol):
+    """A collection as the OGC router and the exports see it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def geometry_type(self) -> str: ...
+
+    @property
+    def may_read(self) -> str:
+        """SQL boolean over the app_* helpers the row-level security policies use."""
+
+    @property
+    def needs_reason(self) -> bool: ...
+
+    def page(
+        self,
+        conn: Connection,
+        bbox: WorldBBox | None,
+        limit: int,
+        offset: int,
+        count_cap: int,
+        reason: str | None = None,
+    ) -> Page: ...
+
+    def item(self, conn: Connection, feature_id: str, reason: str | None = None) -> str: ...
+
+    def rows(
+        self,
+        conn: Connection,
+        bbox: WorldBBox | None,
+        srid: int,
+        max_rows: int,
+        reason: str | None = None,
+    ) -> Rows: ...
+
+
+def _too_many(count: int, max_rows: int, what: str) -> UserInputError:
+    return UserInputError(
+        f"more than {max_rows} {what} selected ({count} or more): narrow it with a bbox"
+    )
+
+
+@dataclass(frozen=True)
+class TableCollection:
+    """A collection read straight from tables (alias `t`), filtered by their policies."""
+
+    id: str
+    title: str
+    description: str
+    geometry_type: str
+    may_read: str
+    source: str  # FROM clause
+    key: str  # the feature id expression (a bigint column)
+    geom: str  # BNG geometry expression
+    fields: tuple[Field, ...]
+    where: str = "true"
+    audit_object: str | None = None  # personal data: reason required, every read audited
+
+    @property
+    def needs_reason(self) -> bool:
+        return self.audit_object is not None
+
+    def _filter(self, bbox: WorldBBox | None) -> tuple[str, dict[str, Any]]:
+        if bbox is None:
+            return self.where, {}
+        if bbox.clipped is None:
+            return "false", {}
+        where = f"({self.where}) AND {self.geom} && bbox.g AND ST_Intersects({self.geom}, bbox.g)"
+        return where, bbox.sql_params()
+
+    def _from(self, bbox: WorldBBox | None) -> str:
+        if bbox is None or bbox.clipped is None:
+            return self.source
+        return f"{self.source} CROSS JOIN (SELECT {BBOX_BNG_SQL} AS g) bbox"
+
+    def _feature_sql(self) -> str:
+        props = ", ".join(f"'{f.name}', {f.sql}" for f in self.fields)
+        return (
+            f"json_build_object('type', 'Feature', 'id', {self.key}, 'geometry', "
+            f"ST_AsGeoJSON(ST_Transform({self.geom}, 4326), {GEOJSON_DECIMALS})::json, "
+            f"'properties', json_build_object({props}))::text"
+        )
+
+    def _why(self, reason: str | None) -> str | None:
+        return audit.require_reason(reason) if self.needs_reason else None
+
+    def _audit(self, conn: Connection, why: str | None, ids: list[Any], **how: Any) -> None:
+        if self.audit_object is None:
+            return
+        audit.record(
+            conn,
+            "consultation",
+            self.audit_object,
+            ids[0] if len(ids) == 1 else None,
+            why,
+            details={"collection": self.id, **how, "ids": ids},
+        )
+
+    def page(
+        self,
+        conn: Connection,
+        bbox: WorldBBox | None,
+        limit: int,
+        offset: int,
+        count_cap: int,
+        reason: str | None = None,
+    ) -> Page:
+        why = self._why(reason)
+        found = self._bbox_page(conn, bbox, limit, offset, count_cap) if bbox else None
+        if found is None:
+            found = self._ordered_page(conn, bbox, limit, offset, count_cap)
+        ids, features, matched = found
+        self._audit(conn, why, ids, bbox=None if bbox is None else bbox.as_text(), offset=offset)
+        return Page(features, matched)
+
+    def _bbox_page(
+        self, conn: Connection, bbox: WorldBBox, limit: int, offset: int, count_cap: int
+    ) -> tuple[list[Any], list[str], int | None] | None:
+        """One scan for the count and the page: the matching keys (up to the cap), counted,
+        and the page's features fetched by primary key. None when over the cap."""
+        where, params = self._filter(bbox)
+        row = conn.execute(
+            text(
+                f"WITH c AS MATERIALIZED (SELECT {self.key} AS id FROM {self._from(bbox)} "
+                f"WHERE {where} LIMIT :cap), "
+                "p AS (SELECT id FROM c ORDER BY id LIMIT :limit OFFSET :offset) "
+                "SELECT (SELECT count(*) FROM c) AS matched, f.ids, f.features FROM ("
+                "SELECT array_agg(id ORDER BY id) AS ids, array_agg(feature ORDER BY id) "
+                f"AS features FROM (SELECT {self.key} AS id, {self._feature_sql()} AS feature "
+                f"FROM {self.source} WHERE ({self.where}) AND {self.key} IN (SELECT id FROM p)"
+                ") x) f"
+            ),
+            {**params, "cap": count_cap + 1, "limit": limit, "offset": offset},
+        ).one()
+        if row.matched > count_cap:
+            return None
+        return list(row.ids or []), list(row.features or []), int(row.matched)
+
+    def _ordered_page(
+        self, conn: Connection, bbox: WorldBBox | None, limit: int, offset: int, count_cap: int
+    ) -> tuple[list[Any], list[str], int | None]:
+        """The page in key order (an index scan that stops early), then a capped count."""
+        where, params = self._filter(bbox)
+        rows = conn.execute(
+            text(
+                f"SELECT {self.key} AS id, {self._feature_sql()} AS feature "
+                f"FROM {self._from(bbox)} WHERE {where} ORDER BY {self.key} "
+                "LIMIT :limit OFFSET :offset"
+            ),
+            {**params, "limit": limit, "offset": offset},
+        ).all()
+        matched: int | None
+        if len(rows) < limit and (rows or offset == 0):
+            matched = offset + len(rows)  # the last page tells the count for free
+        else:
+            capped = conn.execute(
+                text(
+                    f"SELECT count(*) FROM (SELECT 1 FROM {self._from(bbox)} WHERE {where} "
+                    "LIMIT :cap) s"
+                ),
+                {**params, "cap": count_cap + 1},
+            ).scalar_one()
+            matched = int(capped) if capped <= count_cap else None
+        return [r.id for r in rows], [r.feature for r in rows], matched
+
+    def item(self, conn: Connection, feature_id: str, reason: str | None = None) -> str:
+        why = self._why(reason)
+        digits = feature_id.isascii() and feature_id.isdigit() and len(feature_id) <= 19
+        key = int(feature_id) if digits else 0
+        if not 0 < key < 2**63:
+            raise NotFoundError(f"no feature {feature_id!r} in {self.id}")
+        feature = conn.execute(
+            text(
+                f"SELECT {self._feature_sql()} FROM {self.source} "
+                f"WHERE ({self.where}) AND {self.key} = :key"
+            ),
+            {"key": key},
+        ).scalar_one_or_none()
+        if feature is None:
+            raise NotFoundError(f"no feature {feature_id!r} in {self.id} (or not yours to see)")
+        self._audit(conn, why, [key])
+        return str(feature)
+
+    def rows(
+        self,
+        conn: Connection,
+        bbox: WorldBBox | None,
+        srid: int,
+        max_rows: int,
+        reason: str | None = None,
+    ) -> Rows:
+        why = self._why(reason)
+        where, params = self._filter(bbox)
+        columns = ", ".join(f'{f.sql} AS "{f.name}"' for f in self.fields)
+        result = conn.execute(
+            text(
+                f"SELECT {self.key} AS feature_id, {columns}, "
+                f"ST_AsBinary(ST_Transform({self.geom}, CAST(:srid AS integer))) AS wkb "
+                f"FROM {self._from(bbox)} WHERE {where} ORDER BY {self.key} LIMIT :limit"
+            ),
+            {**params, "srid": srid, "limit": max_rows + 1},
+        ).all()
+        if len(result) > max_rows:
+            raise _too_many(len(result), max_rows, self.title)
+        out = Rows(
+            fields=self.fields,
+            columns={f.name: [getattr(r, f.name) for r in result] for f in self.fields},
+            wkb=[None if r.wkb is None else bytes(r.wkb) for r in result],
+            srid=srid,
+            geometry_type=self.geometry_type,
+            ids=[r.feature_id for r in result],
+        )
+        self._audit(
+            conn,
+            why,
+            out.ids,
+            export=True,
+            bbox=None if bbox is None else bbox.as_text(),
+        )
+        return out
