@@ -3,8 +3,11 @@ over street and boundary layers drawn from the database.
 
 There is no basemap (`map_provider=None`, no `map_style`): the page makes no outside request and
 stays readable offline. The page asks for sign-in first (`ui.session`); data then comes only
-through `hardening.layers`, in one transaction as the signed-in user, so row-level security
-decides which cameras they see (address density is a disclosure-controlled aggregate).
+through `hardening.tiles.mapdata` (over `hardening.layers`), in one transaction as the signed-in
+user, so row-level security decides which cameras they see (address density is a
+disclosure-controlled aggregate, read from the pre-counted grid so a million-address town
+loads as fast as a small one). A large town's first view uses larger squares and, above a few
+thousand street segments, main roads only; the sidebar changes both.
 Run: `streamlit run app.py --server.headless true`.
 """
 
@@ -19,10 +22,12 @@ import streamlit as st
 from hardening import layers
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
+from hardening.tiles import mapdata
+from ui.deck import CompactDeck
 from ui.session import as_actor, require_actor
 
 BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}
-CELL_CHOICES = [50, 100, 250, 500, 1000, 2500, 5000]
+CELL_CHOICES = list(mapdata.MAP_CELLS)  # the pre-counted square sizes
 CACHE_TTL_S = 60
 Colour = list[int]
 
@@ -68,7 +73,15 @@ def load_map(actor: Actor, cell_m: int, main_roads_only: bool) -> MapData:
     part of the cache key, so one user's layers are never served to another. The value is a
     class from an importable module: st.cache_data pickles it."""
     with as_actor(actor) as conn:
-        return layers.map_layers(conn, cell_m, main_roads_only)
+        return mapdata.map_layers(conn, cell_m, main_roads_only)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def first_view(actor: Actor) -> tuple[int, int]:
+    """The first view's square size and the number of street segments (a large town starts
+    with bigger squares and main roads only, so its first render stays quick)."""
+    with as_actor(actor) as conn:
+        return mapdata.first_square(conn), mapdata.street_count(conn)
 
 
 def _ramp(t: float) -> Colour:
@@ -79,13 +92,15 @@ def _ramp(t: float) -> Colour:
     return [round(x + (y - x) * (t - i)) for x, y in zip(a, b, strict=True)] + [190]
 
 
-def _records(items: list[Any], tip: str) -> list[dict[str, Any]]:
-    """Plain dicts for deck.gl, each with its tooltip (None shown as blank)."""
+def _records(items: list[Any], tip: str, keep: tuple[str, ...]) -> list[dict[str, Any]]:
+    """Plain dicts for deck.gl with only the fields the map uses (thousands of cameras go to
+    the browser), each with its tooltip (None shown as blank)."""
     rows = [asdict(item) for item in items]
     return [
-        {**row, "tip": tip.format(**{k: "" if v is None else v for k, v in row.items()})}
+        {**{k: row[k] for k in keep},
+         "tip": tip.format(**{k: "" if v is None else v for k, v in row.items()})}
         for row in rows
-    ]
+    ]  # fmt: skip
 
 
 def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
@@ -139,7 +154,7 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
             pdk.Layer("PathLayer", outlines, id="area-outline", get_path="path",
                       get_color=AREA_LINE, get_width=2.5, width_units='"pixels"', pickable=False)
         )  # fmt: skip
-    hubs = _records(data.stations, "<b>{name}</b> {code}")
+    hubs = _records(data.stations, "<b>{name}</b> {code}", ("key", "kind", "name", "lon", "lat"))
     for hub in hubs:
         hub["colour"] = BUS_STATION if hub["kind"] == "bus_station" else STATION
         hub["tip"] += "<br/>" + hub["kind"].replace("_", " ")
@@ -154,7 +169,9 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
                       background_padding=[5, 2, 5, 2], pickable=False)
         )  # fmt: skip
     if show["cctv"]:
-        cameras = _records(data.cctv, "<b>CCTV</b> {name}<br/>{status}")
+        cameras = _records(
+            data.cctv, "<b>CCTV</b> {name}<br/>{status}", ("name", "status", "lon", "lat")
+        )
         for cam in cameras:
             cam["colour"] = CCTV_STATUS.get(cam["status"], CCTV_STATUS["removed"])
         out.append(
@@ -164,7 +181,9 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
                       line_width_min_pixels=1.5, pickable=True)
         )  # fmt: skip
     if show["anpr"]:
-        sites = _records(data.anpr, "<b>ANPR</b> {name}<br/>{road_name} {direction}")
+        sites = _records(
+            data.anpr, "<b>ANPR</b> {name}<br/>{road_name} {direction}", ("name", "lon", "lat")
+        )
         out.append(
             pdk.Layer("ScatterplotLayer", sites, id="anpr", get_position="[lon, lat]",
                       get_fill_color=ANPR, get_radius=35, radius_min_pixels=6,
@@ -182,7 +201,7 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
 
 
 def build_deck(data: MapData, show: dict[str, bool]) -> pdk.Deck:
-    return pdk.Deck(
+    return CompactDeck(
         layers=build_layers(data, show),
         initial_view_state=pdk.ViewState(**BARROW),
         map_provider=None,  # no basemap and no map_style: no outside request
@@ -228,9 +247,16 @@ def main() -> None:
         st.header("Layers")
         show = {key: st.checkbox(label, value=True, key=f"layer_{key}")
                 for key, label in LAYER_TOGGLES.items()}  # fmt: skip
-        main_only = st.checkbox("Main roads only", value=False, key="main_roads_only")
+        try:
+            first_cell, streets = first_view(actor)
+        except HardeningError:  # the map's own load below says what is wrong
+            first_cell, streets = layers.CELL_DEFAULT_M, 0
+        many = streets > mapdata.FULL_STREETS_LIMIT
+        main_only = st.checkbox("Main roads only", value=many, key="main_roads_only")
+        if many and main_only:
+            st.caption(f"{streets:,} street segments: untick to draw them all (slower).")
         cell_m = st.select_slider(
-            "Grid square (m)", options=CELL_CHOICES, value=layers.CELL_DEFAULT_M, key="cell"
+            "Grid square (m)", options=CELL_CHOICES, value=first_cell, key="cell"
         )
         st.caption(
             "No basemap: streets and boundaries come from the database, so the map works "

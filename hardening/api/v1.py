@@ -7,9 +7,11 @@ from fastapi import APIRouter
 from hardening.addresses import api as addresses
 from hardening.api import layers
 from hardening.coverage import api as coverage
+from hardening.features import api as exports
 from hardening.markers import api as markers
 from hardening.reports import api as reports
 from hardening.risk import api as risk
+from hardening.tiles import api as tiles
 from hardening.visits import api as visits
 from hardening.works import api as works
 
@@ -25,3 +27,5 @@ router.include_router(markers.router)
 router.include_router(addresses.router)
 router.include_router(visits.router)
 router.include_router(reports.router)
+router.include_router(exports.router)
+router.include_router(tiles.router)

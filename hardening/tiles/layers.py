@@ -1,0 +1,297 @@
+"""The tile layers: what each one holds at which zoom, for whom, and the one SQL statement that
+builds its Mapbox Vector Tile with ST_AsMVTGeom / ST_AsMVT.
+
+Every statement runs as the actor, so row-level security decides which rows a point layer
+holds. Aggregated layers read the pre-counted squares of sql/012_tiles.sql through SECURITY
+DEFINER functions that publish only disclosure-controlled counts. A statement returns the tile
+and how many features it holds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal
+
+from sqlalchemy import Connection, text
+
+from hardening.tiles.grid import POINT_ZOOM, BngBox, TileId
+from hardening.tiles.keys import key_ranges
+
+EXTENT: Final = 4096
+BUFFER: Final = 64  # tile units drawn beyond the edge, so symbols are not cut at tile seams
+POLICE: Final = frozenset({"control_room", "visit_team", "analyst", "admin"})
+Shape = Literal["cells", "points"]
+
+
+@dataclass(frozen=True)
+class LayerInfo:
+    name: str
+    title: str
+    description: str
+    fields: dict[str, str]  # property -> description (TileJSON vector_layers)
+    needs_reason: bool = False
+
+
+LAYERS: Final = {
+    info.name: info
+    for info in (
+        LayerInfo(
+            "addresses",
+            "Addresses",
+            f"Below zoom {POINT_ZOOM}, and for anyone who may not see addresses: addresses "
+            "counted per square of the British National Grid (squares under 10 left out, "
+            f"counts rounded to 5). From zoom {POINT_ZOOM}, one point per address the actor "
+            "may see (police in their areas, housing providers their own homes).",
+            {
+                "kind": "'cell' or 'address'",
+                "count": "cell: addresses in the square (rounded to 5)",
+                "cell_m": "cell: side of the square, metres",
+                "ix": "cell: column of the square (easting // cell_m)",
+                "iy": "cell: row of the square (northing // cell_m)",
+                "uprn": "address: UPRN",
+                "property_type": "address: house, flat, ...",
+                "address": "address: the full address",
+            },
+        ),
+        LayerInfo(
+            "risk",
+            "Cuckooing risk",
+            "Below zoom 16: per grid square, dwellings scored, their mean score and how many "
+            "are high or very high (planners, analysts and admins; squares under 10 left out). "
+            "From zoom 16: each scored dwelling whose band row-level security lets the actor "
+            "see (police in their areas, housing their own homes); others keep the squares.",
+            {
+                "kind": "'cell' or 'address'",
+                "dwellings": "cell: dwellings scored (rounded to 5)",
+                "mean_score": "cell: mean score 0-100",
+                "high": "cell: dwellings in band high or very_high (rounded to 5; absent < 10)",
+                "cell_m": "cell: side of the square, metres",
+                "ix": "cell: column of the square (easting // cell_m)",
+                "iy": "cell: row of the square (northing // cell_m)",
+                "uprn": "address: UPRN",
+                "score": "address: score 0-100",
+                "band": "address: low, medium, high or very_high",
+            },
+        ),
+        LayerInfo(
+            "cctv",
+            "CCTV sites",
+            "Camera sites that are not removed.",
+            {
+                "site_id": "id",
+                "name": "name",
+                "status": "working, faulty or planned",
+                "bearing_deg": "direction the camera faces",
+                "fov_deg": "field of view",
+                "range_m": "range, metres",
+            },
+        ),
+        LayerInfo(
+            "anpr",
+            "ANPR sites",
+            "Number-plate camera sites that are not removed.",
+            {
+                "site_id": "id",
+                "name": "name",
+                "road_name": "road",
+                "direction": "direction of traffic read",
+                "status": "working, faulty or planned",
+            },
+        ),
+        LayerInfo(
+            "markers",
+            "SAFE markers",
+            "Active SAFE alert markers the actor may see (police roles with the markers class, "
+            "in their areas). Every tile needs a reason and is recorded in the audit log.",
+            {
+                "marker_id": "id",
+                "uprn": "address marked",
+                "scope": "address or block",
+                "reason_category": "why the marker exists",
+                "state": "active or review_due",
+                "review_due": "date of the next review",
+            },
+            needs_reason=True,
+        ),
+        LayerInfo(
+            "works",
+            "Security works",
+            "Work orders (not cancelled) at their address: a housing provider's own; police "
+            "analysts and admins read their areas'.",
+            {
+                "work_order_id": "id",
+                "uprn": "address",
+                "measure_code": "what is fitted",
+                "priority": "emergency, urgent, routine or planned",
+                "status": "requested .. completed",
+                "due_on": "date due",
+            },
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Access:
+    """What the actor's roles and agreement classes let them see, read from the transaction.
+
+    This only chooses a layer's form (squares or points); row-level security still decides
+    every row. It mirrors the address and risk-band policies of sql/002_security.sql.
+    """
+
+    system: bool
+    roles: frozenset[str]
+    classes: frozenset[str]
+    risk_cells: bool
+
+    @classmethod
+    def of(cls, conn: Connection) -> Access:
+        """Read once per tile; the same round trip turns JIT off for the transaction (compiling
+        costs more than these millisecond statements take, and their estimates can cross
+        jit_above_cost)."""
+        row = conn.execute(
+            text(
+                "SELECT app_is_system(), app_roles(), app_classes(), tile_risk_allowed(), "
+                "set_config('jit', 'off', true)"
+            )
+        ).one()
+        return cls(bool(row[0]), frozenset(row[1]), frozenset(row[2]), bool(row[3]))
+
+    @property
+    def sees_addresses(self) -> bool:
+        police = bool(self.roles & POLICE) and bool(
+            self.classes & {"markers", "visits", "risk_factors"}
+        )
+        housing = "housing" in self.roles and "own_properties" in self.classes
+        return self.system or police or housing
+
+    @property
+    def sees_scores(self) -> bool:
+        return self.sees_addresses and (self.system or "risk_band" in self.classes)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One tile's SQL and its parameters; shape says whether it draws squares or points."""
+
+    sql: str
+    params: dict[str, Any] = field(default_factory=dict)
+    shape: Shape = "points"
+    cell_m: int | None = None
+
+
+def _geom(g: str, transform: bool = True) -> str:
+    """g clipped to the tile in tile units (g is BNG unless transform is False: Mercator)."""
+    mercator = f"ST_Transform({g}, 3857)" if transform else g
+    return f"ST_AsMVTGeom({mercator}, ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true)"
+
+
+def _mvt(select: str, layer: str, head: str = "") -> str:
+    """The tile and its feature count from `select` (whose geom column is already clipped).
+    f is materialized: inlined, its ST_AsMVTGeom would run twice per row (filter, then row)."""
+    return (
+        f"WITH {head}f AS MATERIALIZED ({select}) "
+        f"SELECT coalesce(ST_AsMVT(f.*, '{layer}', {EXTENT}, 'geom'), ''::bytea), count(*) "
+        "FROM f WHERE f.geom IS NOT NULL"
+    )
+
+
+def _in_box(alias: str, params: dict[str, Any], box: BngBox) -> str:
+    """Rows in the box, found through tile_key ranges (usable under RLS), then exactly."""
+    ranges = key_ranges(box)
+    clauses = []
+    for i, (lo, hi) in enumerate(ranges):
+        params[f"lo{i}"], params[f"hi{i}"] = lo, hi
+        clauses.append(f"{alias}.tile_key BETWEEN :lo{i} AND :hi{i}")
+    return f"({' OR '.join(clauses)}) AND {alias}.geom && {_ENVELOPE}"
+
+
+_ENVELOPE: Final = "ST_MakeEnvelope(:x0, :y0, :x1, :y1, 27700)"
+_MODEL: Final = (
+    "(SELECT model_version FROM risk_models ORDER BY is_default DESC, created_at DESC LIMIT 1)"
+)
+
+
+def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statement | None:
+    """The statement for one tile of one layer, or None when the actor gets nothing there."""
+    params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "x0": box.x0, "y0": box.y0}
+    params |= {"x1": box.x1, "y1": box.y1}
+    points = tile.z >= POINT_ZOOM
+    if layer == "addresses" and points and access.sees_addresses:
+        where = _in_box("a", params, box)
+        select = (
+            f"SELECT {_geom('h.geom')} AS geom, 'address' AS kind, h.uprn, h.property_type, "
+            "h.full_address AS address FROM hits h"
+        )
+        hits = (
+            "hits AS MATERIALIZED (SELECT a.uprn, a.geom, a.property_type, a.full_address "
+            f"FROM addresses a WHERE {where} AND a.property_type <> 'block'), "
+        )
+        return Statement(_mvt(select, layer, hits), params)
+    if layer == "addresses":
+        cell = tile.cell_m()
+        select = (
+            f"SELECT {_geom('c.geom', False)} AS geom, 'cell' AS kind, c.n AS count, "
+            "CAST(:cell AS integer) AS cell_m, c.ix, c.iy FROM c"
+        )
+        head = "c AS MATERIALIZED (SELECT * FROM tile_address_cells(:cell, :x0, :y0, :x1, :y1)), "
+        return Statement(_mvt(select, layer, head), params | {"cell": cell}, "cells", cell)
+    if layer == "risk" and points and access.sees_scores:
+        where = _in_box("a", params, box)
+        hits = (
+            "hits AS MATERIALIZED (SELECT a.uprn, a.geom FROM addresses a "
+            f"WHERE {where} AND a.property_type NOT IN ('block', 'commercial')), "
+        )
+        select = (
+            f"SELECT {_geom('h.geom')} AS geom, 'address' AS kind, h.uprn, "
+            "round(s.score::numeric, 1)::float8 AS score, s.band "
+            f"FROM hits h JOIN risk_scores s ON s.uprn = h.uprn AND s.model_version = {_MODEL}"
+        )
+        return Statement(_mvt(select, layer, hits), params)
+    if layer == "risk":
+        if not access.risk_cells:
+            return None
+        cell = tile.cell_m()
+        select = (
+            f"SELECT {_geom('c.geom', False)} AS geom, 'cell' AS kind, c.dwellings, c.mean_score, "
+            "c.high, CAST(:cell AS integer) AS cell_m, c.ix, c.iy FROM c"
+        )
+        head = "c AS MATERIALIZED (SELECT * FROM tile_risk_cells(:cell, :x0, :y0, :x1, :y1)), "
+        return Statement(_mvt(select, layer, head), params | {"cell": cell}, "cells", cell)
+    if layer == "cctv":
+        select = (
+            f"SELECT {_geom('s.geom')} AS geom, s.site_id, s.name, s.status, s.bearing_deg, "
+            f"s.fov_deg, s.range_m FROM cctv_sites s WHERE s.status <> 'removed' "
+            f"AND s.geom && {_ENVELOPE}"
+        )
+        return Statement(_mvt(select, layer), params)
+    if layer == "anpr":
+        select = (
+            f"SELECT {_geom('s.geom')} AS geom, s.site_id, s.name, s.road_name, s.direction, "
+            f"s.status FROM anpr_sites s WHERE s.status <> 'removed' AND s.geom && {_ENVELOPE}"
+        )
+        return Statement(_mvt(select, layer), params)
+    if layer == "markers":
+        # The status test stays outside the key scan: inside it, the planner may prefer walking
+        # a partial index on active markers (005) whole over the tile's few key ranges.
+        where = _in_box("m", params, box)
+        hits = f"hits AS MATERIALIZED (SELECT * FROM safe_markers m WHERE {where}), "
+        select = (
+            f"SELECT {_geom('h.geom')} AS geom, h.marker_id, h.uprn, h.scope, "
+            "h.reason_category, marker_state(h.status, h.review_due, h.expires_on, current_date) "
+            "AS state, h.review_due::text AS review_due FROM hits h WHERE h.status = 'active' "
+            "AND (h.expires_on IS NULL OR h.expires_on > current_date)"
+        )
+        return Statement(_mvt(select, layer, hits), params)
+    if layer == "works":
+        hits = (
+            "hits AS MATERIALIZED (SELECT * FROM work_orders w WHERE w.status <> 'cancelled' "
+            f"AND {_in_box('w', params, box)}), "
+        )
+        select = (
+            f"SELECT {_geom('h.geom')} AS geom, h.work_order_id, h.uprn, h.measure_code, "
+            "h.priority, h.status, (h.due_at AT TIME ZONE 'UTC')::date::text AS due_on "
+            "FROM hits h"
+        )
+        return Statement(_mvt(select, layer, hits), params)
+    raise KeyError(layer)
