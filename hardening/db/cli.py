@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
 
 import psycopg
 import typer
 
 from hardening.clikit import JsonOption, emit, info
+from hardening.db import backup, restore
 from hardening.db.cluster import ManagedCluster
 from hardening.db.engine import ensure_database
 from hardening.db.migrate import applied_migrations, available_migrations, migrate
@@ -123,3 +125,44 @@ def reset(yes: bool = typer.Option(False, "--yes", help="Confirm dropping all da
     ensure_database(settings, url)
     applied = migrate(url, settings.app_password)
     info(f"database {url.database} recreated; applied {len(applied)} migration(s)")
+
+
+@app.command("backup")
+def backup_command(
+    out: Annotated[Path, typer.Option("--out", help="File to write (pg_dump custom format).")],
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace the file if it exists.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Back up the database with pg_dump (custom format) as the owner; the file is mode 0600."""
+    report = backup.backup(owner_url(get_settings()), out, overwrite)
+    emit(report, as_json, _backup_text)
+
+
+@app.command("restore")
+def restore_command(
+    file: Annotated[Path, typer.Argument(help="A dump made by `hardening db backup`.")],
+    yes: bool = typer.Option(False, "--yes", help="Confirm replacing the database."),
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the database with a backup (loaded aside, swapped in only when whole)."""
+    if not yes:
+        raise UserInputError("restore replaces the whole database: re-run with --yes to confirm")
+    settings = get_settings()
+    report = restore.restore(owner_url(settings), file, settings)
+    if not report["audit_chain"]["ok"]:
+        info("warning: the restored audit chain does not verify: run `hardening audit verify`")
+    if report["migrations_pending"]:
+        info("the backup is from an older version: run `hardening db migrate`")
+    emit(report, as_json, _backup_text)
+
+
+def _backup_text(report: dict[str, Any]) -> str:
+    if "bytes" in report:
+        head = f"{report['database']} -> {report['file']} ({report['bytes']:,} bytes)"
+    else:
+        head = f"{report['file']} -> {report['database']}"
+    lines = [f"{head} in {report['seconds']:.1f} s, {report['total_rows']:,} rows"]
+    lines += [f"  {table:<28} {count:,}" for table, count in report["tables"].items() if count]
+    return "\n".join(lines)
