@@ -37,8 +37,9 @@ def current_actor() -> Actor | None:
 
 
 def logout() -> None:
-    st.session_state.pop(_ACTOR, None)
-    st.session_state.pop(_EXPIRES, None)
+    """Forget the user and everything the pages kept for them (a look-up, a plan, a schedule):
+    the next person on this browser tab must not see or re-run it as themselves."""
+    st.session_state.clear()
 
 
 def require_actor() -> Actor:
