@@ -167,3 +167,38 @@ def test_mapping_mistakes_are_clear(
     noid.write_text("lon,lat\n-3.2,54.1\n", "utf-8")
     with pytest.raises(UserInputError, match="no id column"):
         sites.import_file(app_conn, "cctv", noid)
+
+
+DATED = """id,lon,lat,status,installed_on,removed_on
+D1,-3.2260,54.1190,working,2025-06-16,
+D2,-3.2261,54.1191,removed,2019-01-01,2025-03-31T00:00:00
+D3,-3.2262,54.1192,working,,
+D4,-3.2263,54.1193,working,16/06/2025,
+D5,-3.2264,54.1194,removed,2025-06-16,2025-01-01
+"""
+
+
+def test_install_and_removal_dates(app_conn: Connection, tmp_path: Path) -> None:
+    path = tmp_path / "dated.csv"
+    path.write_text(DATED, encoding="utf-8")
+    maps = ["x=lon", "y=lat"]  # id, status and the dates by their export names
+    before = count(app_conn, "cctv_sites")
+    with pytest.raises(ImportRejectedError) as caught:
+        sites.import_file(app_conn, "cctv", path, maps, source="dated")
+    assert {e.origin.line: e.reason for e in caught.value.report.rejects} == {
+        5: "installed '16/06/2025' is not a date (YYYY-MM-DD)",
+        6: "removed 2025-01-01 is before installed 2025-06-16",
+    }
+    assert count(app_conn, "cctv_sites") == before
+    sites.import_file(app_conn, "cctv", path, maps, source="dated", skip_bad=True)
+    stored = app_conn.execute(
+        text(
+            "SELECT source_ref, installed_on::text, removed_on::text FROM cctv_sites "
+            "WHERE source = 'dated' ORDER BY source_ref"
+        )
+    ).all()
+    assert [tuple(r) for r in stored] == [
+        ("D1", "2025-06-16", None),
+        ("D2", "2019-01-01", "2025-03-31"),
+        ("D3", None, None),
+    ]

@@ -30,6 +30,8 @@ _SITE_COMMON = (
     Field("source_ref", "t.source_ref"),
     Field("name", "t.name"),
     Field("owner_org_id", "t.owner_org_id"),
+    Field("installed_on", "t.installed_on", "date"),
+    Field("removed_on", "t.removed_on", "date"),
 )
 
 CCTV = TableCollection(

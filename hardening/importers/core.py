@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from sqlalchemy import Connection, text
 
 from hardening.db.bulk import UpsertCounts, upsert_rows
@@ -268,6 +269,8 @@ def text_value(value: Any) -> str | None:
             return None
         if value.is_integer():  # OGR integer fields with nulls arrive as floats: 1.0 -> "1"
             return str(int(value))
+    if isinstance(value, np.datetime64):  # OGR date/datetime fields; null arrives as NaT
+        return None if np.isnat(value) else str(value)
     text = str(value).strip()
     return text or None
 

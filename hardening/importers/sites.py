@@ -3,15 +3,18 @@
 The natural key is (source, id): source is --source if given, else the file's `source` column
 where it has one (as `hardening export` writes it), else the file's stem; id is the mapped id
 column. Unmapped targets also recognise the column names of `hardening export cctv-sites` /
-`anpr-sites` (source_ref, bearing_deg, fov_deg, range_m, owner_org_id, road_name), so an export
-imports back unchanged. CCTV defaults when a column is not mapped or a cell is empty: field of view
-360 with bearing 0 (an unrecorded view is taken as all-round, as for a dome camera; map the real
-values where they are known, since this overstates fixed cameras) and range 50 m (a typical
-identification distance for street CCTV); status 'working'. Bearings wrap into [0, 360).
+`anpr-sites` (source_ref, bearing_deg, fov_deg, range_m, owner_org_id, road_name, installed_on,
+removed_on), so an export imports back unchanged. Install and removal dates are ISO dates; empty
+means unknown (the site counts as present throughout). CCTV defaults when a column is not mapped
+or a cell is empty: field of view 360 with bearing 0 (an unrecorded view is taken as all-round,
+as for a dome camera; map the real values where they are known, since this overstates fixed
+cameras) and range 50 m (a typical identification distance for street CCTV); status 'working'.
+Bearings wrap into [0, 360).
 """
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -48,6 +51,8 @@ TARGETS = (
     "direction",
     "owner",
     "source",
+    "installed",
+    "removed",
 )
 EXPORT_NAMES = {
     "id": ("source_ref",),
@@ -56,6 +61,8 @@ EXPORT_NAMES = {
     "range": ("range_m",),
     "owner": ("owner_org_id",),
     "road": ("road_name",),
+    "installed": ("installed_on",),
+    "removed": ("removed_on",),
 }
 STATUSES = ("working", "faulty", "planned", "removed")
 DEFAULT_BEARING, DEFAULT_FOV, DEFAULT_RANGE_M = 0.0, 360.0, 50.0
@@ -64,7 +71,17 @@ TABLES = {
     "cctv": ("cctv_sites", ("bearing_deg", "fov_deg", "range_m")),
     "anpr": ("anpr_sites", ("road_name", "direction")),
 }
-COMMON = ("source", "source_ref", "name", "owner_org_id", "status", "area_id", "geom")
+COMMON = (
+    "source",
+    "source_ref",
+    "name",
+    "owner_org_id",
+    "status",
+    "installed_on",
+    "removed_on",
+    "area_id",
+    "geom",
+)
 
 
 def parse(
@@ -108,12 +125,17 @@ def _site(kind: Kind, source: str, per_row: bool, row: Row, seen: dict[str, Orig
     status = (cell(row, "status") or "working").lower()
     if status not in STATUSES:
         raise RowRejected(f"status {status!r} is not one of {', '.join(STATUSES)}")
+    installed, removed = _date(row, "installed"), _date(row, "removed")
+    if installed and removed and removed < installed:
+        raise RowRejected(f"removed {removed} is before installed {installed}")
     values: dict[str, object] = {
         "source": source,
         "source_ref": ref,
         "name": cell(row, "name"),
         "owner_org_id": cell(row, "owner"),
         "status": status,
+        "installed_on": installed,
+        "removed_on": removed,
     }
     if kind == "cctv":
         values.update(_view(row))
@@ -121,6 +143,17 @@ def _site(kind: Kind, source: str, per_row: bool, row: Row, seen: dict[str, Orig
         values.update({"road_name": cell(row, "road"), "direction": cell(row, "direction")})
     first_seen(seen, f"{ref} (source {source})" if per_row else ref, row.origin, "id")
     return Record(row.origin, values, xy=row.xy)
+
+
+def _date(row: Row, target: str) -> date | None:
+    """An ISO date (YYYY-MM-DD; a time part is ignored) or empty (unknown)."""
+    text = cell(row, target)
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text[:10])
+    except ValueError:
+        raise RowRejected(f"{target} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _view(row: Row) -> dict[str, float]:
