@@ -36,9 +36,19 @@ def read_boundary(path: Path) -> MultiPolygon:
         meta, _, wkb, _ = pyogrio.raw.read(path)
     except Exception as exc:  # pyogrio raises its own errors for unreadable files
         raise UserInputError(f"cannot read boundary {path}: {exc}") from exc
-    geoms = [g for g in from_wkb(wkb) if g is not None and not g.is_empty]
+    try:
+        geoms = [g for g in from_wkb(wkb) if g is not None and not g.is_empty]
+    except shapely.errors.GEOSException as exc:  # e.g. a ring that does not close
+        raise UserInputError(f"{path}: unreadable geometry: {exc}") from exc
     if not geoms:
         raise UserInputError(f"{path} has no features")
+    if not np.isfinite(shapely.get_coordinates(geoms)).all():
+        raise UserInputError(f"{path}: coordinates must be finite numbers (NaN or infinity)")
+    # A self-intersecting ("bow-tie") or degenerate ring is refused, not silently re-drawn.
+    for geom in geoms:
+        if not geom.is_valid:
+            reason = shapely.is_valid_reason(geom)
+            raise UserInputError(f"{path}: the boundary is not a valid polygon: {reason}")
     crs = parse_crs(meta["crs"]) if meta.get("crs") else 4326
     shape = unary_union(geoms)
     if crs != 27700:
@@ -51,7 +61,7 @@ def read_boundary(path: Path) -> MultiPolygon:
         raise UserInputError(
             f"{path}: the boundary falls outside Great Britain (longitude and latitude swapped?)"
         )
-    if not shape.is_valid:
+    if not shape.is_valid:  # reprojection can bend near-touching edges into each other
         shape = make_valid(shape)
     polys = [g for g in getattr(shape, "geoms", [shape]) if isinstance(g, Polygon)]
     if isinstance(shape, MultiPolygon):

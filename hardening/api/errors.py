@@ -8,14 +8,16 @@ parent's status without touching this file.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterable
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from hardening.errors import (
     AuthenticationError,
@@ -82,12 +84,35 @@ _public_5xx = {
 }
 
 
+def _routes(app: Any) -> Iterable[Any]:
+    """Every route with its full path; FastAPI >= 0.128 nests included routers."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # older FastAPI: app.routes is already flat
+        return list(app.routes)
+    return list(iter_route_contexts(app.routes))
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path. Starlette's 405 names only the first
+    route that matched the path, so a path with GET and POST on two routes said `Allow: GET`."""
+    methods: set[str] = set()
+    for route in _routes(request.app):
+        if getattr(route, "methods", None):
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= set(route.methods)
+    return ", ".join(sorted(methods))
+
+
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code in (204, 304):
         return Response(status_code=exc.status_code, headers=exc.headers)
     response = error_response(exc.status_code, _code_for(exc.status_code), str(exc.detail))
     response.headers.update(exc.headers or {})
+    if exc.status_code == 405 and (allow := allowed_methods(request)):
+        response.headers["Allow"] = allow
     return response
 
 
@@ -99,7 +124,21 @@ async def validation_error(request: Request, exc: Exception) -> Response:
         for e in exc.errors()
     ]
     summary = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+    if errors and all(e["type"] == "value_error" for e in errors):
+        # Only a model's own rules failed (`raise ValueError` in a validator: two different
+        # team members, ...): input of the documented shape that breaks a rule, like any
+        # UserInputError. A type or constraint the schema states is a 422.
+        return error_response(400, "invalid_input", summary, errors=errors)
     return error_response(422, "invalid_request", summary or "invalid request", errors=errors)
+
+
+async def data_error(request: Request, exc: Exception) -> Response:
+    """A value the database cannot hold or compare (a NUL character in text, a number out of
+    its column's range): the request's fault, refused whole (the transaction rolled back)."""
+    assert isinstance(exc, DataError)
+    reason = str(exc.orig).strip().splitlines()[0] if str(exc.orig).strip() else "bad value"
+    logger.warning("%s %s: data error: %s", request.method, request.url.path, reason)
+    return error_response(400, "invalid_input", f"a value cannot be stored or compared: {reason}")
 
 
 async def unexpected_error(request: Request, exc: Exception) -> Response:
@@ -112,4 +151,5 @@ def add_exception_handlers(app: FastAPI) -> None:
         app.add_exception_handler(cls, domain_handler(status, code))
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
+    app.add_exception_handler(DataError, data_error)
     app.add_exception_handler(Exception, unexpected_error)

@@ -3,13 +3,31 @@ infinity, so a non-finite number is a 422, never a 500 further down."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from datetime import date, time
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+
+from hardening.api.jsontypes import iso_date, iso_time, json_mismatch, type_error
+
+# Dates and times in query strings: pydantic alone reads `?on=0` as 1970-01-01.
+IsoDate = Annotated[date, BeforeValidator(iso_date)]
+IsoTime = Annotated[time, BeforeValidator(iso_time)]
 
 
 class ApiModel(BaseModel):
+    """A JSON request body: finite numbers only, no unknown fields, and each value of the JSON
+    type its schema says (`true` is not 1, `"5"` is not 5, `0` is not a date)."""
+
     model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        field = cls.model_fields.get(info.field_name or "")
+        if field is not None and (reason := json_mismatch(field.annotation, value)):
+            raise type_error(reason)
+        return value
 
 
 class ErrorBody(BaseModel):
@@ -18,7 +36,9 @@ class ErrorBody(BaseModel):
     code: str
     description: str
     errors: list[dict[str, Any]] | None = Field(
-        default=None, description="Only on 422: each invalid field's location and message."
+        default=None,
+        description="Only when the request failed validation (422, or 400 for a rule): "
+        "each invalid field's location and message.",
     )
 
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, Path, Query
+from pydantic import Field
 
 from hardening.api.deps import ConnDep
+from hardening.api.models import ApiModel
 from hardening.coverage.anpr import plan_anpr
 from hardening.coverage.cctv import CctvParams, plan_cctv
 from hardening.coverage.plans import compare_plans, get_plan, list_plans, save_plan
@@ -26,7 +27,7 @@ def coverage(
     return coverage_report(conn, area, visibility=visibility)
 
 
-class CctvPlanIn(BaseModel):
+class CctvPlanIn(ApiModel):
     area: str = Field(pattern="^[a-z0-9-]+$")
     name: str | None = Field(default=None, min_length=1, max_length=120)
     new_sites: int | None = Field(default=None, ge=0, le=500)
@@ -38,7 +39,7 @@ class CctvPlanIn(BaseModel):
     time_limit_s: float = Field(default=30.0, ge=0.1, le=300, allow_inf_nan=False)
 
 
-class AnprPlanIn(BaseModel):
+class AnprPlanIn(ApiModel):
     area: str = Field(pattern="^[a-z0-9-]+$")
     name: str | None = Field(default=None, min_length=1, max_length=120)
     new_sites: int = Field(default=5, ge=0, le=500)
@@ -76,11 +77,15 @@ def plans(conn: ConnDep, area: str | None = None) -> list[dict[str, Any]]:
     return list_plans(conn, area)
 
 
+PlanIdQ = Annotated[int, Query(gt=0, lt=2**63, description="A saved plan's id")]
+
+
 @router.get("/plans/compare")
-def compare(conn: ConnDep, a: int, b: int) -> dict[str, Any]:
+def compare(conn: ConnDep, a: PlanIdQ, b: PlanIdQ) -> dict[str, Any]:
     return compare_plans(conn, a, b)
 
 
-@router.get("/plans/{plan_id}")
-def plan(conn: ConnDep, plan_id: int) -> dict[str, Any]:
+# `:int` so that GET /plans/cctv is a 405 (POST only there), not a plan id that fails to parse.
+@router.get("/plans/{plan_id:int}")
+def plan(conn: ConnDep, plan_id: Annotated[int, Path(gt=0, lt=2**63)]) -> dict[str, Any]:
     return get_plan(conn, plan_id)

@@ -7,13 +7,12 @@ sees; look-ups and listings need a reason and are audited.
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import ErrorBody
+from hardening.api.models import ErrorBody, IsoDate
 from hardening.markers import service
 from hardening.markers.lookup import lookup
 from hardening.markers.models import (
@@ -94,7 +93,7 @@ def get_markers(
     uprn: Annotated[int | None, Query(gt=0, lt=10**12)] = None,
     state: Annotated[str | None, Query(pattern="^(active|review_due|expired|revoked)$")] = None,
     area: Annotated[str | None, Query(max_length=64)] = None,
-    review_due_by: date | None = None,
+    review_due_by: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIST)] = 100,
 ) -> list[dict[str, Any]]:
     markers = service.list_markers(
