@@ -4,6 +4,7 @@ sharing agreements should cover it."""
 from __future__ import annotations
 
 import re
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -32,14 +33,18 @@ def _areas() -> None:
 
 def read_boundary(path: Path) -> MultiPolygon:
     """Every polygon in the file, dissolved, in BNG; WGS84 assumed when the file has no CRS."""
-    try:
-        meta, _, wkb, _ = pyogrio.raw.read(path)
-    except Exception as exc:  # pyogrio raises its own errors for unreadable files
-        raise UserInputError(f"cannot read boundary {path}: {exc}") from exc
-    try:
-        geoms = [g for g in from_wkb(wkb) if g is not None and not g.is_empty]
-    except shapely.errors.GEOSException as exc:  # e.g. a ring that does not close
-        raise UserInputError(f"{path}: unreadable geometry: {exc}") from exc
+    # GDAL and GEOS warn about unclosed rings and NaN as they read; the checks below refuse
+    # those with one line of their own.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        try:
+            meta, _, wkb, _ = pyogrio.raw.read(path)
+        except Exception as exc:  # pyogrio raises its own errors for unreadable files
+            raise UserInputError(f"cannot read boundary {path}: {exc}") from exc
+        try:
+            geoms = [g for g in from_wkb(wkb) if g is not None and not g.is_empty]
+        except shapely.errors.GEOSException as exc:  # e.g. a ring that does not close
+            raise UserInputError(f"{path}: unreadable geometry: {exc}") from exc
     if not geoms:
         raise UserInputError(f"{path} has no features")
     if not np.isfinite(shapely.get_coordinates(geoms)).all():

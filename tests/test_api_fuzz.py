@@ -197,19 +197,26 @@ def test_every_body_operation_has_an_example(fuzz: Fuzz) -> None:
     )
 
 
-def number_leaves(value: Any, at: tuple[str | int, ...] = ()) -> Iterator[tuple[str | int, ...]]:
-    """Paths to every number inside a JSON document."""
+Path = tuple[str | int, ...]
+
+
+def leaves(value: Any, kind: type | tuple[type, ...], at: Path = ()) -> Iterator[Path]:
+    """Paths to every value of `kind` (never a bool) inside a JSON document."""
     if isinstance(value, dict):
         for key, item in value.items():
-            yield from number_leaves(item, (*at, key))
+            yield from leaves(item, kind, (*at, key))
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            yield from number_leaves(item, (*at, index))
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+            yield from leaves(item, kind, (*at, index))
+    elif isinstance(value, kind) and not isinstance(value, bool):
         yield at
 
 
-def with_raw_number(body: Any, at: tuple[str | int, ...], number: str) -> bytes:
+def number_leaves(value: Any) -> Iterator[Path]:
+    return leaves(value, (int, float))
+
+
+def with_raw_number(body: Any, at: Path, number: str) -> bytes:
     """The body as JSON text with the number at `at` written as `number` verbatim."""
     marker = "__raw_number__"
     copy = json.loads(json.dumps(body))
@@ -257,6 +264,33 @@ def test_every_number_in_a_body_refuses_non_finite_and_non_numbers(fuzz: Fuzz) -
             send(key, at, f"{sign}9.9e{exponent}")  # noqa: B023 (run before the loop moves on)
 
         check()
+
+
+def test_nul_in_any_text_is_refused(fuzz: Fuzz) -> None:
+    """PostgreSQL text cannot hold NUL: `/v1/match?q=%00`, `/v1/plans?area=%00` and a reason
+    with NUL (written to the audit log) were 500s."""
+    examples = bodies(fuzz.world)
+    requests: list[tuple[str, str, dict[str, Any], dict[str, str], Any]] = []
+    for method, template, op in operations(fuzz.spec):
+        key = f"{method} {template}"
+        for at in leaves(examples.get(key), str):
+            body = json.loads(json.dumps(examples[key]))
+            target = body
+            for step in at[:-1]:
+                target = target[step]
+            target[at[-1]] += "\x00"
+            requests.append((method, template, op, {}, body))
+        for param in op.get("parameters", []):
+            if param["in"] == "query" and "string" in schema_types(param.get("schema", {})):
+                requests.append((method, template, op, {param["name"]: "why\x00"}, None))
+    assert len(requests) >= 40, len(requests)
+    for method, template, op, overrides, body in requests:
+        path, query = request_for(fuzz, template, op, overrides)
+        before = snapshot(fuzz.owner)
+        response = fuzz.client.request(
+            method, path, params=query, json=body, headers=fuzz.as_for(template)
+        )
+        assert_refused(fuzz, before, response, (method, path, query, body))
 
 
 def test_every_request_of_5_mb_is_413_before_any_work(fuzz: Fuzz) -> None:

@@ -90,8 +90,7 @@ def area_rows(owner_engine: Engine) -> list[tuple[Any, ...]]:
         ]
 
 
-# GDAL warns as it reads an unclosed ring; the command then refuses it.
-@pytest.mark.filterwarnings("ignore:Non closed ring detected")
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # one `error:` line is all the user sees
 def test_area_add_refuses_bad_boundaries(owner_engine: Engine, world: World) -> None:
     runner = CliRunner()
     before = area_rows(owner_engine)

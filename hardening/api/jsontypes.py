@@ -51,6 +51,18 @@ def iso_datetime(value: object) -> object:
     raise type_error("expected a date and time as YYYY-MM-DDTHH:MM:SS")
 
 
+def has_nul(value: object) -> bool:
+    """Any text (or key) inside value holds a NUL character, which PostgreSQL text cannot
+    store: valid JSON, so the request is refused as breaking a rule (400), not its schema."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, list | tuple):
+        return any(has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    return False
+
+
 _SCALARS = {date: iso_date, time: iso_time, datetime: iso_datetime}
 _NUMBERS = (int, float)
 _UNIONS = (Union, types.UnionType)
@@ -73,10 +85,6 @@ def json_mismatch(annotation: Any, value: object) -> str | None:
         return next((r for v in value.values() if (r := json_mismatch(args[1], v))), None)
     if origin is not None:  # Literal, and containers of other shapes: pydantic's own check
         return None
-    if annotation is str:
-        # PostgreSQL text cannot hold NUL.
-        nul = isinstance(value, str) and "\x00" in value
-        return "text may not contain NUL characters" if nul else None
     if annotation is bool:
         return None if isinstance(value, bool) else "expected true or false"
     if annotation in _NUMBERS:

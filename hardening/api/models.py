@@ -8,7 +8,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
-from hardening.api.jsontypes import iso_date, iso_time, json_mismatch, type_error
+from hardening.api.jsontypes import has_nul, iso_date, iso_time, json_mismatch, type_error
+
+# The largest id a JSON number carries exactly (clients parse numbers as doubles; a bound of
+# 2**63 reads as 9.223372036854776e18 and lets 2**63 + 190 look valid).
+MAX_ID = 2**53 - 1
 
 # Dates and times in query strings: pydantic alone reads `?on=0` as 1970-01-01.
 IsoDate = Annotated[date, BeforeValidator(iso_date)]
@@ -27,6 +31,8 @@ class ApiModel(BaseModel):
         field = cls.model_fields.get(info.field_name or "")
         if field is not None and (reason := json_mismatch(field.annotation, value)):
             raise type_error(reason)
+        if has_nul(value):
+            raise ValueError("text may not contain NUL characters")
         return value
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import Field
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import ApiModel
+from hardening.api.models import MAX_ID, ApiModel
 from hardening.coverage.anpr import plan_anpr
 from hardening.coverage.cctv import CctvParams, plan_cctv
 from hardening.coverage.plans import compare_plans, get_plan, list_plans, save_plan
@@ -77,7 +77,7 @@ def plans(conn: ConnDep, area: str | None = None) -> list[dict[str, Any]]:
     return list_plans(conn, area)
 
 
-PlanIdQ = Annotated[int, Query(gt=0, lt=2**63, description="A saved plan's id")]
+PlanIdQ = Annotated[int, Query(gt=0, le=MAX_ID, description="A saved plan's id")]
 
 
 @router.get("/plans/compare")
@@ -87,5 +87,5 @@ def compare(conn: ConnDep, a: PlanIdQ, b: PlanIdQ) -> dict[str, Any]:
 
 # `:int` so that GET /plans/cctv is a 405 (POST only there), not a plan id that fails to parse.
 @router.get("/plans/{plan_id:int}")
-def plan(conn: ConnDep, plan_id: Annotated[int, Path(gt=0, lt=2**63)]) -> dict[str, Any]:
+def plan(conn: ConnDep, plan_id: Annotated[int, Path(gt=0, le=MAX_ID)]) -> dict[str, Any]:
     return get_plan(conn, plan_id)

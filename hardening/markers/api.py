@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import ErrorBody, IsoDate
+from hardening.api.models import MAX_ID, ErrorBody, IsoDate
 from hardening.markers import service
 from hardening.markers.lookup import lookup
 from hardening.markers.models import (
@@ -37,7 +37,7 @@ ReasonQuery = Annotated[
     str,
     Query(min_length=3, max_length=500, description="Why you look (recorded in the audit log)."),
 ]
-MarkerId = Annotated[int, Path(gt=0, lt=2**63)]
+MarkerId = Annotated[int, Path(gt=0, le=MAX_ID)]
 AddressText = Annotated[
     str | None, Query(min_length=1, max_length=300, description="What the caller said")
 ]

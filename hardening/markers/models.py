@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from hardening.addresses.models import MatchOut
-from hardening.api.models import ApiModel
+from hardening.api.models import MAX_ID, ApiModel
 
 Reason = Literal[
     "cuckooing",
@@ -29,7 +29,7 @@ class MarkerCreate(ApiModel):
     grading_advice: str = Field(min_length=3, max_length=2000)
     review_due: date | None = None
     expires_on: date | None = None
-    visit_id: int | None = Field(default=None, gt=0)
+    visit_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     org_id: str | None = Field(
         default=None, max_length=64, description="Only for the system actor (no organisation)."
     )
