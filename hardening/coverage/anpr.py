@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import numpy as np
@@ -11,7 +12,14 @@ import shapely
 from sqlalchemy import Connection
 
 from hardening.coverage import data
-from hardening.coverage.flows import build_graph, capture, captured, entry_points, shortest_flows
+from hardening.coverage.flows import (
+    Flows,
+    build_graph,
+    capture,
+    captured,
+    entry_points,
+    shortest_flows,
+)
 from hardening.errors import UserInputError
 from hardening.geo import to_lon_lat
 
@@ -19,22 +27,28 @@ ANPR_SNAP_M: Final = 50.0
 CELL_M: Final = 250
 
 
-def plan_anpr(
-    conn: Connection,
-    area_id: str,
-    new_sites: int,
-    destinations: int = 20,
-    time_limit_s: float = 60.0,
-    days: int = 365,
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    if not 0 <= new_sites <= 500 or not 1 <= destinations <= 500:
-        raise UserInputError("--new-sites must be 0..500 and --destinations 1..500")
-    say = progress or (lambda _: None)
+@dataclass(frozen=True)
+class EntryFlows:
+    """Shortest paths from the area's entry points and stations to its highest-demand cells."""
+
+    roads: list[data.Road]
+    tree: shapely.STRtree  # of the road links, for snapping sites
+    flows: Flows
+    basis: str  # what weighted the demand
+    nodes: int
+    origins: int
+    entries: int
+    destinations: int
+
+
+def entry_flows(
+    conn: Connection, area_id: str, destinations: int, days: int = 365
+) -> EntryFlows | None:
+    """The flows ANPR sites are judged on; None when the area has no roads."""
     area = data.area_polygon(conn, area_id)
     roads = data.roads(conn, area)
     if not roads:
-        raise UserInputError(f"no roads in area {area_id!r}: import OSM roads or load the sample")
+        return None
     graph = build_graph(roads)
     dem = data.demand(conn, area_id, days=days)
     entries = entry_points(graph, area)
@@ -50,20 +64,46 @@ def plan_anpr(
         acc[0] += w
         acc[1] += w * x
         acc[2] += w * y
-    top = sorted(cells.values(), key=lambda c: -c[0])[:destinations]
-    dests = [graph.nearest_node(c[1] / c[0], c[2] / c[0]) for c in top if c[0] > 0]
-    say(
-        f"{len(graph.xy):,} nodes, {len(origins)} origins ({len(entries)} entries), "
-        f"{len(dests)} destinations"
+    top = [c for c in sorted(cells.values(), key=lambda c: -c[0])[:destinations] if c[0] > 0]
+    dests = [graph.nearest_node(c[1] / c[0], c[2] / c[0]) for c in top]
+    flows = shortest_flows(graph, origins, is_entry, dests, [c[0] for c in top])
+    tree = shapely.STRtree(np.array([r.line for r in roads], dtype=object))
+    return EntryFlows(
+        roads, tree, flows, dem.basis, len(graph.xy), len(origins), len(entries), len(dests)
     )
-    flows = shortest_flows(graph, origins, is_entry, dests, [c[0] for c in top if c[0] > 0])
-    lines = np.array([r.line for r in roads], dtype=object)
-    tree = shapely.STRtree(lines)
+
+
+def snap_to_link(tree: shapely.STRtree, x: float, y: float) -> int | None:
+    """The road link an ANPR site at (x, y) reads, if one is within ANPR_SNAP_M."""
+    j = tree.query_nearest(shapely.Point(x, y), max_distance=ANPR_SNAP_M)
+    return int(j[0]) if len(j) else None
+
+
+def plan_anpr(
+    conn: Connection,
+    area_id: str,
+    new_sites: int,
+    destinations: int = 20,
+    time_limit_s: float = 60.0,
+    days: int = 365,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    if not 0 <= new_sites <= 500 or not 1 <= destinations <= 500:
+        raise UserInputError("--new-sites must be 0..500 and --destinations 1..500")
+    say = progress or (lambda _: None)
+    setup = entry_flows(conn, area_id, destinations, days)
+    if setup is None:
+        raise UserInputError(f"no roads in area {area_id!r}: import OSM roads or load the sample")
+    say(
+        f"{setup.nodes:,} nodes, {setup.origins} origins ({setup.entries} entries), "
+        f"{setup.destinations} destinations"
+    )
+    roads, flows, tree = setup.roads, setup.flows, setup.tree
     locked: list[int] = []
     for _sid, _name, status, x, y in data.anpr_sites(conn, area_id):
-        j = tree.query_nearest(shapely.Point(x, y), max_distance=ANPR_SNAP_M)
-        if status == "working" and len(j):
-            locked.append(int(j[0]))
+        link = snap_to_link(tree, x, y)
+        if status == "working" and link is not None:
+            locked.append(link)
     best, quick = capture(flows, locked, new_sites, time_limit_s)
     total = float(flows.volume.sum())
     entry_total = int(flows.entry.sum())
@@ -71,7 +111,7 @@ def plan_anpr(
     return {
         "kind": "anpr",
         "area_id": area_id,
-        "weight_basis": dem.basis,
+        "weight_basis": setup.basis,
         "paths": len(flows.volume),
         "candidates": len(roads),
         "locked": len(set(locked)),

@@ -17,15 +17,14 @@ from datetime import date
 from typing import Any, Final
 
 import numpy as np
-import shapely
 from sqlalchemy import Connection, text
 
 from hardening.coverage import data
-from hardening.coverage.anpr import ANPR_SNAP_M, CELL_M
-from hardening.coverage.flows import build_graph, captured, entry_points, shortest_flows
+from hardening.coverage.anpr import entry_flows, snap_to_link
+from hardening.coverage.flows import captured
 from hardening.coverage.geometry import Camera
 from hardening.coverage.matrix import Candidate, cover_matrix, views
-from hardening.errors import PermissionDeniedError
+from hardening.errors import PermissionDeniedError, UserInputError
 
 DESTINATIONS: Final = 20  # as `hardening plan anpr` by default
 PRESENT = """
@@ -105,43 +104,25 @@ def _cctv(conn: Connection, area_id: str, days: tuple[date, date]) -> dict[str, 
 
 
 def _anpr(conn: Connection, area_id: str, days: tuple[date, date]) -> dict[str, Any] | None:
-    """Entry paths captured on each day, set up as `coverage.anpr.plan_anpr` sets them up."""
-    area = data.area_polygon(conn, area_id)
-    roads = data.roads(conn, area)
-    dem = data.demand(conn, area_id)
-    if not roads or not len(dem):
+    """Entry paths captured on each day, on the flows `coverage.anpr.plan_anpr` judges."""
+    try:
+        setup = entry_flows(conn, area_id, DESTINATIONS)
+    except UserInputError:  # no origin or no destination: no route to capture
         return None
-    graph = build_graph(roads)
-    entries = entry_points(graph, area)
-    hubs = [graph.nearest_node(x, y) for _, x, y in data.stations(conn, area_id)]
-    origins = entries + [h for h in hubs if h not in entries]
-    is_entry = [True] * len(entries) + [False] * (len(origins) - len(entries))
-    ix, iy = np.floor(dem.x / CELL_M).astype(np.int64), np.floor(dem.y / CELL_M).astype(np.int64)
-    cells: dict[tuple[int, int], list[float]] = {}
-    for a, b, x, y, w in zip(
-        ix.tolist(), iy.tolist(), dem.x.tolist(), dem.y.tolist(), dem.weight.tolist(), strict=True
-    ):
-        acc = cells.setdefault((a, b), [0.0, 0.0, 0.0])
-        acc[0] += w
-        acc[1] += w * x
-        acc[2] += w * y
-    top = [c for c in sorted(cells.values(), key=lambda c: -c[0])[:DESTINATIONS] if c[0] > 0]
-    if not entries or not top:
+    if setup is None:
         return None
-    dests = [graph.nearest_node(c[1] / c[0], c[2] / c[0]) for c in top]
-    flows = shortest_flows(graph, origins, is_entry, dests, [c[0] for c in top])
+    flows = setup.flows
     entry_total = int(flows.entry.sum())
     if not entry_total:
         return None
-    tree = shapely.STRtree(np.array([r.line for r in roads], dtype=object))
     out: dict[str, Any] = {"entry_routes": entry_total}
     sites = _sites(conn, "anpr", area_id, days)
     for k, label in enumerate(("start", "end")):
         links = []
         for s in sites:
-            j = tree.query_nearest(shapely.Point(s.x, s.y), max_distance=ANPR_SNAP_M)
-            if s.working[k] and len(j):
-                links.append(int(j[0]))
+            link = snap_to_link(setup.tree, s.x, s.y)
+            if s.working[k] and link is not None:
+                links.append(link)
         hit = captured(flows, links) & flows.entry
         out[f"captured_{label}"] = int(hit.sum())
         out[f"cameras_{label}"] = sum(s.working[k] for s in sites)
