@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import ErrorBody
+from hardening.api.models import MAX_ID, ErrorBody
 from hardening.risk import explain as explaining
 
 
@@ -67,7 +67,7 @@ router = APIRouter(
     summary="An address's risk score, band and (for police, with a reason) why",
 )
 def get_risk(
-    uprn: Annotated[int, Path(ge=1, le=2**63 - 1, description="The address's UPRN.")],
+    uprn: Annotated[int, Path(ge=1, le=MAX_ID, description="The address's UPRN.")],
     conn: ConnDep,
     reason: Annotated[
         str | None,

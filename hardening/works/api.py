@@ -14,7 +14,7 @@ from pydantic import Field
 from sqlalchemy import Engine
 
 from hardening.api.deps import ActorDep, ConnDep, EngineDep
-from hardening.api.models import ApiModel, ErrorBody, IsoDate
+from hardening.api.models import MAX_ID, ApiModel, ErrorBody, IsoDate
 from hardening.db.engine import Actor, transaction
 from hardening.errors import PermissionDeniedError
 from hardening.works import orders, plan
@@ -29,7 +29,7 @@ router = APIRouter(
         409: {"model": ErrorBody, "description": "The order changed since you read it"},
     },
 )
-OrderId = Annotated[int, Path(gt=0, lt=2**63)]
+OrderId = Annotated[int, Path(gt=0, le=MAX_ID)]
 
 
 class OrderCreate(ApiModel):
