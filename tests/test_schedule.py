@@ -3,8 +3,10 @@ solver; the checker itself is shown to catch each kind of broken schedule."""
 
 from __future__ import annotations
 
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
+import base64
+import pickle
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 
@@ -87,14 +89,26 @@ def test_random_problem_is_valid_and_no_worse_than_greedy(seed: int) -> None:
         assert s["weighted_lateness"] <= b["weighted_lateness"]
 
 
+PARALLEL_SOLVE = """
+import base64, pickle, sys
+from hardening.works import synthetic
+from hardening.works.solver import solve
+schedule = solve(synthetic.problem(150, 6, 7, seed=2), seconds=3, workers=2)
+sys.stdout.write(base64.b64encode(pickle.dumps(schedule)).decode())
+"""
+
+
 def test_windows_in_parallel_processes_give_a_valid_schedule() -> None:
     """More than three working days: the horizon is searched in day-pair windows, two worker
     processes at a time; the answer is checked as any other."""
     problem = synthetic.problem(150, 6, 7, seed=2)
-    # The solver forks only from a single-threaded process (earlier tests may leave server
-    # threads in this one), so the parallel solve runs in a fresh interpreter.
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-        best = pool.submit(solve, problem, 3, 2).result()
+    # The solver forks only from a single-threaded process (earlier tests leave server threads
+    # in this one, and AppTest replaces __main__, which spawn would re-run), so the parallel
+    # solve runs in a fresh interpreter and sends the schedule back pickled.
+    child = subprocess.run(
+        [sys.executable, "-c", PARALLEL_SOLVE], capture_output=True, check=True, timeout=300
+    )
+    best = pickle.loads(base64.b64decode(child.stdout))
     base = greedy(problem)
     assert violations(problem, best) == []
     assert best.stats["windows"] >= 2 and best.stats["workers"] == 2
