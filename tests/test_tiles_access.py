@@ -29,7 +29,7 @@ from hardening.geo import to_lon_lat
 from hardening.security.disclosure import publishable
 from hardening.tiles.grid import POINT_ZOOM, tile_for
 from hardening.tiles.layers import Access, statement
-from hardening.tiles.service import prepare, render
+from hardening.tiles.service import render
 
 
 # --- what each actor's tile holds ---------------------------------------------------------------
@@ -182,7 +182,6 @@ def test_point_tiles_use_their_key_index_under_rls(
     app_conn: Connection, world: World, layer: str, who: str, table: str, index: str
 ) -> None:
     conn = as_actor(app_conn, world.actors[who])
-    prepare(conn)
     # Pricing out a sequential scan shows whether the index is usable under RLS at all (a qual
     # the planner may not push below the policy would leave nothing else).
     conn.execute(text("SET LOCAL enable_seqscan = off"))

@@ -146,14 +146,9 @@ class Access:
 
     @classmethod
     def of(cls, conn: Connection) -> Access:
-        """Read once per tile; the same round trip turns JIT off for the transaction (compiling
-        costs more than these millisecond statements take, and their estimates can cross
-        jit_above_cost)."""
+        """Read once per tile (JIT is off database-wide: `ensure_database`)."""
         row = conn.execute(
-            text(
-                "SELECT app_is_system(), app_roles(), app_classes(), tile_risk_allowed(), "
-                "set_config('jit', 'off', true)"
-            )
+            text("SELECT app_is_system(), app_roles(), app_classes(), tile_risk_allowed()")
         ).one()
         return cls(bool(row[0]), frozenset(row[1]), frozenset(row[2]), bool(row[3]))
 

@@ -47,12 +47,6 @@ def check_layer(layer: str) -> None:
         raise NotFoundError(f"no tile layer {layer!r}: layers are {', '.join(LAYERS)}")
 
 
-def prepare(conn: Connection) -> None:
-    """Transaction-local settings for running tile statements by hand (`Access.of`, which
-    every tile calls, sets the same)."""
-    conn.execute(text("SET LOCAL jit = off"))
-
-
 def tile_statement(conn: Connection, layer: str, tile: TileId) -> Statement | None:
     """The statement `render` would run (benchmarks run it bare as their reference)."""
     check_layer(layer)
