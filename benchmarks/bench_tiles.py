@@ -44,7 +44,6 @@ from hardening.geo import to_lon_lat
 from hardening.security.users import issue_token
 from hardening.settings import Settings
 from hardening.tiles.grid import TileId, tile_for
-from hardening.tiles.service import prepare as prepare_tile
 from hardening.tiles.service import tile_statement
 
 ACTORS = {  # layer -> [(label, username)] of the sample's demo users
@@ -132,7 +131,6 @@ def bare_sql(engine: Engine, actor: Actor, layer: str, tiles: list[TileId]) -> t
         for t in tiles:
             with conn.begin():
                 set_actor(conn, actor)
-                prepare_tile(conn)
                 found = tile_statement(conn, layer, t)
                 if found is None:
                     times.append(0.0)
