@@ -22,8 +22,9 @@ from test_tiles import (
     layer_props,
     tiles_over,
 )
-from world import World
+from world import HOUSING_A, HOUSING_B, World
 
+from hardening.db.engine import Actor
 from hardening.errors import UserInputError
 from hardening.geo import to_lon_lat
 from hardening.security.disclosure import publishable
@@ -87,7 +88,7 @@ def test_works_tiles_hold_only_the_providers_own(app_conn: Connection, world: Wo
     a, b = set(world.homes_a), set(world.homes_b)
     for who, mine, never in (("housing_a", a, b), ("housing_b", b, a)):
         conn = as_actor(app_conn, world.actors[who])
-        for z in (10, 14, 17):
+        for z in (12, 14, 17):
             got = {p["uprn"] for p in layer_props(conn, "works", NORTH_HOMES, z)}
             assert min(mine) in got and got <= mine and not got & never, (who, z)
     conn = as_actor(app_conn, world.actors["analyst"])  # police analysts read their areas'
@@ -97,6 +98,40 @@ def test_works_tiles_hold_only_the_providers_own(app_conn: Connection, world: Wo
     for who in ("control_room", "planner", "health"):
         conn = as_actor(app_conn, world.actors[who])
         assert layer_props(conn, "works", NORTH_HOMES, 12) == [], who
+
+
+def test_low_zoom_points_are_clusters_of_what_the_actor_may_see(
+    app_conn: Connection, world: World
+) -> None:
+    """Below zoom 12, every order the provider may see is counted once, in one cluster of one
+    tile, and no other provider's order is; a marker tile's audit counts markers, not
+    clusters."""
+    system = as_actor(app_conn, Actor.system())
+    extents = {
+        row.provider_org_id: row
+        for row in system.execute(
+            text(
+                "SELECT provider_org_id, count(*) AS n, min(ST_X(geom)) AS x0, "
+                "min(ST_Y(geom)) AS y0, max(ST_X(geom)) AS x1, max(ST_Y(geom)) AS y1 "
+                "FROM work_orders WHERE status <> 'cancelled' GROUP BY provider_org_id"
+            )
+        )
+    }
+    for who, provider in (("housing_a", HOUSING_A), ("housing_b", HOUSING_B)):
+        e = extents[provider]
+        conn = as_actor(app_conn, world.actors[who])
+        for z in (9, 11):
+            got = layer_props(
+                conn, "works", (e.x0 - 1000, e.y0 - 1000, e.x1 + 1000, e.y1 + 1000), z
+            )
+            assert {p["kind"] for p in got} == {"cluster"}, (who, z)
+            assert sum(p["count"] for p in got) == e.n, (who, z)
+    conn = as_actor(app_conn, world.actors["control_room"])
+    tile = tile_for(*to_lon_lat(421_030, 520_150), 10)  # homes_a[1], which has a marker
+    shown = render(conn, "markers", tile, "county overview")
+    clusters = features(shown.data, "markers")
+    assert clusters and all(f["properties"]["kind"] == "cluster" for f in clusters)
+    assert shown.features == sum(f["properties"]["count"] for f in clusters) >= 1
 
 
 def test_marker_tiles_need_a_reason_and_are_audited(app_conn: Connection, world: World) -> None:

@@ -26,6 +26,9 @@ CELL_LADDER: Final = (50, 250, 1000, 5000, 25000, 100000)
 # Points (one feature per address) appear from this zoom, for actors who may see addresses:
 # a z16 tile is about 370 m across at 54 degrees north.
 POINT_ZOOM: Final = 16
+# Below this zoom the other point layers (cameras, markers, works) are gathered per grid square:
+# a zoom-11 tile spans about 11 km, where a county's markers would be thousands of points.
+CLUSTER_ZOOM: Final = 12
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,9 @@ class BngBox:
     @property
     def width(self) -> float:
         return self.x1 - self.x0
+
+    def grown(self, metres: float) -> BngBox:
+        return BngBox(self.x0 - metres, self.y0 - metres, self.x1 + metres, self.y1 + metres)
 
 
 @dataclass(frozen=True)

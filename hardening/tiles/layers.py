@@ -3,8 +3,10 @@ builds its Mapbox Vector Tile with ST_AsMVTGeom / ST_AsMVT.
 
 Every statement runs as the actor, so row-level security decides which rows a point layer
 holds. Aggregated layers read the pre-counted squares of sql/012_tiles.sql through SECURITY
-DEFINER functions that publish only disclosure-controlled counts. A statement returns the tile
-and how many features it holds.
+DEFINER functions that publish only disclosure-controlled counts. Below CLUSTER_ZOOM the other
+point layers gather their points per grid square (one point at the members' mean position,
+with how many), so a county's markers at zoom 10 are a few hundred features, not thousands.
+A statement returns the tile and how many objects it holds (a cluster counts its members).
 """
 
 from __future__ import annotations
@@ -14,13 +16,20 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, text
 
-from hardening.tiles.grid import POINT_ZOOM, BngBox, TileId
+from hardening.tiles.grid import CLUSTER_ZOOM, POINT_ZOOM, BngBox, TileId
 from hardening.tiles.keys import key_ranges
 
 EXTENT: Final = 4096
 BUFFER: Final = 64  # tile units drawn beyond the edge, so symbols are not cut at tile seams
 POLICE: Final = frozenset({"control_room", "visit_team", "analyst", "admin"})
-Shape = Literal["cells", "points"]
+Shape = Literal["cells", "points", "clusters"]
+CLUSTERED: Final = frozenset({"cctv", "anpr", "markers", "works"})  # gathered below CLUSTER_ZOOM
+# Properties of a cluster (below CLUSTER_ZOOM, the point layers other than addresses and risk).
+CLUSTER_FIELDS: Final = {
+    "kind": f"'cluster' below zoom {CLUSTER_ZOOM}; from zoom {CLUSTER_ZOOM} one feature per object",
+    "count": "cluster: how many objects it gathers",
+    "cell_m": "cluster: side of the grid square it gathers, metres",
+}
 
 
 @dataclass(frozen=True)
@@ -76,8 +85,11 @@ LAYERS: Final = {
         LayerInfo(
             "cctv",
             "CCTV sites",
-            "Camera sites that are not removed.",
-            {
+            "Camera sites that are not removed; gathered per grid square below zoom "
+            f"{CLUSTER_ZOOM}.",
+            CLUSTER_FIELDS
+            | {
+                "faulty": "cluster: how many are faulty",
                 "site_id": "id",
                 "name": "name",
                 "status": "working, faulty or planned",
@@ -89,8 +101,11 @@ LAYERS: Final = {
         LayerInfo(
             "anpr",
             "ANPR sites",
-            "Number-plate camera sites that are not removed.",
-            {
+            "Number-plate camera sites that are not removed; gathered per grid square below "
+            f"zoom {CLUSTER_ZOOM}.",
+            CLUSTER_FIELDS
+            | {
+                "faulty": "cluster: how many are faulty",
                 "site_id": "id",
                 "name": "name",
                 "road_name": "road",
@@ -102,14 +117,17 @@ LAYERS: Final = {
             "markers",
             "SAFE markers",
             "Active SAFE alert markers the actor may see (police roles with the markers class, "
-            "in their areas). Every tile needs a reason and is recorded in the audit log.",
-            {
+            f"in their areas), gathered per grid square below zoom {CLUSTER_ZOOM}. Every tile "
+            "needs a reason "
+            "and is recorded in the audit log.",
+            CLUSTER_FIELDS
+            | {
+                "review_due": "cluster: how many are due for review; marker: date of next review",
                 "marker_id": "id",
                 "uprn": "address marked",
                 "scope": "address or block",
                 "reason_category": "why the marker exists",
                 "state": "active or review_due",
-                "review_due": "date of the next review",
             },
             needs_reason=True,
         ),
@@ -117,8 +135,11 @@ LAYERS: Final = {
             "works",
             "Security works",
             "Work orders (not cancelled) at their address: a housing provider's own; police "
-            "analysts and admins read their areas'.",
-            {
+            "analysts and admins read their areas'. Gathered per grid square below zoom "
+            f"{CLUSTER_ZOOM}.",
+            CLUSTER_FIELDS
+            | {
+                "urgent": "cluster: how many are emergency or urgent",
                 "work_order_id": "id",
                 "uprn": "address",
                 "measure_code": "what is fitted",
@@ -167,7 +188,8 @@ class Access:
 
 @dataclass(frozen=True)
 class Statement:
-    """One tile's SQL and its parameters; shape says whether it draws squares or points."""
+    """One tile's SQL and its parameters; shape says whether it draws squares, points or
+    clusters of points."""
 
     sql: str
     params: dict[str, Any] = field(default_factory=dict)
@@ -181,13 +203,36 @@ def _geom(g: str, transform: bool = True) -> str:
     return f"ST_AsMVTGeom({mercator}, ST_TileEnvelope(:z, :x, :y), {EXTENT}, {BUFFER}, true)"
 
 
-def _mvt(select: str, layer: str, head: str = "") -> str:
-    """The tile and its feature count from `select` (whose geom column is already clipped).
-    f is materialized: inlined, its ST_AsMVTGeom would run twice per row (filter, then row)."""
+def _mvt(select: str, layer: str, head: str = "", objects: str = "count(*)") -> str:
+    """The tile and how many objects it holds (`objects`, over its features) from `select`
+    (whose geom column is already clipped). f is materialized: inlined, its ST_AsMVTGeom would
+    run twice per row (filter, then row)."""
     return (
         f"WITH {head}f AS MATERIALIZED ({select}) "
-        f"SELECT coalesce(ST_AsMVT(f.*, '{layer}', {EXTENT}, 'geom'), ''::bytea), count(*) "
-        "FROM f WHERE f.geom IS NOT NULL"
+        f"SELECT coalesce(ST_AsMVT(f.*, '{layer}', {EXTENT}, 'geom'), ''::bytea), "
+        f"coalesce({objects}, 0) FROM f WHERE f.geom IS NOT NULL"
+    )
+
+
+def _clusters(
+    layer: str, head: str, source: str, extra: str, params: dict[str, Any], tile: TileId
+) -> Statement:
+    """The points of `source` (alias h) gathered per grid square of the tile's size: one point
+    at the members' mean position with how many they are (and `extra` aggregates). Sources
+    read a box grown by a square, so squares at the edge are whole; a cluster is drawn only in
+    the tile that holds its point (no buffer), so no square is counted in two tiles."""
+    centre = "ST_SetSRID(ST_MakePoint(avg(ST_X(h.geom)), avg(ST_Y(h.geom))), 27700)"
+    clipped = (
+        f"ST_AsMVTGeom(ST_Transform({centre}, 3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, 0)"
+    )
+    select = (
+        f"SELECT {clipped} AS geom, 'cluster' AS kind, count(*)::int AS count, "
+        f"CAST(:cell AS integer) AS cell_m{extra} FROM {source} "
+        "GROUP BY floor(ST_X(h.geom) / :cell), floor(ST_Y(h.geom) / :cell)"
+    )
+    cell = tile.cell_m()
+    return Statement(
+        _mvt(select, layer, head, "sum(f.count)"), params | {"cell": cell}, "clusters", cell
     )
 
 
@@ -209,6 +254,9 @@ _MODEL: Final = (
 
 def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statement | None:
     """The statement for one tile of one layer, or None when the actor gets nothing there."""
+    clustered = layer in CLUSTERED and tile.z < CLUSTER_ZOOM
+    if clustered:  # read whole squares at the edges
+        box = box.grown(tile.cell_m())
     params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "x0": box.x0, "y0": box.y0}
     params |= {"x1": box.x1, "y1": box.y1}
     points = tile.z >= POINT_ZOOM
@@ -253,17 +301,17 @@ def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statemen
         )
         head = "c AS MATERIALIZED (SELECT * FROM tile_risk_cells(:cell, :x0, :y0, :x1, :y1)), "
         return Statement(_mvt(select, layer, head), params | {"cell": cell}, "cells", cell)
-    if layer == "cctv":
-        select = (
-            f"SELECT {_geom('s.geom')} AS geom, s.site_id, s.name, s.status, s.bearing_deg, "
-            f"s.fov_deg, s.range_m FROM cctv_sites s WHERE s.status <> 'removed' "
-            f"AND s.geom && {_ENVELOPE}"
+    if layer in ("cctv", "anpr"):
+        if clustered:
+            source = f"{layer}_sites h WHERE h.status <> 'removed' AND h.geom && {_ENVELOPE}"
+            faulty = ", count(*) FILTER (WHERE h.status = 'faulty')::int AS faulty"
+            return _clusters(layer, "", source, faulty, params, tile)
+        fields = (
+            "s.bearing_deg, s.fov_deg, s.range_m" if layer == "cctv" else "s.road_name, s.direction"
         )
-        return Statement(_mvt(select, layer), params)
-    if layer == "anpr":
         select = (
-            f"SELECT {_geom('s.geom')} AS geom, s.site_id, s.name, s.road_name, s.direction, "
-            f"s.status FROM anpr_sites s WHERE s.status <> 'removed' AND s.geom && {_ENVELOPE}"
+            f"SELECT {_geom('s.geom')} AS geom, 'site' AS kind, s.site_id, s.name, s.status, "
+            f"{fields} FROM {layer}_sites s WHERE s.status <> 'removed' AND s.geom && {_ENVELOPE}"
         )
         return Statement(_mvt(select, layer), params)
     if layer == "markers":
@@ -271,22 +319,34 @@ def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statemen
         # a partial index on active markers (005) whole over the tile's few key ranges.
         where = _in_box("m", params, box)
         hits = f"hits AS MATERIALIZED (SELECT * FROM safe_markers m WHERE {where}), "
-        select = (
-            f"SELECT {_geom('h.geom')} AS geom, h.marker_id, h.uprn, h.scope, "
-            "h.reason_category, marker_state(h.status, h.review_due, h.expires_on, current_date) "
-            "AS state, h.review_due::text AS review_due FROM hits h WHERE h.status = 'active' "
+        live = (
+            "hits h WHERE h.status = 'active' "
             "AND (h.expires_on IS NULL OR h.expires_on > current_date)"
+        )
+        state = "marker_state(h.status, h.review_due, h.expires_on, current_date)"
+        if clustered:
+            due = f", count(*) FILTER (WHERE {state} = 'review_due')::int AS review_due"
+            return _clusters(layer, hits, live, due, params, tile)
+        select = (
+            f"SELECT {_geom('h.geom')} AS geom, 'marker' AS kind, h.marker_id, h.uprn, h.scope, "
+            f"h.reason_category, {state} AS state, h.review_due::text AS review_due FROM {live}"
         )
         return Statement(_mvt(select, layer, hits), params)
     if layer == "works":
+        where = _in_box("w", params, box)
         hits = (
             "hits AS MATERIALIZED (SELECT * FROM work_orders w WHERE w.status <> 'cancelled' "
-            f"AND {_in_box('w', params, box)}), "
+            f"AND {where}), "
         )
+        if clustered:
+            urgent = (
+                ", count(*) FILTER (WHERE h.priority IN ('emergency', 'urgent'))::int AS urgent"
+            )
+            return _clusters(layer, hits, "hits h", urgent, params, tile)
         select = (
-            f"SELECT {_geom('h.geom')} AS geom, h.work_order_id, h.uprn, h.measure_code, "
-            "h.priority, h.status, (h.due_at AT TIME ZONE 'UTC')::date::text AS due_on "
-            "FROM hits h"
+            f"SELECT {_geom('h.geom')} AS geom, 'work_order' AS kind, h.work_order_id, h.uprn, "
+            "h.measure_code, h.priority, h.status, "
+            "(h.due_at AT TIME ZONE 'UTC')::date::text AS due_on FROM hits h"
         )
         return Statement(_mvt(select, layer, hits), params)
     raise KeyError(layer)
