@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from fastapi import Request
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from test_control_room_town import BLOCK_XY, Town, block_lon_lat, build_town
@@ -17,7 +18,7 @@ from world import World
 
 from hardening.addresses.api import router as match_router
 from hardening.api.app import create_app
-from hardening.api.deps import ActorDep, db_connection
+from hardening.api.deps import TokenDep, authenticate, db_connection
 from hardening.db.engine import Actor, set_actor, transaction
 from hardening.errors import NotFoundError, PermissionDeniedError, UserInputError
 from hardening.markers import service
@@ -249,8 +250,8 @@ def client(app_conn: Connection, town: Town) -> Iterator[TestClient]:
     app.include_router(markers_router, prefix="/v1")
     app.include_router(match_router, prefix="/v1")
 
-    def in_test_transaction(actor: ActorDep) -> Iterator[Connection]:
-        set_actor(app_conn, actor)
+    def in_test_transaction(request: Request, token: TokenDep) -> Iterator[Connection]:
+        authenticate(app_conn, request, token)
         savepoint = app_conn.begin_nested()
         try:
             yield app_conn

@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from hardening.api.settings import ApiSettings
-from hardening.db.engine import Actor, transaction
+from hardening.db.engine import Actor, set_actor, transaction
 from hardening.errors import AuthenticationError
 from hardening.security.users import authenticate_token
 
@@ -32,33 +32,45 @@ ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `hardening users token`.")
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 
 
-def current_actor(
-    engine: EngineDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> Actor:
-    """Who the request acts as: the user behind a live bearer token, else 401.
-
-    The token is checked in its own short transaction (no actor exists yet); the request's
-    work then runs in another, as that actor.
-    """
+def bearer_token(credentials: CredentialsDep) -> str:
+    """The request's bearer token; none is a 401 without asking the database."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise AuthenticationError("a bearer token is required (Authorization: Bearer <token>)")
+    return credentials.credentials
+
+
+TokenDep = Annotated[str, Depends(bearer_token)]
+
+
+def authenticate(conn: Connection, request: Request, token: str) -> Actor:
+    """Check the token in conn's transaction (no actor yet; a dead token is a 401), then act
+    as its user for the rest of that transaction; the request keeps who it is (`ActorDep`)."""
+    actor = authenticate_token(conn, token)
+    set_actor(conn, actor)
+    request.state.actor = actor
+    return actor
+
+
+def db_connection(request: Request, engine: EngineDep, token: TokenDep) -> Iterator[Connection]:
+    """One transaction per request, the token checked inside it: committed when the route
+    returns, rolled back when it raises."""
     with transaction(engine, Actor(user_id=None, org_id=None)) as conn:
-        return authenticate_token(conn, credentials.credentials)
-
-
-ActorDep = Annotated[Actor, Depends(current_actor)]
-
-
-def db_connection(engine: EngineDep, actor: ActorDep) -> Iterator[Connection]:
-    """One transaction per request, opened as the actor: committed when the route returns,
-    rolled back when it raises."""
-    with transaction(engine, actor) as conn:
+        authenticate(conn, request, token)
         yield conn
 
 
 # scope="function": the transaction ends when the route returns, before the response is sent,
 # so a failed commit becomes an error response instead of a 200 for work that was lost.
 ConnDep = Annotated[Connection, Depends(db_connection, scope="function")]
+
+
+def current_actor(request: Request, conn: ConnDep) -> Actor:
+    """Who the request acts as (the connection's dependency authenticated it)."""
+    actor: Actor = request.state.actor
+    return actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
