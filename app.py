@@ -1,5 +1,5 @@
 """Streamlit map: the town's addresses (aggregated to a BNG grid), stations, CCTV and ANPR sites
-over street and boundary layers drawn from the database.
+over street and boundary layers drawn from the database, opening on the user's busiest town.
 
 There is no basemap (`map_provider=None`, no `map_style`): the page makes no outside request and
 stays readable offline. The page asks for sign-in first (`ui.session`); data then comes only
@@ -23,10 +23,10 @@ from hardening import layers
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from hardening.tiles import mapdata
-from ui.deck import CompactDeck
+from ui.deck import CompactDeck, busiest_view
 from ui.session import as_actor, require_actor
 
-BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}
+BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}  # when the user sees no squares
 CELL_CHOICES = list(mapdata.MAP_CELLS)  # the pre-counted square sizes
 CACHE_TTL_S = 60
 Colour = list[int]
@@ -203,7 +203,7 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
 def build_deck(data: MapData, show: dict[str, bool]) -> pdk.Deck:
     return CompactDeck(
         layers=build_layers(data, show),
-        initial_view_state=pdk.ViewState(**BARROW),
+        initial_view_state=busiest_view(data.density, BARROW),
         map_provider=None,  # no basemap and no map_style: no outside request
         tooltip={"html": "{tip}", "style": {"fontSize": "13px"}},
     )

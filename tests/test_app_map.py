@@ -29,7 +29,9 @@ from test_app_layers import (
 
 from hardening.db.engine import Actor
 from hardening.geo import to_bng
+from hardening.layers import DensityCell
 from hardening.settings import PROJECT_ROOT, get_settings
+from ui.deck import busiest_view
 
 __all__ = ["committed_map_fixture"]  # a fixture, imported to be used here
 APP = str(PROJECT_ROOT / "app.py")
@@ -207,3 +209,19 @@ def test_database_down_shows_an_error_not_a_traceback(test_db_url: URL, fresh_ca
     assert not at.exception
     assert "Map data unavailable" in at.error[0].value
     assert not at.get("deck_gl_json_chart")
+
+
+def test_the_map_opens_on_the_users_busiest_town() -> None:
+    def square(lon: float, lat: float, count: int) -> DensityCell:
+        return DensityCell(lon, lat, ix=0, iy=0, cell_m=250, count=count, ring=[])
+
+    barrow = [square(-3.22, 54.12, 500), square(-3.23, 54.11, 300)]
+    carlisle = [square(-2.93, 54.89, 900), square(-2.94, 54.90, 100)]
+    fallback = {"longitude": -3.0, "latitude": 54.5, "zoom": 12.2}
+    view = busiest_view(barrow + carlisle, fallback)  # the fullest square is in Carlisle
+    assert view.longitude == pytest.approx(-2.931) and view.latitude == pytest.approx(54.891)
+    assert view.zoom == 12.2
+    view = busiest_view(barrow, fallback)
+    assert view.longitude == pytest.approx(-3.22375) and view.latitude == pytest.approx(54.11625)
+    view = busiest_view([], fallback)
+    assert (view.longitude, view.latitude) == (-3.0, 54.5)
