@@ -17,7 +17,7 @@ from hardening.visits.models import KIT_ITEMS, SERVICES, SIGNS, SUBJECT_TYPES, V
 from hardening.visits.options import form_options
 from hardening.visits.rescore import rescore_committed
 from hardening.visits.route import TeamDay, day_list
-from hardening.visits.service import record_visit
+from hardening.visits.service import may_record, record_visit
 from ui.session import as_actor, engine, require_actor
 
 actor = require_actor()
@@ -25,6 +25,7 @@ st.title("Visits")
 today = date.today()
 with as_actor(actor) as conn:
     options = form_options(conn)
+    may_record_visits = may_record(conn)
 record_tab, due_tab = st.tabs(["Record a visit", "Who to visit next"])
 
 
@@ -33,132 +34,142 @@ def _label(value: str) -> str:
 
 
 with record_tab:
-    address_text = st.text_input("Address (as given)", key="address")
-    uprn: int | None = None
-    if address_text.strip():
-        with as_actor(actor) as conn:
-            result = match(conn, address_text)
-        if result.status == "matched" and result.best is not None:
-            uprn = result.best.uprn
-            st.success(f"Matched: {result.best.full_address} (UPRN {uprn})")
-        elif result.candidates:
-            pick = st.selectbox(
-                "Which address?",
-                [None, *[c.uprn for c in result.candidates]],
-                format_func=lambda u: (
-                    "choose one"
-                    if u is None
-                    else next(c.full_address for c in result.candidates if c.uprn == u)
-                ),
-                key="address_pick",
-            )
-            uprn = pick
-        else:
-            st.warning("No address in the register matches; check the spelling or postcode.")
-    visited_on = st.date_input("Date of visit", value=today, key="visited_on")
-    team = st.multiselect(
-        "Team (officer and lived-experience worker)",
-        list(options.team),
-        format_func=lambda u: options.team[u],
-        key="team",
-    )
-    subject_ref = st.text_input("Subject reference (no names)", key="subject_ref").strip().upper()
-    subject_type = st.selectbox("Subject type", SUBJECT_TYPES, format_func=_label, key="stype")
-    signs = st.multiselect("Signs of cuckooing", SIGNS, format_func=_label, key="signs")
-    vulnerable = st.checkbox("Occupant vulnerable", key="vulnerable")
-    outcome = st.text_area("Outcome", key="outcome")
-    intel = st.number_input("Intelligence submissions", 0, 100, 0, key="intel")
-    grading = st.text_input("Intelligence grading (e.g. 3x5x2)", key="grading").strip()
-    st.subheader("Support package")
-    calling_card = st.checkbox("Calling card left", key="card")
-    marker: dict[str, Any] | None = None
-    if st.checkbox("Place a SAFE marker", key="marker"):
-        marker = {
-            "reason_category": st.selectbox(
-                "Marker reason",
-                [
-                    "cuckooing",
-                    "exploitation",
-                    "threat_to_life",
-                    "vulnerable_occupant",
-                    "drug_supply",
-                    "weapons",
-                    "other",
-                ],
-                format_func=_label,
-                key="marker_reason",
-            ),
-            "grading_advice": st.text_input(
-                "Grading advice for the control room", key="marker_advice"
-            ),
-            "review_due": st.date_input(
-                "Marker review", today + timedelta(days=90), key="marker_review"
-            ).isoformat(),
-        }
-    plan: dict[str, Any] | None = None
-    if st.checkbox("County lines protection plan", key="plan"):
-        plan = {
-            "visit_cadence_days": st.number_input("Visit every (days)", 1, 365, 14, key="cadence"),
-            "review_due": st.date_input(
-                "Plan review", today + timedelta(days=90), key="plan_review"
-            ).isoformat(),
-        }
-    referrals = []
-    for service in st.multiselect("Referrals", SERVICES, format_func=_label, key="services"):
-        partner = st.selectbox(
-            f"Partner for {_label(service)}",
-            list(options.partners),
-            format_func=lambda o: options.partners[o],
-            key=f"partner_{service}",
+    if not may_record_visits:
+        st.info(
+            "Recording visits needs the visit team role and a visits agreement; "
+            "your organisation can see who to visit next."
         )
-        referrals.append({"partner_org_id": partner, "service": service})
-    kit_columns = st.columns(len(KIT_ITEMS))
-    kit = {
-        item: int(col.number_input(_label(item), 0, 500, 0, key=f"kit_{item}"))
-        for item, col in zip(KIT_ITEMS, kit_columns, strict=True)
-    }
-    if st.button("Save visit", type="primary", key="save"):
-        problems = []
-        if uprn is None:
-            problems.append("The visit needs an address matched to the register.")
-        if visited_on > today:
-            problems.append("The date of the visit cannot be in the future.")
-        if len(set(team)) < 2:
-            problems.append("A visit is made by a team of two: choose both team members.")
-        for problem in problems:
-            st.error(problem)
-        if not problems:
-            try:
-                visit = VisitInput.model_validate(
-                    {
-                        "uprn": uprn,
-                        "visited_on": visited_on.isoformat(),
-                        "team_user_ids": team,
-                        "subject_ref": subject_ref,
-                        "subject_type": subject_type,
-                        "signs": signs,
-                        "occupant_vulnerable": vulnerable,
-                        "outcome": outcome or None,
-                        "intelligence_count": intel,
-                        "intelligence_grading": grading or None,
-                        "calling_card": calling_card,
-                        "marker": marker,
-                        "protection_plan": plan,
-                        "referrals": referrals,
-                        "kit": {k: q for k, q in kit.items() if q > 0},
-                    }
+    else:
+        address_text = st.text_input("Address (as given)", key="address")
+        uprn: int | None = None
+        if address_text.strip():
+            with as_actor(actor) as conn:
+                result = match(conn, address_text)
+            if result.status == "matched" and result.best is not None:
+                uprn = result.best.uprn
+                st.success(f"Matched: {result.best.full_address} (UPRN {uprn})")
+            elif result.candidates:
+                pick = st.selectbox(
+                    "Which address?",
+                    [None, *[c.uprn for c in result.candidates]],
+                    format_func=lambda u: (
+                        "choose one"
+                        if u is None
+                        else next(c.full_address for c in result.candidates if c.uprn == u)
+                    ),
+                    key="address_pick",
                 )
-                with as_actor(actor) as conn:
-                    saved = record_visit(conn, visit)
-                if saved.rescore == "deferred":  # committed: re-score as the system
-                    saved.rescore, saved.rescored = rescore_committed(engine(), saved.visit_id)
-            except ValidationError as exc:
-                for err in exc.errors():
-                    st.error(f"{'.'.join(str(p) for p in err['loc']) or 'visit'}: {err['msg']}")
-            except HardeningError as exc:
-                st.error(str(exc))
+                uprn = pick
             else:
-                st.success(f"Visit {saved.visit_id} saved: {saved.as_dict()}")
+                st.warning("No address in the register matches; check the spelling or postcode.")
+        visited_on = st.date_input("Date of visit", value=today, key="visited_on")
+        team = st.multiselect(
+            "Team (officer and lived-experience worker)",
+            list(options.team),
+            format_func=lambda u: options.team[u],
+            key="team",
+        )
+        subject_ref = (
+            st.text_input("Subject reference (no names)", key="subject_ref").strip().upper()
+        )
+        subject_type = st.selectbox("Subject type", SUBJECT_TYPES, format_func=_label, key="stype")
+        signs = st.multiselect("Signs of cuckooing", SIGNS, format_func=_label, key="signs")
+        vulnerable = st.checkbox("Occupant vulnerable", key="vulnerable")
+        outcome = st.text_area("Outcome", key="outcome")
+        intel = st.number_input("Intelligence submissions", 0, 100, 0, key="intel")
+        grading = st.text_input("Intelligence grading (e.g. 3x5x2)", key="grading").strip()
+        st.subheader("Support package")
+        calling_card = st.checkbox("Calling card left", key="card")
+        marker: dict[str, Any] | None = None
+        if st.checkbox("Place a SAFE marker", key="marker"):
+            marker = {
+                "reason_category": st.selectbox(
+                    "Marker reason",
+                    [
+                        "cuckooing",
+                        "exploitation",
+                        "threat_to_life",
+                        "vulnerable_occupant",
+                        "drug_supply",
+                        "weapons",
+                        "other",
+                    ],
+                    format_func=_label,
+                    key="marker_reason",
+                ),
+                "grading_advice": st.text_input(
+                    "Grading advice for the control room", key="marker_advice"
+                ),
+                "review_due": st.date_input(
+                    "Marker review", today + timedelta(days=90), key="marker_review"
+                ).isoformat(),
+            }
+        plan: dict[str, Any] | None = None
+        if st.checkbox("County lines protection plan", key="plan"):
+            plan = {
+                "visit_cadence_days": st.number_input(
+                    "Visit every (days)", 1, 365, 14, key="cadence"
+                ),
+                "review_due": st.date_input(
+                    "Plan review", today + timedelta(days=90), key="plan_review"
+                ).isoformat(),
+            }
+        referrals = []
+        for service in st.multiselect("Referrals", SERVICES, format_func=_label, key="services"):
+            partner = st.selectbox(
+                f"Partner for {_label(service)}",
+                list(options.partners),
+                format_func=lambda o: options.partners[o],
+                key=f"partner_{service}",
+            )
+            referrals.append({"partner_org_id": partner, "service": service})
+        kit_columns = st.columns(len(KIT_ITEMS))
+        kit = {
+            item: int(col.number_input(_label(item), 0, 500, 0, key=f"kit_{item}"))
+            for item, col in zip(KIT_ITEMS, kit_columns, strict=True)
+        }
+        if st.button("Save visit", type="primary", key="save"):
+            problems = []
+            if uprn is None:
+                problems.append("The visit needs an address matched to the register.")
+            if visited_on > today:
+                problems.append("The date of the visit cannot be in the future.")
+            if len(set(team)) < 2:
+                problems.append("A visit is made by a team of two: choose both team members.")
+            for problem in problems:
+                st.error(problem)
+            if not problems:
+                try:
+                    visit = VisitInput.model_validate(
+                        {
+                            "uprn": uprn,
+                            "visited_on": visited_on.isoformat(),
+                            "team_user_ids": team,
+                            "subject_ref": subject_ref,
+                            "subject_type": subject_type,
+                            "signs": signs,
+                            "occupant_vulnerable": vulnerable,
+                            "outcome": outcome or None,
+                            "intelligence_count": intel,
+                            "intelligence_grading": grading or None,
+                            "calling_card": calling_card,
+                            "marker": marker,
+                            "protection_plan": plan,
+                            "referrals": referrals,
+                            "kit": {k: q for k, q in kit.items() if q > 0},
+                        }
+                    )
+                    with as_actor(actor) as conn:
+                        saved = record_visit(conn, visit)
+                    if saved.rescore == "deferred":  # committed: re-score as the system
+                        saved.rescore, saved.rescored = rescore_committed(engine(), saved.visit_id)
+                except ValidationError as exc:
+                    for err in exc.errors():
+                        st.error(f"{'.'.join(str(p) for p in err['loc']) or 'visit'}: {err['msg']}")
+                except HardeningError as exc:
+                    st.error(str(exc))
+                else:
+                    st.success(f"Visit {saved.visit_id} saved: {saved.as_dict()}")
 
 with due_tab:
     day = st.date_input("Day", value=today, key="due_day")

@@ -33,6 +33,17 @@ def test_visit_page_validates_before_saving(test_db_url: object, world: World) -
     assert any("team of two" in e.value for e in at.error)
 
 
+def test_visit_page_offers_the_form_only_to_who_may_record(
+    test_db_url: object, world: World
+) -> None:
+    at = _page("pages/5_Visits.py", world.actors["control_room"])  # police, but no visit team
+    assert not at.exception
+    assert any("Recording visits needs" in i.value for i in at.info)
+    assert not [b for b in at.button if b.key == "save"] and at.button(key="plan_route")
+    at = _page("pages/5_Visits.py", world.actors["visit_team"])
+    assert not at.info and at.button(key="save")
+
+
 def test_visit_page_plans_a_route_on_request(test_db_url: object, world: World) -> None:
     at = _page("pages/5_Visits.py", world.actors["visit_team"])
     assert "route" not in at.session_state  # the scheduler runs only when asked

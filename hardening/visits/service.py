@@ -73,15 +73,21 @@ def _check_dates(visit: VisitInput, today: date) -> None:
             raise UserInputError(f"the {label} date must be after the visit")
 
 
+def may_record(conn: Connection) -> bool:
+    """Whether the actor may record visits: the visits policy's WITH CHECK, asked up front."""
+    return bool(
+        conn.execute(
+            text("SELECT app_is_system() OR app_may('{visit_team,admin}', 'visits')")
+        ).scalar_one()
+    )
+
+
 def record_visit(conn: Connection, visit: VisitInput, today: date | None = None) -> RecordedVisit:
     """Insert the visit, then each part of its support package, with one audit row each; then
     re-score the address when the risk model reads what the visit recorded."""
     today = today or date.today()
     _check_dates(visit, today)
-    allowed = conn.execute(
-        text("SELECT app_is_system() OR app_may('{visit_team,admin}', 'visits')")
-    ).scalar_one()
-    if not allowed:  # the same rule as the visits policy's WITH CHECK, said clearly
+    if not may_record(conn):  # the same rule as the visits policy's WITH CHECK, said clearly
         raise PermissionDeniedError(
             "recording visits needs the visit_team role and a visits agreement"
         )
