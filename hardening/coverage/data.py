@@ -105,7 +105,9 @@ def demand(
         ),
         {"a": area_id, "d": days, "n": near_m},
     ).all()
-    arr = np.array(rows, dtype=np.float64).reshape(-1, 5)
+    # Plain tuples: numpy probes a Row for array interfaces by name, raising and catching once
+    # per row and probe (most of this function's time before).
+    arr = np.array([tuple(r) for r in rows], dtype=np.float64).reshape(-1, 5)
     x, y = arr[:, 0].copy(), arr[:, 1].copy()
     risk, incidents = arr[:, 3], arr[:, 4].astype(np.int64)
     households = arr[:, 2].astype(np.int64)
