@@ -2,7 +2,7 @@
 model as of each day (the engine's `as_of`), so the change reflects what happened in the year
 (incidents, visits, works) and not a change of model.
 
-Each scoring runs in a savepoint that is rolled back: the stored scores and the run history are
+Each scoring only counts (`scoring.bands_as_of`): the stored scores and the run history are
 left as they were. Scores are computed from all the data, so only the system, analysts and
 admins get this section (the engine's own rule for who may score).
 """
@@ -16,20 +16,15 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from hardening.risk.model import load
-from hardening.risk.scoring import score
+from hardening.risk.scoring import bands_as_of
 
 BANDS = ("low", "medium", "high", "very_high")
 LONDON = ZoneInfo("Europe/London")
 
 
-def bands_as_of(conn: Connection, moment: datetime, area: str | None) -> dict[str, int]:
-    """Addresses per band, scored as of a moment, leaving nothing behind."""
-    savepoint = conn.begin_nested()
-    try:
-        result = score(conn, "addresses", area, as_of=moment)
-    finally:
-        savepoint.rollback()
-    return {b: int(result.bands.get(b, 0)) for b in BANDS}
+def _bands(conn: Connection, moment: datetime, area: str | None) -> dict[str, int]:
+    counts = bands_as_of(conn, area, moment)
+    return {b: int(counts.get(b, 0)) for b in BANDS}
 
 
 def risk_change(conn: Connection, year: int, area: str | None) -> dict[str, Any]:
@@ -44,6 +39,6 @@ def risk_change(conn: Connection, year: int, area: str | None) -> dict[str, Any]
     return {
         "available": True,
         "model": load(conn, None, store=False).version,
-        "start": bands_as_of(conn, start, area),
-        "end": bands_as_of(conn, end, area),
+        "start": _bands(conn, start, area),
+        "end": _bands(conn, end, area),
     }

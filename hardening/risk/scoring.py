@@ -186,9 +186,11 @@ def write(
     used: Sequence[str],
     computed_at: datetime,
     upsert: bool = True,
+    store: bool = True,
 ) -> dict[str, int]:
     """Write scores (and contributions) of every unit in risk_fv; returns counts per band.
-    upsert=False is for full runs, which clear the scope first (a plain INSERT is faster).
+    upsert=False is for full runs, which clear the scope first (a plain INSERT is faster);
+    store=False writes nothing and only counts.
 
     Contributions are rounded to 6 decimals and the logit is their sum plus the intercept, so
     a stored explanation adds up to its score."""
@@ -218,11 +220,13 @@ def write(
         + "".join(f", {t}" for t in terms)
         + " FROM risk_fv fv), "
         f"s AS MATERIALIZED (SELECT c.*, 100.0 / (1 + exp(-greatest(least({logit}, :clamp), "
-        "-:clamp))) AS score FROM c), "
+        "-:clamp))) AS score FROM c)"
     )
-    if units == "addresses":
+    if not store:
+        body = " "
+    elif units == "addresses":
         body = (
-            "ins AS (INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, "
+            ", ins AS (INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, "
             f"area_id) SELECT s.unit_id, :m, s.score, {band}, :at, s.area_id FROM s "
             + (
                 "ON CONFLICT (uprn, model_version) DO UPDATE SET score = EXCLUDED.score, "
@@ -243,7 +247,7 @@ def write(
         )
     else:
         body = (
-            "ins AS (INSERT INTO risk_postcode_scores (postcode, model_version, score, band, "
+            ", ins AS (INSERT INTO risk_postcode_scores (postcode, model_version, score, band, "
             f"contributions, computed_at, area_id) SELECT pc, :m, s.score, {band}, "
             f"{contributions}, :at, s.area_id FROM s JOIN risk_u u ON u.unit_id = s.unit_id "
             "CROSS JOIN unnest(u.postcodes) AS pc "
@@ -316,6 +320,22 @@ def score(
     result.seconds = time.perf_counter() - started
     result.run_id = record_run(conn, result)
     return result
+
+
+def bands_as_of(
+    conn: Connection, area_id: str | None, as_of: datetime, model_version: str | None = None
+) -> dict[str, int]:
+    """Addresses per band as the model scores them as of a moment, writing nothing: the work
+    tables live in a savepoint that is rolled back."""
+    check_area(conn, area_id)
+    model = load(conn, model_version, store=False)
+    savepoint = conn.begin_nested()
+    try:
+        _, absent, params = prepare(conn, model, UnitScope("addresses", area_id), utc(as_of))
+        used = [name for name in params if name not in absent]
+        return write(conn, model, "addresses", used, datetime.now(UTC), store=False)
+    finally:
+        savepoint.rollback()
 
 
 def latest_run(
