@@ -14,7 +14,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from hardening.errors import UserInputError
-from hardening.geo import GB_LAT, GB_LON
+from hardening.geo import BNG, BNG_X, BNG_Y, GB_LAT, GB_LON, WGS84, transformer
+from hardening.tiles.grid import BngBox
+
+# Metres added around the box's BNG extent: its edges are curves there, sampled, not traced.
+BNG_PAD_M = 100.0
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CRS84_NAMES = frozenset({CRS84, CRS84 + "h", "EPSG:4326", "OGC:CRS84", "CRS84"})
@@ -94,3 +98,15 @@ class WorldBBox:
         box = self.clipped
         assert box is not None
         return dict(zip(("bbox_x0", "bbox_y0", "bbox_x1", "bbox_y1"), box, strict=True))
+
+    def bng_box(self) -> BngBox:
+        """A BNG box holding the clipped box (for key ranges; `&&` then refines exactly)."""
+        box = self.clipped
+        assert box is not None
+        x0, y0, x1, y1 = transformer(WGS84, BNG).transform_bounds(*box, densify_pts=64)
+        return BngBox(
+            max(x0 - BNG_PAD_M, BNG_X[0]),
+            max(y0 - BNG_PAD_M, BNG_Y[0]),
+            min(x1 + BNG_PAD_M, BNG_X[1]),
+            min(y1 + BNG_PAD_M, BNG_Y[1]),
+        )

@@ -44,6 +44,7 @@ CCTV = TableCollection(
     source="cctv_sites t",
     key="t.site_id",
     geom="t.geom",
+    tile_key="t.tile_key",
     where="t.status <> 'removed'",
     fields=(
         *_SITE_COMMON,
@@ -64,6 +65,7 @@ ANPR = TableCollection(
     source="anpr_sites t",
     key="t.site_id",
     geom="t.geom",
+    tile_key="t.tile_key",
     where="t.status <> 'removed'",
     fields=(
         *_SITE_COMMON,
@@ -84,7 +86,8 @@ WORK_ORDERS = TableCollection(
     "OR (app_has_any_role('{analyst,admin}') AND app_classes() @> '{works}')",
     source="work_orders t LEFT JOIN addresses a ON a.uprn = t.uprn",
     key="t.work_order_id",
-    geom="a.geom",
+    geom="t.geom",  # the address's point, copied by the database (sql/012)
+    tile_key="t.tile_key",
     fields=(
         Field("work_order_id", "t.work_order_id", "int"),
         Field("provider_org_id", "t.provider_org_id"),
@@ -113,6 +116,7 @@ SAFE_MARKERS = TableCollection(
     source="safe_markers t LEFT JOIN addresses a ON a.uprn = t.uprn",
     key="t.marker_id",
     geom="t.geom",
+    tile_key="t.tile_key",
     where="t.status = 'active' AND (t.expires_on IS NULL OR t.expires_on > current_date)",
     audit_object="safe_marker",
     fields=(

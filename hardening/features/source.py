@@ -7,7 +7,9 @@ one consultation row to the audit log per read, naming the features it returned.
 
 Counting (`numberMatched`): under row-level security PostgreSQL will not use a GiST index for a
 bbox test (PostGIS operators are not leakproof, so they run after the policy, on every row it
-lets through): a bbox query costs one scan of the rows the policy admits. A bbox page is one
+lets through). Collections whose table has a `tile_key` (sql/012, 015) turn the bbox into a few
+key ranges of its btree index (integer comparisons are leakproof), so only the rows near the box
+are read; the others cost one scan of the rows the policy admits. A bbox page is one
 such scan that collects the matching keys (up to `count_cap`), counts them and fetches the
 page's features by primary key (an index the policy does not block). Without a bbox the page is
 an index scan in key order that stops early, and the count a scan capped at `count_cap` rows.
@@ -25,6 +27,7 @@ from sqlalchemy import Connection, text
 from hardening.errors import NotFoundError, UserInputError
 from hardening.features.bbox import BBOX_BNG_SQL, WorldBBox
 from hardening.security import audit
+from hardening.tiles.keys import key_ranges
 
 Kind = Literal["int", "float", "text", "date", "datetime"]
 GEOJSON_DECIMALS = 7  # ~1 cm in Great Britain
@@ -125,20 +128,30 @@ class TableCollection:
     fields: tuple[Field, ...]
     where: str = "true"
     audit_object: str | None = None  # personal data: reason required, every read audited
+    tile_key: str | None = None  # the geometry's Z-order key column (sql/012, 015), if any
 
     @property
     def needs_reason(self) -> bool:
         return self.audit_object is not None
 
-    def _filter(self, bbox: WorldBBox | None) -> tuple[str, dict[str, Any]]:
+    def bbox_filter(self, bbox: WorldBBox | None) -> tuple[str, dict[str, Any]]:
+        """The WHERE condition (and its parameters) of the rows in the bbox, over `bbox_from`."""
         if bbox is None:
             return self.where, {}
         if bbox.clipped is None:
             return "false", {}
         where = f"({self.where}) AND {self.geom} && bbox.g AND ST_Intersects({self.geom}, bbox.g)"
-        return where, bbox.sql_params()
+        params = bbox.sql_params()
+        if self.tile_key is not None:  # leakproof key ranges first: a btree the planner may use
+            ranges = []
+            for i, (lo, hi) in enumerate(key_ranges(bbox.bng_box())):
+                params[f"key_lo{i}"], params[f"key_hi{i}"] = lo, hi
+                ranges.append(f"{self.tile_key} BETWEEN :key_lo{i} AND :key_hi{i}")
+            where = f"({' OR '.join(ranges)}) AND {where}"
+        return where, params
 
-    def _from(self, bbox: WorldBBox | None) -> str:
+    def bbox_from(self, bbox: WorldBBox | None) -> str:
+        """The FROM clause `bbox_filter` reads: the source and the box as BNG (`bbox.g`)."""
         if bbox is None or bbox.clipped is None:
             return self.source
         return f"{self.source} CROSS JOIN (SELECT {BBOX_BNG_SQL} AS g) bbox"
@@ -188,10 +201,10 @@ class TableCollection:
     ) -> tuple[list[Any], list[str], int | None] | None:
         """One scan for the count and the page: the matching keys (up to the cap), counted,
         and the page's features fetched by primary key. None when over the cap."""
-        where, params = self._filter(bbox)
+        where, params = self.bbox_filter(bbox)
         row = conn.execute(
             text(
-                f"WITH c AS MATERIALIZED (SELECT {self.key} AS id FROM {self._from(bbox)} "
+                f"WITH c AS MATERIALIZED (SELECT {self.key} AS id FROM {self.bbox_from(bbox)} "
                 f"WHERE {where} LIMIT :cap), "
                 "p AS (SELECT id FROM c ORDER BY id LIMIT :limit OFFSET :offset) "
                 "SELECT (SELECT count(*) FROM c) AS matched, f.ids, f.features FROM ("
@@ -210,11 +223,11 @@ class TableCollection:
         self, conn: Connection, bbox: WorldBBox | None, limit: int, offset: int, count_cap: int
     ) -> tuple[list[Any], list[str], int | None]:
         """The page in key order (an index scan that stops early), then a capped count."""
-        where, params = self._filter(bbox)
+        where, params = self.bbox_filter(bbox)
         rows = conn.execute(
             text(
                 f"SELECT {self.key} AS id, {self._feature_sql()} AS feature "
-                f"FROM {self._from(bbox)} WHERE {where} ORDER BY {self.key} "
+                f"FROM {self.bbox_from(bbox)} WHERE {where} ORDER BY {self.key} "
                 "LIMIT :limit OFFSET :offset"
             ),
             {**params, "limit": limit, "offset": offset},
@@ -225,7 +238,7 @@ class TableCollection:
         else:
             capped = conn.execute(
                 text(
-                    f"SELECT count(*) FROM (SELECT 1 FROM {self._from(bbox)} WHERE {where} "
+                    f"SELECT count(*) FROM (SELECT 1 FROM {self.bbox_from(bbox)} WHERE {where} "
                     "LIMIT :cap) s"
                 ),
                 {**params, "cap": count_cap + 1},
@@ -260,13 +273,13 @@ class TableCollection:
         reason: str | None = None,
     ) -> Rows:
         why = self._why(reason)
-        where, params = self._filter(bbox)
+        where, params = self.bbox_filter(bbox)
         columns = ", ".join(f'{f.sql} AS "{f.name}"' for f in self.fields)
         result = conn.execute(
             text(
                 f"SELECT {self.key} AS feature_id, {columns}, "
                 f"ST_AsBinary(ST_Transform({self.geom}, CAST(:srid AS integer))) AS wkb "
-                f"FROM {self._from(bbox)} WHERE {where} ORDER BY {self.key} LIMIT :limit"
+                f"FROM {self.bbox_from(bbox)} WHERE {where} ORDER BY {self.key} LIMIT :limit"
             ),
             {**params, "srid": srid, "limit": max_rows + 1},
         ).all()
