@@ -118,16 +118,16 @@ LAYERS: Final = {
             "SAFE markers",
             "Active SAFE alert markers the actor may see (police roles with the markers class, "
             f"in their areas), gathered per grid square below zoom {CLUSTER_ZOOM}. Every tile "
-            "needs a reason "
-            "and is recorded in the audit log.",
+            "needs a reason and is recorded in the audit log.",
             CLUSTER_FIELDS
             | {
-                "review_due": "cluster: how many are due for review; marker: date of next review",
+                "due_for_review": "cluster: how many are due for review",
                 "marker_id": "id",
                 "uprn": "address marked",
                 "scope": "address or block",
                 "reason_category": "why the marker exists",
                 "state": "active or review_due",
+                "review_due": "date of the next review",
             },
             needs_reason=True,
         ),
@@ -325,7 +325,7 @@ def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statemen
         )
         state = "marker_state(h.status, h.review_due, h.expires_on, current_date)"
         if clustered:
-            due = f", count(*) FILTER (WHERE {state} = 'review_due')::int AS review_due"
+            due = f", count(*) FILTER (WHERE {state} = 'review_due')::int AS due_for_review"
             return _clusters(layer, hits, live, due, params, tile)
         select = (
             f"SELECT {_geom('h.geom')} AS geom, 'marker' AS kind, h.marker_id, h.uprn, h.scope, "
