@@ -18,10 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
-import socket
-import subprocess
 import sys
 import threading
 import time
@@ -36,6 +33,7 @@ from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_match import control_room_actor, prepare, say
+from serving import free_port, start_api
 
 from hardening.addresses.api import router as match_router
 from hardening.api.app import create_app
@@ -87,49 +85,6 @@ def top_up_markers(engine: Engine, wanted: int, seed: int) -> int:
     with engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE safe_markers"))
     return total
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_api(database: str, port: int, pool: int) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "HARDENING_DATABASE_NAME": database,
-        "HARDENING_POOL_SIZE": str(pool),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "bench_lookup:bench_app",
-            "--factory",
-            "--app-dir",
-            str(Path(__file__).resolve().parent),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    process.terminate()
-    raise SystemExit("the API did not become healthy within 60 s")
 
 
 def targets(engine: Engine, n: int, seed: int) -> list[dict[str, Any]]:
@@ -306,7 +261,9 @@ def main() -> None:
     goals = targets(engine, 2000, args.seed)
     port = free_port()
     say(f"starting the API on 127.0.0.1:{port}")
-    server = start_api(args.database, port, args.concurrency + 2)
+    env = {"HARDENING_DATABASE_NAME": args.database}
+    env["HARDENING_POOL_SIZE"] = str(args.concurrency + 2)
+    server = start_api(port, env, app="bench_lookup:bench_app", timeout_s=60)
     try:
         load(port, token, goals, args.concurrency, 2.0, args.text_share, args.seed)  # warm-up
         http = load(

@@ -23,7 +23,6 @@ import argparse
 import io
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,6 +39,7 @@ from sqlalchemy import Connection, Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_match import prepare, say
+from serving import free_port
 
 from hardening import layers
 from hardening.db.engine import Actor, transaction
@@ -66,12 +66,6 @@ def distinct_colours(png: bytes) -> int:
     with Image.open(io.BytesIO(png)) as image:
         colours = image.convert("RGB").getcolors(maxcolors=1 << 20)
     return len(colours) if colours is not None else 1 << 20
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def start_streamlit(script: Path, database: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:

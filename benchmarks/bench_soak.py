@@ -25,7 +25,6 @@ import argparse
 import json
 import os
 import random
-import socket
 import subprocess
 import sys
 import threading
@@ -41,6 +40,7 @@ from typing import Any
 import httpx
 import numpy as np
 import psycopg
+from serving import free_port, start_api
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
@@ -234,32 +234,6 @@ MIX = [
 
 
 # -- the server --------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_api(port: int) -> subprocess.Popen[bytes]:
-    command = [sys.executable, "-m", "uvicorn", "hardening.api.app:create_app", "--factory"]
-    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
-    # Keep-alive longer than any sender thread stays idle, as behind a proxy: with uvicorn's 5 s
-    # a request can race the server closing the connection and fail without reaching the app.
-    process = subprocess.Popen([*command, "--no-access-log", "--timeout-keep-alive", "120"])
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise SystemExit("the API exited while starting")
-        time.sleep(0.3)
-    process.terminate()
-    raise SystemExit("the API did not become healthy within 90 s")
-
-
 def rss_bytes(pid: int) -> int:
     """Resident memory of the server process (psutil when installed, else /proc)."""
     try:
@@ -443,7 +417,9 @@ def main() -> None:
         raise SystemExit(f"{args.database} lacks the sample's markers, homes or demo users")
     port = free_port()
     load_start = os.getloadavg()
-    server = start_api(port)
+    # Keep-alive longer than any sender thread stays idle, as behind a proxy: with uvicorn's 5 s
+    # a request can race the server closing the connection and fail without reaching the app.
+    server = start_api(port, extra=["--timeout-keep-alive", "120"])
     try:
         rss_started = rss_bytes(server.pid)
         sender = Sender(port, f)

@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -34,8 +33,8 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_lookup import free_port
 from bench_match import prepare, say
+from serving import free_port, start_api
 
 from hardening.db.engine import Actor, set_actor, transaction
 from hardening.db.engine import owner_engine as make_owner_engine
@@ -86,26 +85,6 @@ def pick_tiles(engine: Engine, zooms: list[int], n: int, seed: int) -> dict[int,
         chosen = rng.sample(points, min(n, len(points)))
         out[z] = [tile_for(*to_lon_lat(float(x), float(y)), z) for x, y in chosen]
     return out
-
-
-def start_api(database: str, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "HARDENING_DATABASE_NAME": database, "HARDENING_POOL_SIZE": "4"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "hardening.api.app:create_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning",
-         "--no-access-log"],
-        env=env,
-    )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    process.terminate()
-    raise SystemExit("the API did not become healthy within 60 s")
 
 
 def over_http(
@@ -210,7 +189,7 @@ def main() -> None:
         tokens = {u: issue_token(conn, u, days=1, label="bench_tiles").token for u in users}
     port = free_port()
     say(f"starting the API on 127.0.0.1:{port}")
-    server = start_api(args.database, port)
+    server = start_api(port, {"HARDENING_DATABASE_NAME": args.database, "HARDENING_POOL_SIZE": "4"})
     results: dict[str, Any] = {}
     try:
         for layer in layers:
