@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from hardening.addresses.match import match
 from hardening.errors import HardeningError
+from hardening.markers.records import REASONS
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import KIT_ITEMS, SERVICES, SIGNS, SUBJECT_TYPES, VisitInput
 from hardening.visits.options import form_options
@@ -85,15 +86,7 @@ with record_tab:
             marker = {
                 "reason_category": st.selectbox(
                     "Marker reason",
-                    [
-                        "cuckooing",
-                        "exploitation",
-                        "threat_to_life",
-                        "vulnerable_occupant",
-                        "drug_supply",
-                        "weapons",
-                        "other",
-                    ],
+                    REASONS,
                     format_func=_label,
                     key="marker_reason",
                 ),

@@ -9,23 +9,15 @@ from pydantic import BaseModel, Field
 
 from hardening.addresses.models import MatchOut
 from hardening.api.models import MAX_ID, ApiModel
+from hardening.markers.records import MarkerReason
 
-Reason = Literal[
-    "cuckooing",
-    "exploitation",
-    "threat_to_life",
-    "vulnerable_occupant",
-    "drug_supply",
-    "weapons",
-    "other",
-]
 ReasonText = Field(min_length=3, max_length=500, description="Why (recorded in the audit log).")
 
 
 class MarkerCreate(ApiModel):
     uprn: int = Field(gt=0, lt=10**12)
     scope: Literal["address", "block"] = "address"
-    reason_category: Reason
+    reason_category: MarkerReason
     grading_advice: str = Field(min_length=3, max_length=2000)
     review_due: date | None = None
     expires_on: date | None = None

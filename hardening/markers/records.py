@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, PermissionDeniedError
 
-REASONS: Final = (
+MarkerReason = Literal[
     "cuckooing",
     "exploitation",
     "threat_to_life",
@@ -20,7 +20,8 @@ REASONS: Final = (
     "drug_supply",
     "weapons",
     "other",
-)
+]
+REASONS: Final = get_args(MarkerReason)  # the schema's CHECK on safe_markers holds the same
 SCOPES: Final = ("address", "block")
 STATES: Final = ("active", "review_due", "expired", "revoked")
 POLICE_ROLES: Final = "{control_room,visit_team,analyst,admin}"

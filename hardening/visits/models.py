@@ -9,6 +9,7 @@ from typing import Literal, get_args
 from pydantic import Field, model_validator
 
 from hardening.api.models import ApiModel
+from hardening.markers.records import MarkerReason
 
 SubjectType = Literal["class_a_user", "street_dealer", "house_dealer", "cuckooed_occupant", "other"]
 Sign = Literal[
@@ -29,15 +30,6 @@ Service = Literal[
     "other",
 ]
 KitItem = Literal["sharps_box", "naloxone", "nitazene_test_strips", "clean_needles"]
-MarkerReason = Literal[
-    "cuckooing",
-    "exploitation",
-    "threat_to_life",
-    "vulnerable_occupant",
-    "drug_supply",
-    "weapons",
-    "other",
-]
 ReferralStatus = Literal["made", "accepted", "engaged", "closed"]
 
 SUBJECT_TYPES: tuple[str, ...] = get_args(SubjectType)
