@@ -20,9 +20,10 @@ from world import World
 from world import build as build_world
 
 from hardening.db.cluster import ManagedCluster
-from hardening.db.engine import Actor, ensure_database, make_engine, set_actor
+from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import APP_ROLE, libpq_conninfo
+from hardening.security.users import issue_token
 from hardening.settings import Settings, get_settings
 
 TEST_DB = f"hardening_test_{os.getpid()}"
@@ -107,6 +108,17 @@ def world(owner_engine: Engine) -> World:
     with owner_engine.begin() as conn:
         set_actor(conn, Actor.system())
         return build_world(conn)
+
+
+@pytest.fixture(scope="module")
+def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
+    """A bearer token for each of the world's actors, by role (a module's own world and
+    database when it overrides them)."""
+    with transaction(owner_engine, Actor.system()) as conn:
+        return {
+            name: issue_token(conn, f"t.{name.replace('_', '-')}", days=1).token
+            for name in world.actors
+        }
 
 
 @pytest.fixture(scope="session")

@@ -22,13 +22,11 @@ from world import NORTH, World
 from hardening import geo
 from hardening.api.app import create_app
 from hardening.cli import app as cli
-from hardening.db.engine import Actor, transaction
 from hardening.errors import UserInputError
 from hardening.features.bbox import WorldBBox
 from hardening.features.export import export
 from hardening.importers import addresses, sites
 from hardening.importers.core import ImportRejectedError
-from hardening.security.users import issue_token
 
 WORLD = "-1.90,54.50,-1.50,54.70"  # around world.py's two areas
 runner = CliRunner()
@@ -151,13 +149,6 @@ def test_cli_export_imports_back_unchanged(tmp_path: Path, world: World) -> None
 
 
 # --- the API -------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
-    with transaction(owner_engine, Actor.system()) as conn:
-        return {
-            role: issue_token(conn, f"t.{role.replace('_', '-')}", days=1).token
-            for role in ("housing_a", "planner", "control_room")
-        }
 
 
 @pytest.fixture(scope="module")

@@ -12,19 +12,18 @@ from typing import Any
 import pytest
 from fastapi import Request
 from fastapi.testclient import TestClient
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 from test_control_room_town import BLOCK_XY, Town, block_lon_lat, build_town
 from world import World
 
 from hardening.addresses.api import router as match_router
 from hardening.api.app import create_app
 from hardening.api.deps import TokenDep, authenticate, db_connection
-from hardening.db.engine import Actor, set_actor, transaction
+from hardening.db.engine import Actor, set_actor
 from hardening.errors import NotFoundError, PermissionDeniedError, UserInputError
 from hardening.markers import service
 from hardening.markers.api import router as markers_router
 from hardening.markers.lookup import LOOKUP_SQL, lookup
-from hardening.security.users import issue_token
 
 REASON = "999 call: concern for welfare"
 
@@ -233,13 +232,6 @@ def test_radius_searches_can_use_the_gist_indexes_under_rls(
 
 
 # -- over HTTP ---------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
-    with transaction(owner_engine, Actor.system()) as conn:
-        return {
-            name: issue_token(conn, f"t.{name.replace('_', '-')}", days=1).token
-            for name in ("control_room", "visit_team", "housing_a")
-        }
 
 
 @pytest.fixture

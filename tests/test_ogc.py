@@ -36,7 +36,6 @@ from hardening.features.bbox import WorldBBox
 from hardening.features.collections import CCTV
 from hardening.features.risk_grid import CELL_M
 from hardening.features.source import Page
-from hardening.security.users import issue_token
 from hardening.settings import Settings
 
 UPRN0 = 5_100_000_000  # this module's dwellings, beside world.py's
@@ -118,15 +117,6 @@ def ogc_data(owner_engine: Engine, world: World) -> dict[str, Any]:
             {"p": POLICE, "a": NORTH, "x": SX, "y": SY, "n": SITES},
         )
     return {"cell": f"{X0 // CELL_M}-{Y0 // CELL_M}"}
-
-
-@pytest.fixture(scope="module")
-def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
-    with transaction(owner_engine, Actor.system()) as conn:
-        return {
-            name: issue_token(conn, f"t.{name.replace('_', '-')}", days=1).token
-            for name in world.actors
-        }
 
 
 def _free_port() -> int:

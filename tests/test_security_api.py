@@ -13,12 +13,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from world import World
 
 from hardening.api.app import create_app
-from hardening.db.engine import Actor, transaction
-from hardening.security.users import issue_token
 
 # Field names that carry intelligence-derived detail: never in a housing user's response.
 INTELLIGENCE_FIELDS = {
@@ -36,15 +33,6 @@ INTELLIGENCE_FIELDS = {
     "crime_type",
     "county_line_id",
 }
-
-
-@pytest.fixture(scope="module")
-def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
-    with transaction(owner_engine, Actor.system()) as conn:
-        return {
-            name: issue_token(conn, f"t.{name.replace('_', '-')}", days=1).token
-            for name in world.actors
-        }
 
 
 @pytest.fixture(scope="module")

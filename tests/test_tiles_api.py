@@ -9,27 +9,15 @@ from collections.abc import Iterator
 import mapbox_vector_tile
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from world import World
 
 from hardening.api.app import create_app
-from hardening.db.engine import Actor, transaction
 from hardening.geo import to_lon_lat
-from hardening.security.users import issue_token
 from hardening.tiles.grid import tile_for
 
 MVT = "application/vnd.mapbox-vector-tile"
 HOME_A0 = to_lon_lat(421_000, 520_100)  # the world's homes_a[0], with a work order
-
-
-@pytest.fixture(scope="module")
-def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
-    with transaction(owner_engine, Actor.system()) as conn:
-        return {
-            name: issue_token(conn, f"t.{name.replace('_', '-')}", days=1).token
-            for name in world.actors
-        }
 
 
 @pytest.fixture(scope="module")

@@ -8,23 +8,11 @@ from datetime import date
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
 from world import HEALTH, World
 
 from hardening.api.app import create_app
-from hardening.db.engine import Actor, transaction
 from hardening.reports.api import router as reports_router
-from hardening.security.users import issue_token
 from hardening.visits.api import router as visits_router
-
-
-@pytest.fixture(scope="module")
-def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
-    with transaction(owner_engine, Actor.system()) as conn:
-        return {
-            name: issue_token(conn, f"t.{name.replace('_', '-')}", days=1).token
-            for name in ("visit_team", "health", "housing_a", "analyst")
-        }
 
 
 @pytest.fixture(scope="module")

@@ -9,23 +9,15 @@ from datetime import UTC, date, datetime
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from world import HOUSING_A, NORTH, World
+from world import HOUSING_A, NORTH
 
 from hardening.api.app import create_app
 from hardening.db.engine import Actor, transaction
 from hardening.risk.incremental import rescore
 from hardening.risk.model import load
-from hardening.security.users import issue_token
 from hardening.works.api import router
 
 HOME = 5_000_990_001
-
-
-@pytest.fixture(scope="module")
-def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
-    with transaction(owner_engine, Actor.system()) as conn:
-        return {n: issue_token(conn, f"t.{n.replace('_', '-')}", days=1).token
-                for n in ("housing_a", "housing_b")}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
