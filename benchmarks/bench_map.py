@@ -35,14 +35,14 @@ import httpx
 import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_match import prepare, say
+from bench_match import actor_of, prepare, say
 from serving import free_port
 
 from hardening import layers
-from hardening.db.engine import Actor, transaction
+from hardening.db.engine import transaction
 from hardening.settings import PROJECT_ROOT
 from hardening.tiles import mapdata
 
@@ -150,12 +150,7 @@ def bare_page_time(url: str, timeout_s: float) -> dict[str, float]:
 def data_load(engine: Engine, username: str) -> dict[str, Any]:
     """The map's data in-process: this path (pre-counted squares, main roads first) against
     the old one (hardening.layers.map_layers: every address counted, every street)."""
-    with transaction(engine, Actor.system()) as conn:
-        row = conn.execute(
-            text("SELECT user_id, org_id, roles FROM users WHERE username = :u"),
-            {"u": username},
-        ).one()
-    actor = Actor(int(row.user_id), str(row.org_id), tuple(row.roles), username)
+    actor = actor_of(engine, username)
     timed: dict[str, float] = {}
     loaders: list[tuple[str, Callable[[Connection], layers.MapLayers]]] = [
         ("new_main_roads", lambda c: mapdata.map_layers(c, 250, True)),

@@ -95,6 +95,15 @@ def prepare(database: str, addresses: int, seed: int, reuse: bool) -> Engine:
     return engine
 
 
+def actor_of(engine: Engine, username: str) -> Actor:
+    """The sample user `username` as an actor (benchmarks act as the sample's demo users)."""
+    with transaction(engine, Actor.system()) as conn:
+        row = conn.execute(
+            text("SELECT user_id, org_id, roles FROM users WHERE username = :u"), {"u": username}
+        ).one()
+    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), username)
+
+
 def control_room_actor(conn: Connection) -> Actor:
     row = conn.execute(
         text(

@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_match import prepare, say
+from bench_match import actor_of, prepare, say
 
 from hardening.db.engine import Actor, transaction
 from hardening.db.engine import owner_engine as make_owner_engine
@@ -74,14 +74,6 @@ def top_up_sites(owner: Engine, wanted: int) -> int:
             )
             conn.execute(text("ANALYZE cctv_sites"))
         return int(conn.execute(text("SELECT count(*) FROM cctv_sites")).scalar_one())
-
-
-def actor_of(engine: Engine, username: str) -> Actor:
-    with transaction(engine, Actor.system()) as conn:
-        row = conn.execute(
-            text("SELECT user_id, org_id, roles FROM users WHERE username = :u"), {"u": username}
-        ).one()
-    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), username)
 
 
 def box_around(engine: Engine, metres: float) -> WorldBBox:

@@ -33,7 +33,7 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_match import prepare, say
+from bench_match import actor_of, prepare, say
 from serving import free_port, start_api
 
 from hardening.db.engine import Actor, set_actor, transaction
@@ -61,14 +61,6 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {f"p{p}": round(float(np.percentile(a, p)), 2) for p in (50, 95, 99)} | {
         "max": round(float(a.max()), 2)
     }
-
-
-def actor_of(engine: Engine, username: str) -> Actor:
-    with transaction(engine, Actor.system()) as conn:
-        row = conn.execute(
-            text("SELECT user_id, org_id, roles FROM users WHERE username = :u"), {"u": username}
-        ).one()
-    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), username)
 
 
 def pick_tiles(engine: Engine, zooms: list[int], n: int, seed: int) -> dict[int, list[TileId]]:
