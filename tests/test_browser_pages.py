@@ -37,7 +37,16 @@ from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from test_app_layers import MapFixture, committed_map_fixture
-from world import HEALTH, HOUSING_A, LAPSED, NORTH, PLANNERS, POLICE, World
+from world import (
+    HEALTH,
+    HOUSING_A,
+    LAPSED,
+    NORTH,
+    PLANNERS,
+    POLICE,
+    World,
+    drop_default_model_if_unused,
+)
 
 from hardening.db.engine import Actor, transaction
 from hardening.risk import scoring
@@ -179,14 +188,7 @@ def _remove_scenery(owner_engine: Engine, had_model: bool) -> None:
             conn.execute(text(sql), {"s": f"{SUBJECT}%", "plan": PLAN_NAME, "street": STREET,
                                      "v": DEFAULT_VERSION, "a": NORTH})  # fmt: skip
         if not had_model:
-            conn.execute(
-                text(
-                    "DELETE FROM risk_models WHERE model_version = :v AND NOT EXISTS "
-                    "(SELECT 1 FROM risk_scores WHERE model_version = :v) AND NOT EXISTS "
-                    "(SELECT 1 FROM risk_runs WHERE model_version = :v)"
-                ),
-                {"v": DEFAULT_VERSION},
-            )
+            drop_default_model_if_unused(conn)
 
 
 @pytest.fixture(scope="module")

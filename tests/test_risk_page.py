@@ -12,6 +12,7 @@ import streamlit as st
 from sqlalchemy import Connection, Engine, text
 from streamlit.testing.v1 import AppTest
 from test_risk_town import AREA, AS_OF, UPRN, build_town
+from world import drop_default_model_if_unused
 
 from hardening.db.engine import Actor, transaction
 from hardening.risk import scoring
@@ -41,14 +42,7 @@ def _delete_town(conn: Connection, had_default: bool) -> None:
     ):
         conn.execute(text(sql), uprns)
     if not had_default:
-        conn.execute(
-            text(
-                "DELETE FROM risk_models WHERE model_version = :v AND NOT EXISTS "
-                "(SELECT 1 FROM risk_scores WHERE model_version = :v) AND NOT EXISTS "
-                "(SELECT 1 FROM risk_runs WHERE model_version = :v)"
-            ),
-            {"v": DEFAULT_VERSION},
-        )
+        drop_default_model_if_unused(conn)
 
 
 @pytest.fixture(scope="module")

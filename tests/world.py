@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from sqlalchemy import Connection, text
 
 from hardening.db.engine import Actor
+from hardening.risk.model import DEFAULT_VERSION
 
 NORTH, SOUTH = "test-north", "test-south"
 POLICE, HOUSING_A, HOUSING_B = "t-police", "t-housing-a", "t-housing-b"
@@ -205,4 +206,16 @@ def _events(
             "ST_SetSRID(ST_MakePoint(421000, 520500), 27700))"
         ),
         {"p": POLICE, "a": NORTH},
+    )
+
+
+def drop_default_model_if_unused(conn: Connection) -> None:
+    """Undo a test's storing of the default risk model, unless scores or runs now use it."""
+    conn.execute(
+        text(
+            "DELETE FROM risk_models WHERE model_version = :v AND NOT EXISTS "
+            "(SELECT 1 FROM risk_scores WHERE model_version = :v) AND NOT EXISTS "
+            "(SELECT 1 FROM risk_runs WHERE model_version = :v)"
+        ),
+        {"v": DEFAULT_VERSION},
     )
