@@ -1,9 +1,17 @@
-"""Address matching: accuracy, confidence and latency on noisy caller-style variants of the
-sample town's addresses, against a plain pg_trgm nearest-text baseline in the same run.
+"""Address matching: accuracy, confidence and latency on noisy caller-style variants of real
+HM Land Registry addresses (named houses, flats) or of the sample town's addresses, against a
+plain pg_trgm nearest-text baseline in the same run.
 
-    .venv/bin/python benchmarks/bench_match.py                       # 20k addresses, 2k queries
+    .venv/bin/python benchmarks/bench_match.py --land-registry       # 16,609 real addresses
+    .venv/bin/python benchmarks/bench_match.py                       # 20k sample addresses
     .venv/bin/python benchmarks/bench_match.py --addresses 500000 --queries 5000 \
         --batch 100000 --reuse
+
+--land-registry reads `addresses/ppd_combined_normalised.csv` from HARDENING_OPEN_DATA_DIR (or
+../shared/data), imports it through `hardening import addresses --map paon=... --map saon=...`
+beside a small sample town (its users and areas), and says every address in several ways
+(benchmarks/caller_noise.py: house names, flats, typos, postcodes, extra words), reporting
+accuracy by kind of noise over the whole set.
 
 Builds (or with --reuse keeps) its own database (default hardening_bench_match) holding the
 synthetic sample at the given size, then draws register addresses and says them the way a
@@ -22,14 +30,18 @@ import argparse
 import itertools
 import json
 import math
+import os
 import random
 import sys
+import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import caller_noise
 import numpy as np
 from sqlalchemy import Connection, Engine, text
 
@@ -39,10 +51,11 @@ from hardening.addresses.scoring import LEAD_CAP, LONE_RUNNER_UP
 from hardening.db.engine import Actor, app_engine, ensure_database, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import owner_url
+from hardening.importers.addresses import import_file
 from hardening.sample.files import generated_sources
 from hardening.sample.generate import generate
 from hardening.sample.loader import load
-from hardening.settings import Settings
+from hardening.settings import PROJECT_ROOT, Settings
 
 SHORT_TYPES = {
     "Street": "St",
@@ -69,15 +82,18 @@ def say(message: str) -> None:
 
 
 # -- data ---------------------------------------------------------------------------------------
-def prepare(database: str, addresses: int, seed: int, reuse: bool) -> Engine:
-    """A migrated database holding the sample at this size (rebuilt unless reusable)."""
+def prepare(database: str, addresses: int, seed: int, reuse: bool, source: str = "%") -> Engine:
+    """A migrated database holding the sample at this size (rebuilt unless reusable); source:
+    which addresses count as the sample's (a LIKE pattern)."""
     settings = Settings(database_name=database)
     url = owner_url(settings)
     ensure_database(settings, url)
     migrate(url)
     engine = app_engine(settings)
     with transaction(engine, Actor.system()) as conn:
-        have = conn.execute(text("SELECT count(*) FROM addresses")).scalar_one()
+        have = conn.execute(
+            text("SELECT count(*) FROM addresses WHERE source LIKE :s"), {"s": source}
+        ).scalar_one()
     if reuse and have == addresses:
         say(f"reusing {database}: {have:,} addresses")
         return engine
@@ -336,6 +352,123 @@ def fit_calibration(engine: Engine, actor: Actor, rows: list[Truth], n: int, see
     return {"coefficients": [round(float(b), 4) for b in beta], "samples": len(y)}
 
 
+# -- real addresses -----------------------------------------------------------------------------
+def land_registry_file() -> Path:
+    root = os.environ.get("HARDENING_OPEN_DATA_DIR") or str(PROJECT_ROOT.parent / "shared" / "data")
+    path = Path(root) / "addresses" / "ppd_combined_normalised.csv"
+    if not path.exists():
+        raise SystemExit(f"{path} is missing: set HARDENING_OPEN_DATA_DIR to the open data folder")
+    return path
+
+
+def prepare_real(database: str, addresses: list[caller_noise.Address], reuse: bool) -> Engine:
+    """A small sample town (users, areas) plus the real addresses, imported as a user would."""
+    engine = prepare(database, 1_000, 42, reuse=True, source="sample%")
+    with transaction(engine, Actor.system()) as conn:
+        have = conn.execute(
+            text("SELECT count(*) FROM addresses WHERE source = 'land_registry'")
+        ).scalar_one()
+    if reuse and have == len(addresses):
+        return engine
+    with tempfile.TemporaryDirectory() as folder:
+        register_csv = Path(folder) / "land_registry.csv"
+        caller_noise.write_register(addresses, register_csv)
+        with transaction(engine, Actor.system()) as conn:
+            report, seconds = timed(
+                lambda: import_file(conn, register_csv, crs="EPSG:27700", source="land_registry")
+            )
+        say(f"imported {report.inserted + report.updated:,} real addresses in {seconds:.1f} s")
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE addresses"))
+    return engine
+
+
+def scored(qs: list[caller_noise.Query], results: list[MatchResult]) -> dict[str, Any]:
+    """Accuracy overall, on answerable queries and by kind; confident-wrong; no-match answers
+    to queries whose postcode and house number or name identify one address."""
+    pairs = list(zip(qs, results, strict=True))
+    ans = [(q, r) for q, r in pairs if q.answerable]
+    by_kind: dict[str, list[bool]] = defaultdict(list)
+    for q, r in ans:
+        for kind in q.kinds:
+            by_kind[kind].append(r.uprn == q.truth)
+    confident = [(q, r) for q, r in pairs if r.status == "matched"]
+    sure_wrong = [(q, r) for q, r in confident if r.uprn != q.truth]
+    identified = [(q, r) for q, r in pairs if q.identified]
+    return {
+        "queries": len(qs),
+        "answerable": len(ans),
+        "top1_accuracy_answerable": round(float(np.mean([r.uprn == q.truth for q, r in ans])), 4),
+        "top1_accuracy_all": round(float(np.mean([r.uprn == q.truth for q, r in pairs])), 4),
+        "confident": len(confident),
+        "confident_wrong": len(sure_wrong),
+        "confident_wrong_rate": round(len(sure_wrong) / max(len(confident), 1), 5),
+        "identified": len(identified),
+        "identified_no_match": sum(r.status == "no_match" for _, r in identified),
+        "identified_wrong": sum(r.uprn != q.truth for q, r in identified),
+        "statuses": dict(Counter(r.status for r in results)),
+        "accuracy_by_noise": {
+            k: {"n": len(v), "top1": round(float(np.mean(v)), 4)}
+            for k, v in sorted(by_kind.items())
+        },
+        "misses_examples": [
+            {"query": q.text, "truth": q.truth, "got": r.uprn, "status": r.status}
+            for q, r in ans
+            if r.uprn != q.truth
+        ][:25],
+        "confident_wrong_examples": [
+            {"query": q.text, "truth": q.truth, "got": r.uprn} for q, r in sure_wrong
+        ][:10],
+    }
+
+
+def land_registry(args: argparse.Namespace) -> dict[str, Any]:
+    addresses = caller_noise.read_ppd(land_registry_file())
+    engine = prepare_real(args.database + "_real", addresses, args.reuse)
+    qs = caller_noise.queries(addresses, args.per_address, args.noise_seed)
+    with transaction(engine, Actor.system()) as conn:
+        actor = control_room_actor(conn)
+        held = conn.execute(
+            text("SELECT count(*) FROM addresses WHERE source = 'land_registry'")
+        ).scalar_one()
+    assert held == len(addresses), "the register lost some real addresses"
+    with transaction(engine, actor) as conn:
+        vocabulary.current(conn)
+        results, batch_s = timed(lambda: match_many(conn, [q.text for q in qs]))
+    single = random.Random(args.noise_seed).sample(qs, min(args.queries, len(qs)))
+    times: list[float] = []
+    with transaction(engine, actor) as conn:
+        for q in single:
+            started = time.perf_counter()
+            match(conn, q.text)
+            times.append(time.perf_counter() - started)
+    with transaction(engine, Actor.system()) as conn:
+        ref_found, ref_times = baseline(conn, single[: args.baseline])  # type: ignore[arg-type]
+    by_text = {q.text: r for q, r in zip(qs, results, strict=True)}
+    ref_qs = single[: args.baseline]
+    return {
+        "benchmark": "address_matching_land_registry",
+        "addresses": len(addresses),
+        "high_confidence": HIGH_CONFIDENCE,
+        "batch": {
+            **scored(qs, results),
+            "seconds": round(batch_s, 2),
+            "queries_per_second": round(len(qs) / batch_s, 1),
+        },
+        "single_latency_ms": percentiles(times),
+        "reference_pg_trgm": {
+            "queries": len(ref_qs),
+            "top1_accuracy": round(
+                float(np.mean([f == q.truth for q, f in zip(ref_qs, ref_found, strict=True)])), 4
+            ),
+            "ours_on_same_queries": round(
+                float(np.mean([by_text[q.text].uprn == q.truth for q in ref_qs])), 4
+            ),
+            "latency_ms": percentiles(ref_times),
+        },
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--addresses", type=int, default=20_000)
@@ -347,7 +480,14 @@ def main() -> None:
     parser.add_argument("--database", default="hardening_bench_match")
     parser.add_argument("--reuse", action="store_true", help="keep a database of this size")
     parser.add_argument("--fit", action="store_true", help="fit the confidence calibration")
+    parser.add_argument(
+        "--land-registry", action="store_true", help="real addresses from the open data folder"
+    )
+    parser.add_argument("--per-address", type=int, default=3, help="real-data queries each")
     args = parser.parse_args()
+    if args.land_registry:
+        print(json.dumps(land_registry(args), indent=2, allow_nan=False))
+        return
 
     engine = prepare(args.database, args.addresses, args.seed, args.reuse)
     with transaction(engine, Actor.system()) as conn:

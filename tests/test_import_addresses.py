@@ -123,13 +123,13 @@ def test_address_from_parts_and_containment(
     assert [tuple(r) for r in rows] == [
         (
             200,
-            "12, Dalton Road, Barrow-in-Furness, LA14 1JA",
+            "12 Dalton Road, Barrow-in-Furness, LA14 1JA",
             "south-cumbria",
             True,
             "other",
             "council-list",
         ),
-        (201, "1, Market Square, Bath, BA1 1AA", None, False, "other", "council-list"),
+        (201, "1 Market Square, Bath, BA1 1AA", None, False, "other", "council-list"),
     ]
     inside = app_conn.execute(
         text("SELECT ST_Covers(l.geom, a.geom) FROM addresses a JOIN lsoas l USING (lsoa_code)")

@@ -36,7 +36,7 @@ from hardening.addresses.scoring import (
     confidence,
     score,
 )
-from hardening.addresses.vocabulary import Vocabulary
+from hardening.addresses.vocabulary import TOWN_STOPWORDS, Vocabulary
 from hardening.errors import UserInputError
 
 Status = Literal["matched", "ambiguous", "low_confidence", "no_match"]
@@ -44,13 +44,14 @@ ALIASES = {"st": ("street",), "street": ("st",)}  # as same_word has it
 HIGH_CONFIDENCE = 0.9
 AMBIGUOUS_LEAD = 0.5  # score points: a runner-up closer than this makes the answer ambiguous
 SHORTLIST = 8  # streets whose addresses are fetched and scored, per query
+NAME_SHORTLIST = 12  # house names whose addresses are fetched and scored, per query
 TOP = 5
 MAX_BATCH = 200_000
 CHUNK = 2_000  # queries per candidate statement in a batch
 
 _COLUMNS = (
     "a.uprn, a.parent_uprn, a.full_address, a.sub_building, a.house_number, a.street, a.town, "
-    "a.postcode, a.property_type"
+    "a.postcode, a.property_type, a.building_name, a.locality"
 )
 _FETCH = text(f"""
     WITH by_street AS (
@@ -61,6 +62,11 @@ _FETCH = text(f"""
         SELECT * FROM unnest(CAST(:p_qid AS int[]), CAST(:p_postcode AS text[]),
                              CAST(:p_number AS text[]), CAST(:p_flats AS boolean[]))
                AS w(qid, postcode, number, flats)
+    ), by_name AS (
+        SELECT * FROM unnest(CAST(:n_qid AS int[]), CAST(:n_name AS text[]),
+                             CAST(:n_street AS text[]), CAST(:n_town AS text[]),
+                             CAST(:n_postcode AS text[]), CAST(:n_flats AS boolean[]))
+               AS w(qid, name, street, town, postcode, flats)
     )
     SELECT w.qid, {_COLUMNS} FROM by_street w
     JOIN addresses a ON a.street = w.street AND a.house_number = w.number
@@ -69,6 +75,11 @@ _FETCH = text(f"""
     SELECT w.qid, {_COLUMNS} FROM by_postcode w
     JOIN addresses a ON a.postcode = w.postcode AND a.house_number = w.number
     WHERE w.flats OR a.sub_building IS NULL
+    UNION
+    SELECT w.qid, {_COLUMNS} FROM by_name w
+    JOIN addresses a ON a.building_name = w.name
+    WHERE coalesce(a.street, '') = w.street AND coalesce(a.town, '') = w.town
+      AND coalesce(a.postcode, '') = w.postcode AND (w.flats OR a.sub_building IS NULL)
 """)
 _TRIGRAM = text(f"""
     SELECT {_COLUMNS} FROM addresses a
@@ -134,6 +145,7 @@ class _Plan:
     q: ParsedAddress
     near: dict[str, int]
     streets: list[int]
+    names: list[int]
 
 
 def _near_postcodes(vocab: Vocabulary, q: ParsedAddress) -> dict[str, int]:
@@ -148,15 +160,16 @@ def _near_postcodes(vocab: Vocabulary, q: ParsedAddress) -> dict[str, int]:
 def _retrieve(vocab: Vocabulary, words: tuple[str, ...]) -> dict[int, float]:
     """Streets holding the caller's words, weighted by how rare those words are.
 
-    Rare words retrieve. Common words (kinds of street, words in many names, town names)
-    only add weight to streets already retrieved, or, when no rare word retrieved anything,
-    retrieve the streets holding two of them. A word the vocabulary has exactly is not read as
-    a typo of another ("lane" is not "Lune")."""
+    Rare words retrieve; a town's word at half weight (it may be the town, as "Barrow" is, or
+    the street, as "Ellesmere" in Ellesmere Road is). Common words (kinds of street, words in
+    many names) only add weight to streets already retrieved, or, when no rare word retrieved
+    anything, retrieve the streets holding two of them. A word the vocabulary has exactly is
+    not read as a typo of another ("lane" is not "Lune")."""
     weight: dict[int, float] = defaultdict(float)
+    by_town: dict[int, float] = defaultdict(float)  # streets retrieved by a town's word only
     common: list[tuple[int, frozenset[int], float]] = []
     for j, word in enumerate(words):
-        known = word in vocab.by_word or word in vocab.town_words
-        hits = {word: 0} if known else vocab.fuzzy.lookup(word)
+        hits = {word: 0} if vocab.knows(word) else vocab.fuzzy.lookup(word)
         for alias in ALIASES.get(word, ()):
             hits.setdefault(alias, 0)
         for hit, distance in hits.items():
@@ -164,16 +177,32 @@ def _retrieve(vocab: Vocabulary, words: tuple[str, ...]) -> dict[int, float]:
             if not posting:
                 continue
             gain = vocab.idf[hit] * (1.0 if distance == 0 else 0.7)
-            if len(posting) > vocab.max_posting or hit in STREET_TYPES or hit in vocab.town_words:
+            if len(posting) > vocab.max_posting or hit in STREET_TYPES:
                 common.append((j, posting, gain))
                 continue
+            townish = hit in vocab.town_words or hit in TOWN_STOPWORDS
             for street_id in posting:
-                weight[street_id] += gain
-    if weight:
-        for _, posting, gain in common:
-            for street_id in posting & weight.keys():
-                weight[street_id] += gain
-        return weight
+                (by_town if townish else weight)[street_id] += gain * (0.5 if townish else 1.0)
+    town_said = any(w in vocab.streets_in_town_word for w in words)
+    if not weight or town_said:  # "122 The Grove, Southend-on-Sea": no rare word for the street
+        for street_id, gain in _common_pool(vocab, words, common, town_only=bool(weight)).items():
+            weight.setdefault(street_id, gain)
+    for street_id, gain in by_town.items():
+        weight[street_id] += gain
+    for _, posting, gain in common:
+        for street_id in posting & weight.keys():
+            weight[street_id] += gain
+    return weight
+
+
+def _common_pool(
+    vocab: Vocabulary,
+    words: tuple[str, ...],
+    common: list[tuple[int, frozenset[int], float]],
+    town_only: bool = False,
+) -> dict[int, float]:
+    """The streets holding two of the common words said ("11 Park Avenue, Bristol"), in the
+    town said when one was (so a large pool is cut to that town); town_only: none elsewhere."""
     by_word: dict[int, set[int]] = defaultdict(set)
     for j, posting, _ in common:
         by_word[j] |= posting
@@ -184,11 +213,15 @@ def _retrieve(vocab: Vocabulary, words: tuple[str, ...]) -> dict[int, float]:
             pool |= first & second
     if not pool and len(sets) == 1:
         pool = sets[0]
+    towns = [vocab.streets_in_town_word[w] for w in words if w in vocab.streets_in_town_word]
+    if towns:
+        in_town = pool & frozenset().union(*towns)
+        pool = in_town or (set() if town_only else pool)
+    elif town_only:
+        return {}
     if len(pool) > 5 * vocab.max_posting:
-        return weight
-    for street_id in pool:
-        weight[street_id] += sum(gain for _, posting, gain in common if street_id in posting)
-    return weight
+        return {}
+    return {street_id: 0.0 for street_id in pool}
 
 
 def _shortlist(vocab: Vocabulary, q: ParsedAddress, near: dict[str, int]) -> list[int]:
@@ -220,20 +253,72 @@ def _shortlist(vocab: Vocabulary, q: ParsedAddress, near: dict[str, int]) -> lis
     return chosen + [sid for _, sid in heapq.nlargest(SHORTLIST, promising)]
 
 
+def _shortlist_names(
+    vocab: Vocabulary, q: ParsedAddress, near: dict[str, int], streets: list[int]
+) -> list[int]:
+    """House names worth fetching: those holding the caller's rarer words (typos allowed),
+    weighted up when at a postcode said or on a street shortlisted. Words in many names
+    ("cottage", "house") only add weight to names retrieved another way."""
+    if not vocab.names:
+        return []
+    weight: dict[int, float] = defaultdict(float)
+    common: list[tuple[frozenset[int], float]] = []
+    for word in q.words:
+        if word in FILLER:
+            continue
+        hits = {word: 0} if vocab.knows(word) else vocab.fuzzy.lookup(word)
+        for hit, distance in hits.items():
+            posting = vocab.name_postings.get(hit)
+            if not posting:
+                continue
+            gain = vocab.name_idf[hit] * (1.0 if distance == 0 else 0.7)
+            if len(posting) > vocab.max_name_posting:
+                common.append((posting, gain))
+                continue
+            for name_id in posting:
+                weight[name_id] += gain
+    for code, edits in near.items():
+        for name_id in vocab.names_by_postcode.get(code, ()):
+            weight[name_id] += 3.0 if edits == 0 else 1.5
+    for street_id in streets:
+        street = vocab.streets[street_id]
+        for name_id in vocab.names_by_street.get((street.name, street.town), ()):
+            weight[name_id] += 1.0
+    for posting, gain in common:
+        for name_id in posting & weight.keys():
+            weight[name_id] += gain
+    if not weight:
+        return []
+    unsaid = {
+        name_id: sum(vocab.name_weight(w) for w in vocab.names[name_id].words) for name_id in weight
+    }
+    ranked = heapq.nlargest(
+        NAME_SHORTLIST,
+        weight,
+        key=lambda name_id: weight[name_id] - 0.3 * max(0.0, unsaid[name_id] - weight[name_id]),
+    )
+    floor = 0.3 * weight[ranked[0]]
+    return [name_id for name_id in ranked if weight[name_id] >= floor]
+
+
 def _number_variants(q: ParsedAddress) -> list[str]:
-    """House numbers as the register may spell them: '12a' -> 12a, 12A, and 12 (Flat A)."""
+    """House numbers as the register may spell them: '12a' -> 12a, 12A, and 12 (Flat A);
+    '29/31' -> also the range 29-31."""
     out: set[str] = set()
     for n in q.all_numbers:
         out.update({n, n.upper()})
         if n[-1].isalpha():
             out.add(n[:-1])
+    if q.flat is not None and q.slash_house is not None:
+        out.add(f"{q.flat}-{q.slash_house}")
     return sorted(out)
 
 
 def _plan(vocab: Vocabulary, text_value: str) -> _Plan:
     q = parse(text_value)
     near = _near_postcodes(vocab, q)
-    return _Plan(q, near, _shortlist(vocab, q, near))
+    streets = _shortlist(vocab, q, near)
+    return _Plan(q, near, streets, _shortlist_names(vocab, q, near, streets))
 
 
 def _mentions_flat(q: ParsedAddress) -> bool:
@@ -254,7 +339,16 @@ def _fetch(
     answer, and a 60-flat block would only add 60 candidates that cannot win."""
     s: dict[str, list[Any]] = {k: [] for k in ("qid", "street", "town", "number", "flats")}
     p: dict[str, list[Any]] = {k: [] for k in ("qid", "postcode", "number", "flats")}
+    named: dict[str, list[Any]] = {k: [] for k in ("qid", "name", "street", "town", "postcode")}
+    named_flats: list[bool] = []
     for qid, plan in plans.items():
+        for name_id in plan.names:
+            name = vocab.names[name_id]
+            for key, value in zip(
+                named, (qid, name.name, name.street, name.town, name.postcode), strict=True
+            ):
+                named[key].append(value)
+            named_flats.append(all_flats or _mentions_flat(plan.q))
         numbers = _number_variants(plan.q)
         flats = all_flats or _mentions_flat(plan.q)
         for street_id in plan.streets:
@@ -268,9 +362,14 @@ def _fetch(
                 for key, value in zip(p, (qid, format_postcode(code), n, flats), strict=True):
                     p[key].append(value)
     found: dict[int, list[RegisterAddress]] = defaultdict(list)
-    if not s["qid"] and not p["qid"]:
+    if not s["qid"] and not p["qid"] and not named["qid"]:
         return found
-    params = {f"s_{k}": v for k, v in s.items()} | {f"p_{k}": v for k, v in p.items()}
+    params = (
+        {f"s_{k}": v for k, v in s.items()}
+        | {f"p_{k}": v for k, v in p.items()}
+        | {f"n_{k}": v for k, v in named.items()}
+        | {"n_flats": named_flats}
+    )
     for row in conn.execute(_FETCH, params):
         found[row[0]].append(RegisterAddress(*row[1:]))
     return found
@@ -336,7 +435,9 @@ def _candidates(
     retry = {
         qid: plan
         for qid, plan in plans.items()
-        if qid not in found and not _mentions_flat(plan.q) and (plan.streets or plan.near)
+        if qid not in found
+        and not _mentions_flat(plan.q)
+        and (plan.streets or plan.near or plan.names)
     }
     if retry:
         found.update(_fetch(conn, vocab, retry, all_flats=True))

@@ -97,18 +97,40 @@ STREET_TYPES: Final = frozenset(
     }
 )
 FLAT_WORDS: Final = frozenset(
-    {"flat", "flats", "apartment", "apartments", "apt", "unit", "room", "rm", "maisonette", "fl"}
+    {
+        "flat",
+        "flats",
+        "apartment",
+        "apartments",
+        "apt",
+        "unit",
+        "room",
+        "rm",
+        "maisonette",
+        "fl",
+        "loft",
+        "studio",
+        "suite",
+    }
 )
+# Words that name a flat by its place in the house ("First Floor Flat", "Garden Flat").
+FLOOR_WORDS: Final = frozenset(
+    {"ground", "first", "second", "third", "fourth", "top", "upper", "lower", "basement",
+     "garden", "floor", "rear", "front"}
+)  # fmt: skip
 # Words that say nothing about which address: dropped.
 NOISE: Final = frozenset({"no", "number", "nr", "num"})
 # "street" and "st" are the same word for scoring; everything else compares canonically.
 EQUIVALENT: Final[dict[str, str]] = {"street": "st"}
 
 _APOSTROPHES = re.compile(r"['\u2019`]")
-_SLASH = re.compile(r"(\d+[a-z]?)\s*/\s*(\d+[a-z]?)")
-_NOT_WORD = re.compile(r"[^a-z0-9/]+")
+_SLASH = re.compile(r"(\d+[a-z]?)\s*/\s*(\d+[a-z]?)(?![a-z0-9]|\s*-\s*\d)")
+_RANGE = re.compile(r"\b(\d+[a-z]?)\s*-\s*(\d+[a-z]?)\b")
+_NOT_WORD = re.compile(r"[^a-z0-9/-]+")
+_FLAT_AT_RANGE = re.compile(r"^(\d+[a-z]?)/(\d+[a-z]?-\d+[a-z]?)$")
 NUMBER = re.compile(r"^\d+[a-z]?$")
 SLASHED = re.compile(r"^(\d+[a-z]?)/(\d+[a-z]?)$")
+RANGE = re.compile(r"^\d+[a-z]?-\d+[a-z]?$")  # "41-51": one house number spanning several
 POSTCODE = re.compile(r"^([a-z]{1,2}\d[a-z\d]?)(\d[a-z]{2})$")
 OUTWARD = re.compile(r"^[a-z]{1,2}\d[a-z\d]?$")
 
@@ -126,10 +148,19 @@ def canonical(token: str) -> str:
 
 def tokens(text: str) -> list[str]:
     """Canonical tokens; a house number split from its letter ("12 a") is joined again."""
-    folded = _SLASH.sub(r"\1/\2", fold(text))
-    raw = [t for t in _NOT_WORD.sub(" ", folded).split() if t]
+    folded = _RANGE.sub(r"\1-\2", _SLASH.sub(r"\1/\2", fold(text)))
+    raw: list[str] = []
+    for token in _NOT_WORD.sub(" ", folded).split():  # a hyphen is kept only in a range
+        flat_at_range = _FLAT_AT_RANGE.match(token)
+        if flat_at_range:  # "5/35-36": flat 5 at 35-36
+            raw.extend(("flat", flat_at_range.group(1), flat_at_range.group(2)))
+            continue
+        raw.extend([token] if RANGE.match(token) else [t for t in token.split("-") if t])
     out: list[str] = []
     for i, token in enumerate(raw):
+        if token.endswith("/") and (NUMBER.match(token[:-1]) or token[:-1].isalpha()):
+            out.extend(("flat", token[:-1]))  # "2/ Cavendish House": flat 2; "d/ 22": flat D
+            continue
         if "/" in token and not SLASHED.match(token):
             out.extend(canonical(part) for part in token.split("/") if part)
             continue

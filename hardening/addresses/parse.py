@@ -8,9 +8,18 @@ flat 3 at 12 and "12a" can be 12A or Flat A at 12, whichever exists.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from hardening.addresses.normalise import NUMBER, OUTWARD, POSTCODE, SLASHED, tokens
+from hardening.addresses.normalise import (
+    FLOOR_WORDS,
+    NUMBER,
+    OUTWARD,
+    POSTCODE,
+    RANGE,
+    SLASHED,
+    tokens,
+)
 
 MAX_QUERY_CHARS = 300
 
@@ -19,8 +28,10 @@ MAX_QUERY_CHARS = 300
 class ParsedAddress:
     text: str
     words: tuple[str, ...]  # street and town words, canonical, in order
-    numbers: tuple[str, ...]  # house/flat numbers in order, e.g. ('3', '12') or ('12a',)
-    flat: str | None  # said as a flat: "Flat 3" -> '3', "Flat A" -> 'a', "3/12" -> '3'
+    numbers: tuple[str, ...]  # house/flat numbers in order, e.g. ('3', '12'), ('12a',), ('2-4',)
+    flat: (
+        str | None
+    )  # "Flat 3" -> '3', "Flat A" -> 'a', "3/12" -> '3', "top floor flat" -> 'top floor'
     slash_house: str | None  # "3/12" -> '12'
     postcode: str | None  # compact, UK-shaped (may still be unknown or wrong)
     postcode_attempt: str | None  # compact, not UK-shaped: probably a damaged postcode
@@ -45,7 +56,10 @@ def _find_postcode(toks: list[str]) -> tuple[str | None, str | None, set[int]]:
             return toks[i].upper(), None, {i}
     for i in range(len(toks) - 1, -1, -1):
         token = toks[i]
-        if i > 0 and _looks_outward(toks[i - 1]) and _looks_inward(token):
+        if i > 0 and (
+            (_looks_outward(toks[i - 1]) and _looks_inward(token))
+            or (INWARD.match(token) and 2 <= len(toks[i - 1]) <= 4 and toks[i - 1].isalpha())
+        ):  # "la14 1xx", or "ssi 1ep": an outward code with a letter for its digit
             joined = toks[i - 1] + token
             if 5 <= len(joined) <= 8:
                 return None, joined.upper(), {i - 1, i}
@@ -54,6 +68,9 @@ def _find_postcode(toks: list[str]) -> tuple[str | None, str | None, set[int]]:
         if 5 <= len(token) <= 8 and _alnum_mix(token):
             return None, token.upper(), {i}
     return None, None, set()
+
+
+INWARD = re.compile(r"^\d[a-z]{2}$")
 
 
 def _looks_outward(token: str) -> bool:
@@ -79,6 +96,14 @@ def parse(text: str) -> ParsedAddress:
             i += 1
             continue
         if token == "flat":
+            floor: list[str] = []
+            while words and (words[-1] in FLOOR_WORDS or (floor and words[-1] == "and")):
+                # "first floor flat", "basement and ground floor flat": named by its floor
+                floor.insert(0, words.pop())
+            if floor:
+                flat = flat or " ".join(floor)
+                i += 1
+                continue
             following = toks[i + 1] if i + 1 < len(toks) and i + 1 not in used else None
             if following and (NUMBER.match(following) or (len(following) == 1)):
                 flat = flat or following
@@ -91,7 +116,7 @@ def parse(text: str) -> ParsedAddress:
             flat, slash_house = flat or slashed.group(1), slashed.group(2)
             i += 1
             continue
-        if NUMBER.match(token):
+        if NUMBER.match(token) or RANGE.match(token):
             numbers.append(token)
         elif OUTWARD.match(token) and postcode is None and outward is None:
             outward = token.upper()

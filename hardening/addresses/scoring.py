@@ -10,6 +10,7 @@ queries (benchmarks/bench_match.py --fit), so 0.9 means right about nine times i
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -19,8 +20,13 @@ from hardening.addresses.parse import ParsedAddress, parse
 from hardening.addresses.vocabulary import TOWN_STOPWORDS, Vocabulary
 
 # Words a caller adds that name no street or town.
-FILLER = frozenset({"the", "of", "and", "near", "opposite", "outside", "behind", "at", "off"})
-W_STREET, W_TOWN, W_TOWN_CONFLICT, W_POSTCODE = 4.0, 1.0, 1.5, 2.5
+FILLER = frozenset(
+    {"the", "of", "and", "near", "opposite", "outside", "behind", "at", "off", "next", "to",
+     "by", "beside", "above", "below", "over", "corner", "junction", "with", "just", "in", "on"}
+)  # fmt: skip
+W_STREET, W_TOWN, W_TOWN_CONFLICT, W_POSTCODE, W_NAME = 4.0, 1.0, 1.5, 2.5, 3.5
+NAME_SAID = 0.5  # share of a house name said (by weight) that names the house
+NUMBER_UNSAID = -0.6  # a named house's number left out ("Orchard Cottage, Dunham Road")
 FLAT_SAID, FLAT_BARE, FLAT_LETTER, FLAT_UNSAID, FLAT_UNKNOWN, EXTRA_NUMBER = (
     0.6,
     0.5,
@@ -49,6 +55,8 @@ class RegisterAddress:
     town: str | None
     postcode: str | None
     property_type: str
+    building_name: str | None = None
+    locality: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,21 +83,29 @@ def word_similarity(register: str, said: str) -> float:
 
 
 def street_fit(
-    vocab: Vocabulary, street_words: tuple[str, ...], words: tuple[str, ...]
+    vocab: Vocabulary,
+    street_words: tuple[str, ...],
+    words: tuple[str, ...],
+    taken: frozenset[int] = frozenset(),
+    weigh: Callable[[str], float] | None = None,
 ) -> tuple[float, dict[int, float]]:
-    """Weighted share of the street's words the caller said (typos discounted), and which of
-    the caller's words were used, with their similarity."""
+    """Weighted share of the street's (or a house name's, with its weigh) words the caller
+    said, typos discounted, and which of the caller's words were used, with their similarity.
+    taken: the caller's words already used by another part of the address."""
     if not street_words:
         return 0.0, {}
+    weigh = weigh or vocab.word_weight
     used: dict[int, float] = {}
     order: list[int] = []
     total = got = 0.0
     for register_word in street_words:
-        weight = vocab.word_weight(register_word)
+        if register_word in FILLER:
+            continue  # "The Chase": the caller's "the" is never counted either
+        weight = weigh(register_word)
         total += weight
         best, best_j = 0.0, -1
         for j, said in enumerate(words):
-            if j in used:
+            if j in used or j in taken:
                 continue
             sim = word_similarity(register_word, said)
             if sim > best:
@@ -100,7 +116,7 @@ def street_fit(
             got += weight * best
     if len(order) > 1 and order != sorted(order):
         got *= OUT_OF_ORDER  # "Elm Yew Road" is not "Yew Elm Road"
-    return got / total, used
+    return (got / total if total else 0.0), used
 
 
 def words_fit(
@@ -108,12 +124,19 @@ def words_fit(
     street_words: tuple[str, ...],
     town_words: tuple[str, ...],
     words: tuple[str, ...],
-) -> tuple[float, float, float]:
-    """(street fit, town fit, other town named). The street fit averages the share of the
-    street's words said and the share of the caller's words (towns aside) the street explains,
-    so "22 Fell Park" is far from "22 Park Avenue". The town fit is its most distinctive word
-    said ("Barrow" names Barrow-in-Furness; "Furness" alone only half does)."""
-    recall, used = street_fit(vocab, street_words, words)
+    name_words: tuple[str, ...] = (),
+) -> tuple[float, float, float, float]:
+    """(street fit, town fit, other town named, house name fit). The street fit averages the
+    share of the street's words said and the share of the caller's words (towns aside) the
+    house name and street explain, so "22 Fell Park" is far from "22 Park Avenue". The town
+    fit is its most distinctive word said ("Barrow" names Barrow-in-Furness; "Furness" alone
+    only half does). The house name fit is the share of its words said, rarer words counting
+    more ("Ballaskilley" more than "Farm")."""
+    named, by_name = street_fit(vocab, name_words, words, weigh=vocab.name_weight)
+    if named < NAME_SAID:  # a common word of the name said ("house") does not name the house
+        named, by_name = 0.0, {}
+    recall, used = street_fit(vocab, street_words, words, frozenset(by_name))
+    used = {**by_name, **used}
     town_best = 0.0
     conflict = 0.0
     said_total = said_used = 0.0
@@ -124,7 +147,7 @@ def words_fit(
     for j, said in enumerate(words):
         if j not in used and j > street_end:
             # A word the register knows ("Walton") is not a typo of a town ("Dalton").
-            known = said in vocab.idf or said in vocab.town_words
+            known = vocab.knows(said)
             hit = max(
                 (
                     vocab.town_weight.get(t, 1.0) * similarity
@@ -152,7 +175,8 @@ def words_fit(
         said_total += weight
         said_used += weight * used.get(j, 0.0)
     precision = said_used / said_total if said_total else 1.0
-    return (recall + precision) / 2, town_best, min(conflict, 1.0)
+    street = (recall + precision) / 2 if street_words else precision / 2
+    return street, town_best, min(conflict, 1.0), named
 
 
 def postcode_fit(near: dict[str, int], said: str | None, outward: str | None, code: str) -> float:
@@ -171,21 +195,46 @@ def postcode_fit(near: dict[str, int], said: str | None, outward: str | None, co
     return 0.0
 
 
-def number_fit(q: ParsedAddress, house: str | None, flat: str | None) -> float | None:
-    """None when the numbers disagree; otherwise a small bonus or penalty for the flat."""
+def _flat_fit(q: ParsedAddress, flat: str | None, numbers: list[str]) -> float | None:
+    """How the flat said agrees with the candidate's, once its house is accounted for;
+    numbers: the caller's numbers the house did not use."""
+    if flat is None:
+        if q.flat is not None or q.slash_house is not None:
+            return FLAT_UNKNOWN + EXTRA_NUMBER * len(numbers)
+        return EXTRA_NUMBER * len(numbers)
+    if q.flat is not None:
+        return FLAT_SAID + EXTRA_NUMBER * len(numbers) if q.flat == flat else None
+    if flat in numbers:
+        numbers.remove(flat)
+        return FLAT_BARE + EXTRA_NUMBER * len(numbers)
+    if numbers:
+        return None  # another number was said where the flat's should be
+    return FLAT_UNSAID
+
+
+def number_fit(
+    q: ParsedAddress, house: str | None, flat: str | None, named: bool = False
+) -> float | None:
+    """None when the numbers disagree; otherwise a small bonus or penalty for the flat.
+    named: the caller said the house's name, which identifies it without its number."""
     numbers = list(q.numbers)
     if house is None:
-        return None
+        return _flat_fit(q, flat, numbers) if named else None
     letter_flat = False
     if house in numbers:
         numbers.remove(house)
     elif house == q.slash_house:
         pass
+    elif q.flat is not None and f"{q.flat}-{q.slash_house}" == house:
+        return EXTRA_NUMBER * len(numbers) if flat is None else FLAT_UNSAID  # "29/31": 29-31
     elif flat and flat.isalpha() and len(flat) == 1 and house + flat in numbers:
         numbers.remove(house + flat)  # "12a" said for Flat A at 12
         letter_flat = True
     elif q.flat == house and q.slash_house is not None and q.slash_house == flat:
         return FLAT_BARE  # "12/3" for flat 3 at 12
+    elif named:
+        fit = _flat_fit(q, flat, numbers)
+        return None if fit is None else fit + NUMBER_UNSAID
     else:
         return None
     if flat is None:
@@ -217,12 +266,20 @@ def _number(value: str | None) -> str | None:
 
 
 @lru_cache(maxsize=100_000)
-def _street_parts(street: str, town: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    town_words = tuple(w for w in tokens(town or "") if w not in TOWN_STOPWORDS)
+def _street_parts(
+    street: str, town: str | None, locality: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    places = tokens(f"{locality or ''} {town or ''}")
+    town_words = tuple(dict.fromkeys(w for w in places if w not in TOWN_STOPWORDS))
     return tuple(tokens(street)), town_words
 
 
-WordsFit = dict[tuple[str | None, str | None], tuple[float, float, float]]
+@lru_cache(maxsize=100_000)
+def _name_words(name: str | None) -> tuple[str, ...]:
+    return tuple(tokens(name)) if name else ()
+
+
+WordsFit = dict[tuple[str | None, ...], tuple[float, float, float, float]]
 
 
 def score(
@@ -236,28 +293,32 @@ def score(
     keeps the street's fit for the other candidates of the same query on the same street."""
     house = _number(a.house_number)
     flat = _number(a.sub_building)
-    if house is None and a.street is None:  # a row with text only: numbers from its text
+    structured = bool(a.street or a.building_name)
+    if house is None and not structured:  # a row with text only: numbers from its text
         parsed = parse(a.full_address)
         house = parsed.numbers[-1] if parsed.numbers else None
         flat = parsed.flat
-    numbers = number_fit(q, house, flat)
-    if numbers is None:
-        return None
-    key = (a.street, a.town) if a.street else (a.full_address, None)
+    if house is None and not a.building_name:
+        return None  # neither a number nor a name: nothing the caller said can pick it
+    key = (a.street, a.town, a.locality, a.building_name) if structured else (a.full_address,)
     fit = memo.get(key) if memo is not None else None
     if fit is None:
-        if a.street:
-            street_words, town_words = _street_parts(a.street, a.town)
+        if structured:
+            street_words, town_words = _street_parts(a.street or "", a.town, a.locality)
         else:
             street_words, town_words = parse(a.full_address).words, ()
         words = tuple(w for w in q.words if w not in FILLER)
-        fit = words_fit(vocab, street_words, town_words, words)
+        fit = words_fit(vocab, street_words, town_words, words, _name_words(a.building_name))
         if memo is not None:
             memo[key] = fit
-    street, town, conflict = fit
+    street, town, conflict, named = fit
+    numbers = number_fit(q, house, flat, named >= NAME_SAID)
+    if numbers is None:
+        return None
     postcode = postcode_fit(near, q.postcode or q.postcode_attempt, q.outward, _compact(a.postcode))
     return (
         W_STREET * street
+        + W_NAME * named
         + W_TOWN * town
         - W_TOWN_CONFLICT * conflict
         + W_POSTCODE * postcode

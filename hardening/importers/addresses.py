@@ -1,5 +1,10 @@
 """Address register rows (UPRN, text, type, tenure, provider, point) from a user's CSV / GeoJSON.
 
+The parts of an address come as columns of their own (sub_building, building_name,
+house_number, street, locality, town, postcode) or as HM Land Registry / AddressBase write
+them: PAON (a house number, a name, or both: "Saffron Court, 50", "37 - 39") and SAON (the
+flat: "Flat 2", "First Floor Flat"), which are split into those parts.
+
 UPRN is the natural key. Rows are rejected for a bad UPRN, a property type or tenure outside the
 schema's lists, a provider organisation that does not exist, and a parent UPRN that is neither
 among the file's good rows nor already in the register (children of a rejected parent follow
@@ -32,12 +37,14 @@ from hardening.importers.core import (
 from hardening.importers.spatial import assign_areas, containing, locate, point_geoms
 from hardening.importers.tabular import Row, cell, parse_map, read_table
 
-PARTS = ("sub_building", "house_number", "street", "town", "postcode")
+PARTS = ("sub_building", "building_name", "house_number", "street", "locality", "town", "postcode")
 TARGETS = (
     "uprn",
     "parent_uprn",
     "address",
     *PARTS,
+    "paon",
+    "saon",
     "property_type",
     "tenure",
     "provider",
@@ -74,9 +81,14 @@ def parse(
     table = read_table(path, TARGETS, mapping, crs, layer=layer)
     if "uprn" not in table.mapped:
         raise UserInputError(f"{path}: no UPRN column; map one with --map uprn=<column>")
-    if "address" not in table.mapped and not table.mapped & set(PARTS):
+    if "address" not in table.mapped and not table.mapped & {*PARTS, "paon"}:
         raise UserInputError(
-            f"{path}: no address text; map --map address=<column> or its parts ({', '.join(PARTS)})"
+            f"{path}: no address text; map --map address=<column> or its parts "
+            f"({', '.join(PARTS)}, or paon/saon)"
+        )
+    if table.mapped & {"paon", "saon"} and table.mapped & {"building_name", "house_number"}:
+        raise UserInputError(
+            "map either paon/saon or building_name/house_number (paon holds both), not both"
         )
     name = (source or path.stem).strip()
     if not name:
@@ -109,6 +121,41 @@ def _choice(value: str | None, allowed: tuple[str, ...], default: str, label: st
     return key
 
 
+_PAON_NUMBER = re.compile(r"^\d+[A-Za-z]?(\s*-\s*\d+[A-Za-z]?)?$")
+_LEADING_NUMBER = re.compile(r"^(\d+[A-Za-z]?)\s+(\D.*)$")
+
+
+def house_number_text(value: str) -> str:
+    """A house number as stored: a range without spaces ("37 - 39" -> "37-39")."""
+    return re.sub(r"\s*-\s*", "-", value.strip())
+
+
+def split_paon(paon: str | None) -> tuple[str | None, str | None]:
+    """(building name, house number) of a PAON: "12A" -> (None, "12A"), "Rose Cottage" ->
+    ("Rose Cottage", None), "Saffron Court, 50" -> ("Saffron Court", "50"), "37 - 39" ->
+    (None, "37-39"), "12 Neaum Crag Court" -> ("Neaum Crag Court", "12")."""
+    if paon is None or not paon.strip():
+        return None, None
+    text_value = " ".join(paon.split())
+    if _PAON_NUMBER.match(text_value):
+        return None, house_number_text(text_value)
+    name, comma, last = text_value.rpartition(",")
+    if comma and _PAON_NUMBER.match(last.strip()):
+        return name.strip() or None, house_number_text(last)
+    leading = _LEADING_NUMBER.match(text_value)
+    if leading and not any(c.isdigit() for c in leading.group(2)):
+        return leading.group(2).strip(), leading.group(1)
+    return text_value, None
+
+
+def address_text(parts: dict[str, str | None]) -> str:
+    """One line from the parts: "Flat 2, Saffron Court, 50 Linden Road, Bognor Regis, PO21 2BT"."""
+    number_street = " ".join(p for p in (parts["house_number"], parts["street"]) if p)
+    ordered = (parts["sub_building"], parts["building_name"], number_street, parts["locality"],
+               parts["town"], parts["postcode"])  # fmt: skip
+    return ", ".join(p for p in ordered if p)
+
+
 def _address(source: str, row: Row, seen: dict[str, Origin]) -> Record:
     if row.problem is not None:
         raise RowRejected(row.problem)
@@ -121,7 +168,16 @@ def _address(source: str, row: Row, seen: dict[str, Origin]) -> Record:
     parts = {p: cell(row, p) for p in PARTS}
     if postcode is not None:
         parts["postcode"] = normalise_postcode(postcode)
-    full = cell(row, "address") or ", ".join(v for v in parts.values() if v)
+    if "paon" in row.cells or "saon" in row.cells:
+        parts["building_name"], parts["house_number"] = split_paon(cell(row, "paon"))
+        parts["sub_building"] = cell(row, "saon")
+    if parts["house_number"] is not None:
+        parts["house_number"] = house_number_text(parts["house_number"])
+    if parts["locality"] is not None and parts["locality"] == parts["town"]:
+        parts["locality"] = None  # Land Registry repeats the town as the locality
+    if parts["street"] is None and parts["locality"] is not None:
+        parts["street"], parts["locality"] = parts["locality"], None  # "21, The Green"
+    full = cell(row, "address") or address_text(parts)
     if not 3 <= len(full) <= 300:
         raise RowRejected(f"address {full!r} must be 3 to 300 characters")
     values = {
