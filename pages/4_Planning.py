@@ -1,5 +1,8 @@
 """Planning: what CCTV sees (walls applied), where uncovered risk lies (published cells only),
-and where new CCTV or ANPR sites should go; saved scenarios compared side by side."""
+and where new CCTV or ANPR sites should go within a number of sites or a budget in pounds;
+saved scenarios compared side by side. Results are in words: each site by its street and
+junction, its cost, what it adds, coverage before and after, and why fewer sites came back
+than were asked for. The optimiser's figures sit in an expander for analysts."""
 
 from __future__ import annotations
 
@@ -9,12 +12,23 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
+from hardening import layers as layers_api
 from hardening.coverage.anpr import plan_anpr
 from hardening.coverage.cctv import CctvParams, plan_cctv
 from hardening.coverage.data import planning_areas
 from hardening.coverage.plans import compare_plans, list_plans, save_plan
 from hardening.coverage.report import camera_views_lonlat, coverage_report
+from hardening.coverage.summary import (
+    UnitCosts,
+    anpr_sentence,
+    cctv_sentence,
+    homes,
+    money,
+    place_names,
+)
 from hardening.errors import HardeningError
+from hardening.geo import to_bng
+from ui.labels import word
 from ui.session import as_actor, require_actor
 
 actor = require_actor()
@@ -27,6 +41,8 @@ if not names:
 area = st.sidebar.selectbox("Area", list(names), format_func=names.__getitem__)
 visibility = st.sidebar.checkbox("Walls block views", value=True)
 STATUS_COLOUR = {"working": [30, 140, 220, 70], "faulty": [230, 120, 20, 70]}
+KINDS = {"cctv": "New CCTV cameras", "anpr": "ANPR cameras"}
+STREET_SPAN_DEG = (0.06, 0.035)  # streets drawn around the area's cameras (about 4 km x 4 km)
 
 
 def _cell_ring(c: dict[str, Any]) -> list[list[float]]:
@@ -34,6 +50,37 @@ def _cell_ring(c: dict[str, Any]) -> list[list[float]]:
     dx, dy = 0.0019 * c["cell_m"] / 250, 0.00112 * c["cell_m"] / 250
     lon, lat = c["lon"], c["lat"]
     return [[lon - dx, lat - dy], [lon + dx, lat - dy], [lon + dx, lat + dy], [lon - dx, lat + dy]]
+
+
+def _streets(centre: list[float]) -> list[dict[str, Any]]:
+    """Streets around the area for the offline map (no basemap)."""
+    (lon, lat), (dx, dy) = centre, STREET_SPAN_DEG
+    box = layers_api.BBox(lon - dx, lat - dy, lon + dx, lat + dy)
+    with as_actor(actor) as conn:
+        roads = layers_api.roads(conn, box, simplify_m=2)
+    return [{"path": r.path, "what": r.name or word(r.road_class)} for r in roads]
+
+
+def _site_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per chosen site in words: where, what, cost, what it adds."""
+    unit = plan["unit_costs"]
+    rows = []
+    for c, place in zip(plan["chosen"], plan["places"], strict=True):
+        if plan["kind"] == "anpr":
+            what, cost = "New ANPR camera", unit["anpr"]
+            adds = f"reads {100 * c['adds_share']:.0f}% more of the journeys to high-risk places"
+            if c.get("adds_entry_routes"):
+                adds += f", on {c['adds_entry_routes']} route(s) in from outside"
+        else:
+            repair = c["kind"] == "repair"
+            what = "Repair a faulty camera" if repair else "New CCTV camera"
+            cost = unit["cctv_repair"] if repair else unit["new_cctv"]
+            adds = (
+                f"sees {homes(c['adds_households'], more=True)}, "
+                f"{100 * c['adds_share']:.1f}% of the area's risk"
+            )
+        rows.append({"where": place, "what": what, "cost": money(cost), "adds": adds})
+    return rows
 
 
 try:
@@ -47,35 +94,63 @@ except HardeningError as exc:
 cols = st.columns(4)
 cols[0].metric("Working cameras", report["cameras"]["working"])
 cols[1].metric("Faulty cameras", report["cameras"]["faulty"])
-cols[2].metric("Weighted demand covered", f"{report['covered']['weight_share']:.1%}")
-cols[3].metric("Households covered", f"{report['covered']['household_share']:.1%}")
+cols[2].metric("Share of the risk cameras see", f"{report['covered']['weight_share']:.0%}")
+cols[3].metric("Homes cameras see", f"{report['covered']['household_share']:.0%}")
 if report["note"]:
     st.info(report["note"])
 
 plan: dict[str, Any] | None = st.session_state.get("coverage_plan")
 with st.form("run_plan"):
-    kind = st.radio("Plan", ["cctv", "anpr"], horizontal=True)
-    mode = st.radio("Limit by", ["new sites", "budget"], horizontal=True)
-    k = st.number_input("New sites", min_value=0, max_value=200, value=10)
-    budget = st.number_input("Budget (new site = 1, repair = 0.4)", min_value=0.0, value=5.0)
-    backup = st.slider("Backup coverage weight", 0.0, 1.0, 0.0, 0.1)
+    kind = st.radio(
+        "Plan", list(KINDS), format_func=KINDS.__getitem__, horizontal=True, key="plan_kind"
+    )
+    mode = st.radio("Limit by", ["number of sites", "budget"], horizontal=True, key="plan_mode")
+    k = st.number_input("New sites", min_value=0, max_value=200, value=10, key="plan_sites")
+    budget = st.number_input(
+        "Budget (£)", min_value=0, max_value=100_000_000, value=60_000, step=1_000,
+        key="plan_budget",
+    )  # fmt: skip
+    with st.expander("Unit costs (£): indicative; put in your own quotes"):
+        defaults = UnitCosts()
+        new_cost = st.number_input("New CCTV camera", 1, 10_000_000, int(defaults.new_cctv))
+        repair_cost = st.number_input(
+            "Repair of a faulty CCTV camera", 1, 10_000_000, int(defaults.cctv_repair)
+        )
+        anpr_cost = st.number_input("New ANPR camera", 1, 10_000_000, int(defaults.anpr))
     name = st.text_input("Save as (optional)")
     run = st.form_submit_button("Run")
 if run:
-    with st.status("Optimising...", expanded=False) as status:
+    costs = UnitCosts(float(new_cost), float(repair_cost), float(anpr_cost))
+    asked = int(k) if mode == "number of sites" else None
+    with st.status("Working out the best sites...", expanded=False) as status:
         try:
+            costs.check()
             with as_actor(actor) as conn:
                 if kind == "cctv":
                     params = CctvParams(
-                        new_sites=int(k) if mode == "new sites" else None,
+                        new_sites=asked,
                         budget=float(budget) if mode == "budget" else None,
-                        backup_weight=float(backup),
+                        new_cost=costs.new_cctv,
+                        repair_cost=costs.cctv_repair,
                         visibility=visibility,
                         time_limit_s=60.0,
                     )
-                    plan = plan_cctv(conn, area, params, progress=status.write)
+                    plan = plan_cctv(conn, area, params)
+                    plan["cost_pounds"] = plan["cost"]
+                    points = [to_bng(c["lon"], c["lat"]) for c in plan["chosen"]]
+                    plan["places"] = place_names(conn, points)
                 else:
-                    plan = plan_anpr(conn, area, int(k), progress=status.write)
+                    sites = asked if asked is not None else int(budget // costs.anpr)
+                    plan = plan_anpr(conn, area, sites)
+                    plan["cost_pounds"] = len(plan["chosen"]) * costs.anpr
+                    points = [(c["x"], c["y"]) for c in plan["chosen"]]
+                    plan["places"] = place_names(conn, points)
+                plan["asked"] = asked
+                plan["unit_costs"] = {
+                    "new_cctv": costs.new_cctv,
+                    "cctv_repair": costs.cctv_repair,
+                    "anpr": costs.anpr,
+                }
                 if name.strip():
                     plan["plan_id"] = save_plan(conn, name, plan, {"k": int(k), "mode": mode})
             st.session_state["coverage_plan"] = plan
@@ -84,11 +159,29 @@ if run:
             status.update(label="Failed", state="error")
             st.error(str(exc))
 
+if plan:
+    area_name = names.get(plan["area_id"], plan["area_id"])
+    st.subheader("What the plan buys")
+    if plan["kind"] == "cctv":
+        st.success(cctv_sentence(plan, area_name))
+    else:
+        st.success(anpr_sentence(plan, area_name))
+    if plan.get("asked") is not None and len(plan["chosen"]) < plan["asked"]:
+        st.info(
+            f"You asked for {plan['asked']} sites; {len(plan['chosen'])} came back because "
+            f"{plan.get('shortfall') or 'no further site would add anything'}."
+        )
+    st.dataframe(pd.DataFrame(_site_rows(plan)), hide_index=True, width="stretch", key="chosen")
+
+centre = sectors[0]["ring"][0] if sectors else [-3.22, 54.12]
+streets = _streets(centre)
 layers = [
+    pdk.Layer("PathLayer", id="streets", data=streets, get_path="path",
+              get_color=[160, 160, 160, 220], width_min_pixels=1, pickable=True),
     pdk.Layer(
         "PolygonLayer",
         [
-            {"polygon": _cell_ring(c), "n": c["households"]}
+            {"polygon": _cell_ring(c), "what": f"{c['households']} homes no camera sees"}
             for c in report["uncovered_cells"]
             if c["households"] is not None
         ],
@@ -101,7 +194,8 @@ layers = [
     pdk.Layer(
         "PolygonLayer",
         [
-            {"polygon": s["ring"], "colour": STATUS_COLOUR[s["status"]], "name": s["name"]}
+            {"polygon": s["ring"], "colour": STATUS_COLOUR[s["status"]],
+             "what": f"{s['name'] or 'CCTV camera'} ({word(s['status'])})"}
             for s in sectors
         ],
         id="sectors",
@@ -111,12 +205,13 @@ layers = [
         line_width_min_pixels=1,
         pickable=True,
     ),
-]
+]  # fmt: skip
 if plan:
+    chosen = [c | {"what": place} for c, place in zip(plan["chosen"], plan["places"], strict=True)]
     layers.append(
         pdk.Layer(
             "ScatterplotLayer",
-            plan["chosen"],
+            chosen,
             id="chosen",
             get_position="[lon, lat]",
             get_fill_color=[20, 170, 60, 230],
@@ -125,44 +220,45 @@ if plan:
             pickable=True,
         )
     )
-centre = sectors[0]["ring"][0] if sectors else [-3.22, 54.12]
 st.pydeck_chart(
     pdk.Deck(
         layers=layers,
         initial_view_state=pdk.ViewState(longitude=centre[0], latitude=centre[1], zoom=13),
         map_provider=None,
-        tooltip={"text": "{name}"},
+        tooltip={"text": "{what}"},
     )
 )
 st.caption(
-    "Blue/orange: working/faulty camera views; red: published cells of uncovered homes "
-    "(counts under 10 suppressed); green: chosen sites."
+    "Grey: streets. Blue/orange: what working/faulty cameras see; red: areas with homes no "
+    "camera sees (counts under 10 not shown); green: the chosen sites."
 )
-
 if plan:
-    st.subheader(f"Result: {plan['status']}, gap {plan['gap']}")
+    with st.expander("Technical detail (for analysts)"):
+        st.write(
+            f"Optimiser status {plan['status']}, objective {plan['objective']}, bound "
+            f"{plan['bound']}, gap {plan['gap']}, {plan['seconds']} s; greedy objective "
+            f"{plan['greedy']['objective']}. Weight basis: {plan['weight_basis']}."
+        )
+        st.json({k: v for k, v in plan.items() if k not in ("existing",)}, expanded=False)
+
+st.subheader("Faulty cameras: what a repair brings back")
+if report["repairs"]:
     st.dataframe(
         pd.DataFrame(
             [
                 {
-                    "method": "HiGHS",
-                    "objective": plan["objective"],
-                    "bound": plan["bound"],
-                    "seconds": plan["seconds"],
-                },
-                {
-                    "method": "greedy",
-                    "objective": plan["greedy"]["objective"],
-                    "bound": None,
-                    "seconds": plan["greedy"]["seconds"],
-                },
+                    "camera": r["name"] or f"camera {r['site_id']}",
+                    "homes it would see again": homes(r["restored_households"]),
+                    "share of the area's risk": f"{100 * r['restored_share']:.2f}%",
+                }
+                for r in report["repairs"]
             ]
-        )
+        ),
+        hide_index=True,
+        width="stretch",
     )
-    st.dataframe(pd.DataFrame(plan["chosen"]))
-
-st.subheader("Faulty cameras: what a repair restores")
-st.dataframe(pd.DataFrame(report["repairs"]))
+else:
+    st.caption("No faulty cameras in this area.")
 
 with as_actor(actor) as conn:
     saved = list_plans(conn, area)

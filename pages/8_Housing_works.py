@@ -1,6 +1,8 @@
-"""Housing works: the provider's queue with SLA clocks (escalated orders flagged), the measures
-worth raising as orders, and the operatives' schedule, as a Gantt chart per operative and as
-routes on an offline map (no basemap: streets drawn from the database).
+"""Housing works: the provider's queue with SLA clocks (escalated orders flagged; dates with
+their year, UK local time), the best package of measures for each home or block within a cost
+cap (the combined effect, on a map of the provider's homes), and the operatives' schedule, as
+a Gantt chart per operative and as routes on an offline map (no basemap: streets drawn from
+the database).
 
 Everything runs as the signed-in user through the service layer (`hardening.works`): row-level
 security keeps a provider to its own homes, orders and operatives. A plan is a proposal until
@@ -21,8 +23,10 @@ import streamlit as st
 from hardening import layers
 from hardening.errors import HardeningError
 from hardening.works import board, orders, plan
+from hardening.works.packages import DEFAULT_CAP_PENCE, packages, unit_costs
 from hardening.works.problem import LOCAL_TZ
-from hardening.works.recommend import recommend
+from ui.labels import day as day_words
+from ui.labels import pounds, word
 from ui.session import as_actor, require_actor
 
 CLOCK_COLOURS = {"overdue": "#f8d0d0", "due_soon": "#fde7c2", "ok": "#d9f0dc"}
@@ -30,6 +34,8 @@ PRIORITY_COLOURS = {"emergency": "#c62828", "urgent": "#ef6c00", "routine": "#1f
                     "planned": "#7b8794"}  # fmt: skip
 ROUTE_COLOURS = [[31, 95, 168], [198, 40, 40], [46, 125, 50], [123, 31, 162], [239, 108, 0],
                  [0, 131, 143], [109, 76, 65], [173, 20, 87]]  # fmt: skip
+BAND_COLOURS = {"very_high": [198, 40, 40, 230], "high": [239, 108, 0, 230],
+                "medium": [249, 168, 37, 230], "low": [46, 125, 50, 230]}  # fmt: skip
 LOCAL = ZoneInfo(LOCAL_TZ)
 PLAN_KEY = "works_plan"
 
@@ -41,8 +47,21 @@ if "housing" not in actor.roles or not actor.org_id:
 provider = actor.org_id
 
 
-def _label(value: str) -> str:
-    return value.replace("_", " ")
+def _when(value: datetime) -> str:
+    """A time as the provider's staff read it: "7 Dec 2026 17:00", UK local time."""
+    local = value.astimezone(LOCAL)
+    return f"{day_words(local)} {local:%H:%M}"
+
+
+def _flag(reason: str | None) -> str:
+    """ "marker:threat_to_life" -> "⚠ SAFE marker: Threat to life"."""
+    kind, _, what = (reason or "alert:").partition(":")
+    source = {"marker": "SAFE marker", "incident": "Incident"}.get(kind, word(kind))
+    return f"⚠ {source}: {word(what)}" if what else f"⚠ {source}"
+
+
+def _late(minutes: int) -> str:
+    return f"{board.span(minutes)} late" if minutes > 0 else "on time"
 
 
 def _run(call: Any, *args: Any, **kwargs: Any) -> Any:
@@ -72,14 +91,12 @@ with queue_tab:
             [
                 {
                     "order": r["work_order_id"],
-                    "flag": ("⚠ " + _label(r["escalation_reason"] or "escalated"))
-                    if r["escalated"]
-                    else "",
-                    "priority": r["priority"],
-                    "status": _label(r["status"]),
-                    "measure": _label(r["measure_code"]),
+                    "flag": _flag(r["escalation_reason"]) if r["escalated"] else "",
+                    "priority": word(r["priority"]),
+                    "status": word(r["status"]),
+                    "measure": word(r["measure_code"]),
                     "address": r["full_address"],
-                    "due": r["due_at"].astimezone(LOCAL).strftime("%a %d %b %H:%M"),
+                    "due": _when(r["due_at"]),
                     "SLA clock": r["sla_clock"],
                     "state": r["sla_state"],
                 }
@@ -90,48 +107,143 @@ with queue_tab:
             lambda row: [f"background-color: {CLOCK_COLOURS[row['state']]}"] * len(row), axis=1
         )
         st.dataframe(styled, hide_index=True, width="stretch", key="queue")
+        st.caption(
+            "Times are UK local time. An order is escalated to an emergency when a SAFE marker "
+            "or a cuckooing or threat-to-life incident stands at its address or block."
+        )
+
+
+def _homes_map(items: list[dict[str, Any]]) -> pdk.Deck | None:
+    """The packages' homes on an offline map with streets, opened on the provider's homes."""
+    spots = [i for i in items if i.get("lon") is not None]
+    if not spots:
+        return None
+    lons, lats = [i["lon"] for i in spots], [i["lat"] for i in spots]
+    pad = 0.003
+    box = layers.BBox(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
+    streets = _run(layers.roads, box, simplify_m=2) or []
+    context = [{"path": r.path, "what": r.name or word(r.road_class)} for r in streets]
+    homes = [
+        {"lon": i["lon"], "lat": i["lat"], "what": f"{i['address']}: {i['package']}",
+         "colour": BAND_COLOURS.get(i["band"], [90, 90, 90, 220])}
+        for i in spots
+    ]  # fmt: skip
+    view = pdk.data_utils.compute_view([[i["lon"], i["lat"]] for i in spots])
+    view.zoom = min(16.0, max(11.0, float(view.zoom) - 0.4))
+    return pdk.Deck(
+        layers=[
+            pdk.Layer(
+                "PathLayer",
+                id="streets",
+                data=context,
+                get_path="path",
+                get_color=[175, 175, 175, 200],
+                width_min_pixels=1,
+                pickable=True,
+            ),
+            pdk.Layer(
+                "ScatterplotLayer",
+                id="homes",
+                data=homes,
+                get_position=["lon", "lat"],
+                get_fill_color="colour",
+                get_radius=12,
+                radius_min_pixels=5,
+                stroked=True,
+                get_line_color=[255, 255, 255],
+                pickable=True,
+            ),
+        ],
+        initial_view_state=view,
+        tooltip={"text": "{what}"},
+        map_provider=None,
+    )
+
 
 with recommend_tab:
-    limit = st.slider("How many", 5, 100, 20, key="rec_limit")
-    recs = _run(recommend, provider, limit) or []
+    st.caption(
+        "For each home (or block) the best package of measures within the cost cap, its effect "
+        "worked out with the measures together: door measures overlap (a spy hole and a chain "
+        "guard the same door), so together they are worth less than counted separately, "
+        "which is shown beside it."
+    )
+    c1, c2 = st.columns(2)
+    cap = c1.number_input(
+        "Spend up to (£) per home or block", min_value=1, max_value=1_000_000,
+        value=DEFAULT_CAP_PENCE // 100, step=25, key="rec_cap",
+    )  # fmt: skip
+    limit = c2.slider("How many homes or blocks", 5, 100, 20, key="rec_limit")
+    catalogue = _run(unit_costs) or []
+    costs: dict[str, int] = {}
+    with st.expander("Unit costs (£): the catalogue's typical costs unless you change them"):
+        for m in catalogue:
+            chosen_cost = st.number_input(
+                m["name"], min_value=0, max_value=1_000_000,
+                value=int(m["typical_cost_pence"]) // 100, key=f"cost_{m['measure_code']}",
+            )  # fmt: skip
+            if int(chosen_cost) * 100 != int(m["typical_cost_pence"]):
+                costs[m["measure_code"]] = int(chosen_cost) * 100
+    recs = _run(packages, provider, int(cap) * 100, int(limit), costs) or []
+    for r in recs:
+        r["package"] = " + ".join(r["names"])
     if not recs:
-        st.info("Nothing to recommend: every home has what would lower its risk, or is on order.")
+        st.info(
+            "Nothing to recommend within this cap: every home has what would lower its risk, "
+            "it is on order, or it costs more than the cap."
+        )
     else:
+        spend = sum(r["cost_pence"] for r in recs) / 100
+        st.markdown(
+            f"**{len(recs)} {'home or block' if len(recs) == 1 else 'homes or blocks'}, "
+            f"{pounds(spend)} in all:** the packages would "
+            f"lower their risk scores by {sum(r['reduction'] for r in recs):.1f} points together "
+            f"({sum(r['separate'] for r in recs):.1f} if each measure were counted on its own)."
+            f" First: {recs[0]['address']}, {recs[0]['package']} for "
+            f"{pounds(recs[0]['cost_pence'] / 100)}."
+        )
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        "uprn": r["uprn"],
-                        "measure": _label(r["measure_code"]),
-                        "scope": r["scope"],
-                        "band": r.get("band"),
-                        "score reduction": r["score_reduction"],
-                        "typical cost (£)": round(r["typical_cost_pence"] / 100),
+                        "address": r["address"],
+                        "for": "whole block" + (f" ({r['flats']} flats)" if r["flats"] > 1 else "")
+                        if r["scope"] == "block"
+                        else "this home",
+                        "risk band": word(r["band"]),
+                        "cost": pounds(r["cost_pence"] / 100),
+                        "risk lowered by (points)": round(r["reduction"], 1),
+                        "counted separately": round(r["separate"], 1),
+                        "package": r["package"],
                     }
                     for r in recs
                 ]
             ),
             hide_index=True,
             width="stretch",
+            key="rec_table",
         )
-        keys = [f"{r['uprn']}:{r['measure_code']}" for r in recs]
+        deck = _homes_map(recs)
+        if deck is not None:
+            st.pydeck_chart(deck, height=380, key="rec_map")
+        by_uprn = {str(r["uprn"]): r for r in recs}
         chosen = st.multiselect(
             "Raise orders for",
-            keys,
-            format_func=lambda k: f"UPRN {k.split(':')[0]}: {_label(k.split(':')[1])}",
+            list(by_uprn),
+            format_func=lambda k: f"{by_uprn[k]['address']}: {by_uprn[k]['package']}",
             key="rec_pick",
+            select_all=False,  # the first row of the list is a home, never "select all"
         )
         if st.button("Raise order(s)", type="primary", key="raise", disabled=not chosen):
             made = []
             try:
                 with as_actor(actor) as conn:
                     for key in chosen:
-                        uprn, measure = key.split(":")
-                        made.append(orders.create(conn, int(uprn), measure, provider))
+                        for measure in by_uprn[key]["measures"]:
+                            made.append(orders.create(conn, int(key), measure, provider))
             except HardeningError as exc:
                 st.error(f"Nothing raised: {exc}")
             else:
-                ids = ", ".join(f"#{o['work_order_id']} ({o['priority']})" for o in made)
+                ids = ", ".join(f"#{o['work_order_id']} ({word(o['priority'])})" for o in made)
                 st.success(f"Raised {len(made)} order(s): {ids}")
 
 
@@ -144,7 +256,7 @@ def _gantt(visits: list[dict[str, Any]]) -> Any:
                 "end": v["end"].replace(tzinfo=None),
                 "order": v["work_order_id"],
                 "priority": v["priority"],
-                "late (min)": v["late_minutes"],
+                "late": _late(v["late_minutes"]),
             }
             for v in visits
         ]
@@ -162,7 +274,13 @@ def _gantt(visits: list[dict[str, Any]]) -> Any:
                     domain=list(PRIORITY_COLOURS), range=list(PRIORITY_COLOURS.values())
                 ),
             ),
-            tooltip=["order", "priority", "start:T", "end:T", "late (min)"],
+            tooltip=[
+                "order",
+                "priority",
+                alt.Tooltip("start:T", format="%H:%M"),
+                alt.Tooltip("end:T", format="%H:%M"),
+                "late",
+            ],
         )
     )
 
@@ -197,7 +315,7 @@ def _map(result: dict[str, Any], day: date) -> pdk.Deck | None:
     box = layers.BBox(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
     streets = _run(layers.roads, box, simplify_m=2) or []
     stops = [
-        {**v, "what": f"#{v['work_order_id']} {v['priority']} {v['start']:%H:%M}"}
+        {**v, "what": f"#{v['work_order_id']} {word(v['priority'])} {v['start']:%H:%M}"}
         for v in result["visits"]
         if v["start"].date() == day
     ]
@@ -239,7 +357,7 @@ with schedule_tab:
             f"out, {int(m['travel_minutes'])} min travel."
         )
         for u in proposal["unscheduled"]:
-            st.warning(f"Order #{u['work_order_id']} left out: {u['reason']}")
+            st.warning(f"Order #{u['work_order_id']} left out: {word(u['reason'])}")
         left, right = st.columns(2)
         if left.button("Commit this plan to the orders", key="commit"):
             written = _run(plan.commit_visits, proposal)
@@ -257,7 +375,7 @@ with schedule_tab:
         else:
             horizon = sorted({v["start"].date() for v in shown["visits"]})
             day = st.selectbox(
-                "Day", horizon, format_func=lambda d: f"{d:%a %d %b}", key="plan_day"
+                "Day", horizon, format_func=lambda d: f"{d:%a} {day_words(d)}", key="plan_day"
             )
             todays = [v for v in shown["visits"] if v["start"].date() == day]
             st.altair_chart(_gantt(todays), width="stretch")
@@ -272,8 +390,9 @@ with schedule_tab:
                             "start": f"{v['start']:%H:%M}",
                             "end": f"{v['end']:%H:%M}",
                             "order": v["work_order_id"],
-                            "priority": v["priority"],
-                            "late (min)": v["late_minutes"],
+                            "priority": word(v["priority"]),
+                            "due": _when(v["due"]),
+                            "late": _late(v["late_minutes"]),
                         }
                         for v in sorted(todays, key=lambda v: (v["operative"], v["start"]))
                     ]

@@ -1,4 +1,6 @@
-"""The planner page, headless: sectors and uncovered cells on the map, a run adds chosen sites."""
+"""The planner page, headless: sectors, uncovered cells and streets on the map; a run adds
+chosen sites, named by street and junction, costed in pounds, with coverage before and after in
+a sentence, why fewer sites came back than asked, and no solver jargon outside the expander."""
 
 from __future__ import annotations
 
@@ -18,17 +20,21 @@ def street(owner_engine: Engine, world: World) -> Iterator[None]:
     with owner_engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO roads (source_ref, road_class, area_id, geom) "
-                "SELECT 't:page-street', 'residential', :a, ST_MakeLine("
+                "INSERT INTO roads (source_ref, name, road_class, area_id, geom) "
+                "SELECT 't:page-street', 'Page Street', 'residential', :a, ST_MakeLine("
                 "ST_Translate(ST_Centroid(ST_Collect(geom)), -300, 10), "
                 "ST_Translate(ST_Centroid(ST_Collect(geom)), 300, 10)) "
+                "FROM addresses WHERE area_id = :a UNION ALL "
+                "SELECT 't:page-cross', 'Cross Lane', 'residential', :a, ST_MakeLine("
+                "ST_Translate(ST_Centroid(ST_Collect(geom)), 0, -200), "
+                "ST_Translate(ST_Centroid(ST_Collect(geom)), 0, 200)) "
                 "FROM addresses WHERE area_id = :a"
             ),
             {"a": NORTH},
         )
     yield
     with owner_engine.begin() as conn:
-        conn.execute(text("DELETE FROM roads WHERE source_ref = 't:page-street'"))
+        conn.execute(text("DELETE FROM roads WHERE source_ref LIKE 't:page-%'"))
 
 
 def _page(world: World, role: str) -> AppTest:
@@ -43,6 +49,16 @@ def _layers(at: AppTest) -> dict[str, int]:
     return {layer["id"]: len(layer.get("data", [])) for layer in spec["layers"]}
 
 
+def _words(at: AppTest) -> str:
+    """Everything the page says outside the analysts' expander."""
+    inner = {m.value for x in at.expander for m in x.markdown}  # the analysts' expander
+    said = [getattr(e, "value", "") for kind in ("success", "info", "subheader", "caption",
+            "markdown") for e in at.get(kind)]  # fmt: skip
+    said = [x for x in said if x not in inner]
+    tables = [d.value.to_string() for d in at.dataframe]
+    return " ".join(str(x) for x in said + tables)
+
+
 def test_planner_sees_sectors_and_runs_a_plan(
     test_db_url: object, world: World, street: None
 ) -> None:
@@ -51,11 +67,44 @@ def test_planner_sees_sectors_and_runs_a_plan(
     assert at.sidebar.selectbox[0].value == NORTH
     layers = _layers(at)
     assert layers["sectors"] == 1  # the world's one camera in the north
-    at.number_input[0].set_value(2)
+    assert layers["streets"] >= 2  # the map draws its own streets (no basemap)
+    assert not json.loads(at.get("deck_gl_json_chart")[0].proto.json).get("mapProvider")
+    at.number_input(key="plan_sites").set_value(2)
     at.button[0].click().run()  # the form's Run button
     assert not at.exception and not at.error, at.error
     assert _layers(at)["chosen"] >= 1
-    assert at.subheader[0].value.startswith("Result: optimal")
+    assert at.subheader[0].value == "What the plan buys"
+    sentence = at.success[0].value
+    assert "more homes" in sentence and ", for £" in sentence
+    assert "of the risk in Test North instead of" in sentence
+    table = next(d.value for d in at.dataframe if "where" in d.value.columns)
+    assert set(table["where"]) <= {"Page Street", "Cross Lane", "Page Street at Cross Lane",
+                                   "Cross Lane at Page Street", "Page Street, near Cross Lane",
+                                   "Cross Lane, near Page Street"}  # fmt: skip
+    assert all(c.startswith("£") for c in table["cost"]) and "sees" in table["adds"].iloc[0]
+    words = _words(at)
+    for jargon in ("HiGHS", "bound", "greedy", "objective", "kind", "site_id", "fov"):
+        assert jargon not in words, jargon
+
+
+def test_fewer_sites_than_asked_are_explained_and_a_new_budget_shows_a_new_answer(
+    test_db_url: object, world: World, street: None
+) -> None:
+    at = _page(world, "planner").run()
+    at.number_input(key="plan_sites").set_value(50)
+    at.button[0].click().run()
+    assert not at.exception and not at.error, at.error
+    shown = len(next(d.value for d in at.dataframe if "where" in d.value.columns))
+    assert shown < 50
+    assert any(i.value.startswith(f"You asked for 50 sites; {shown} came back because only")
+               for i in at.info)  # fmt: skip
+    at.radio(key="plan_mode").set_value("budget")
+    at.number_input(key="plan_budget").set_value(12_000)  # one new camera at the default cost
+    at.button[0].click().run()
+    assert not at.exception and not at.error, at.error
+    table = next(d.value for d in at.dataframe if "where" in d.value.columns)
+    assert len(table) == 1 and list(table["cost"]) == ["£12,000"]
+    assert "for £12,000" in at.success[0].value
 
 
 def test_roles_without_planning_get_nothing(test_db_url: object, world: World) -> None:

@@ -86,6 +86,10 @@ def _page(world: World, who: str) -> AppTest:
     return at.run()
 
 
+def _rec_table(at: AppTest) -> Any:
+    return next(d.value for d in at.dataframe if "package" in d.value.columns)
+
+
 def _queue_ids(at: AppTest) -> set[int]:
     frame = at.dataframe[0].value
     return {int(i) for i in frame["order"]}
@@ -99,9 +103,12 @@ def test_each_provider_sees_only_its_own_queue(world: World, committed: Orders) 
     assert not mine & set(committed["b"])
     frame = at.dataframe[0].value
     hot = frame[frame["order"] == committed["escalated"][0]].iloc[0]
-    assert hot["priority"] == "emergency" and hot["flag"].startswith("⚠ marker")
+    assert hot["priority"] == "Emergency" and hot["flag"] == "⚠ SAFE marker: Cuckooing"
     assert set(frame["state"]) <= {"ok", "due_soon", "overdue"}
-    assert all(("left" in c) or c.startswith("overdue") for c in frame["SLA clock"])
+    assert all(c.endswith(" left") or c.endswith(" overdue") for c in frame["SLA clock"])
+    assert "_" not in "".join(frame["measure"]) + "".join(frame["status"])  # words, not codes
+    year = str(hot["due"]).split()[2]  # "7 Dec 2026 17:00": dates with their year
+    assert len(year) == 4 and year.isdigit()
     at = _page(world, "housing_b")
     assert not at.exception, at.exception
     theirs = _queue_ids(at)
@@ -120,7 +127,7 @@ def test_plan_draws_gantt_and_routes_and_commits(
     assert not at.error, [e.value for e in at.error]
     assert any("travel by straight line" in c.value for c in at.caption)
     assert at.get("vega_lite_chart"), "no Gantt chart"
-    raw = at.get("deck_gl_json_chart")[0].proto.json
+    raw = at.get("deck_gl_json_chart")[-1].proto.json
     deck = json.loads(raw)
     assert not deck.get("mapProvider") and "http" not in raw  # offline: no basemap
     routes = next(layer for layer in deck["layers"] if layer["id"] == "routes")
@@ -155,8 +162,9 @@ def test_police_are_told_the_page_is_for_housing(world: World, test_db_url: obje
 def test_raise_orders_from_recommendations(
     world: World, committed: Orders, app_engine: Engine
 ) -> None:
-    """A high-risk home of A's: its door measures are recommended; raising one makes an order
-    of A's that B does not see, and the measure is no longer recommended."""
+    """A high-risk home of A's: the best package within the cap is offered with its address;
+    raising it makes one order per measure, of A's, that B does not see, and the home is no
+    longer offered that package."""
     home = world.homes_a[8]
     at = _page(world, "housing_b")
     assert not at.exception
@@ -165,18 +173,30 @@ def test_raise_orders_from_recommendations(
     at = _page(world, "housing_a")
     assert not at.exception, at.exception
     assert at.button(key="raise").disabled  # nothing chosen yet
+    table = _rec_table(at)
+    row = table[table["address"] == "9 Test Street"].iloc[0]  # the address, not the UPRN
+    assert "Spy hole" in row["package"] and "Door chain" in row["package"]
+    assert (
+        row["cost"].startswith("£") and row["risk lowered by (points)"] < row["counted separately"]
+    )
     options = at.multiselect(key="rec_pick").options
-    choice = next(o for o in options if str(home) in o and "door chain" in o)
-    assert choice == f"UPRN {home}: door chain"  # options are shown by their labels
-    at.multiselect(key="rec_pick").select(f"{home}:door_chain").run()
+    assert options[0] != "Select all" and any(o.startswith("9 Test Street: ") for o in options)
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert not deck.get("mapProvider")
+    homes = next(layer for layer in deck["layers"] if layer["id"] == "homes")
+    view = deck["initialViewState"]  # the map opens on the provider's homes, not the town
+    assert abs(view["longitude"] - homes["data"][0]["lon"]) < 0.05
+    at.multiselect(key="rec_pick").select(str(home)).run()
     at.button(key="raise").click().run()
     assert not at.exception and not at.error, [e.value for e in at.error]
-    assert any("Raised 1 order" in s.value for s in at.success)
+    assert any("Raised" in s.value for s in at.success)
     with transaction(app_engine, world.actors["housing_a"]) as conn:
         raised = [o for o in orders.list_orders(conn, HOUSING_A) if o["uprn"] == home]
-    assert [o["measure_code"] for o in raised] == ["door_chain"]
+    assert {"spy_hole", "door_chain"} <= {o["measure_code"] for o in raised}
     with transaction(app_engine, world.actors["housing_b"]) as conn:
         assert not [o for o in orders.list_orders(conn) if o["uprn"] == home]
     at = _page(world, "housing_a")
-    again = at.multiselect(key="rec_pick").options if at.get("multiselect") else []
-    assert not any(str(home) in o and "door chain" in o for o in again)
+    if at.get("multiselect"):
+        again = _rec_table(at)
+        again = again[again["address"] == "9 Test Street"]
+        assert not any("Spy hole" in p for p in again["package"])

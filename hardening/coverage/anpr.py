@@ -108,6 +108,15 @@ def plan_anpr(
     total = float(flows.volume.sum())
     entry_total = int(flows.entry.sum())
     before, after = captured(flows, locked), captured(flows, locked + best.new)
+    order, adds = _marginals(flows, locked, best.new, total)
+    shortfall = None
+    if len(order) < new_sites:
+        shortfall = (
+            f"only {len(order)} road(s) carry journeys from the {setup.entries} way(s) in "
+            f"and {setup.origins - setup.entries} station(s) to the {setup.destinations} "
+            "highest-risk places that no ANPR camera reads yet: another camera would read "
+            "no journey that these and the existing cameras do not"
+        )
     return {
         "kind": "anpr",
         "area_id": area_id,
@@ -129,9 +138,33 @@ def plan_anpr(
         "cordon_after": round(int((after & flows.entry).sum()) / entry_total, 4)
         if entry_total
         else None,
-        "chosen": [_link(roads[j]) for j in best.new],
+        "chosen": [_link(roads[j]) | add for j, add in zip(order, adds, strict=True)],
         "existing": [_link(roads[j]) for j in sorted(set(locked))],
+        "entries": setup.entries,
+        "stations": setup.origins - setup.entries,
+        "destinations": setup.destinations,
+        "shortfall": shortfall,
     }
+
+
+def _marginals(
+    flows: Flows, locked: list[int], new: list[int], total: float
+) -> tuple[list[int], list[dict[str, Any]]]:
+    """The chosen links, the one reading most new journeys first, each with its share."""
+    seen = captured(flows, locked)
+    left, order, adds = list(new), [], []
+    while left:
+        j = max(left, key=lambda k: (float(flows.volume[captured(flows, [k]) & ~seen].sum()), -k))
+        fresh = captured(flows, [j]) & ~seen
+        if not fresh.any():
+            break  # the rest read no journey not already read: left out
+        seen |= fresh
+        left.remove(j)
+        order.append(j)
+        share = float(flows.volume[fresh].sum()) / total if total else 0.0
+        adds.append({"adds_share": round(share, 4), "adds_entry_routes": int(
+            (fresh & flows.entry).sum())})  # fmt: skip
+    return order, adds
 
 
 def _link(road: data.Road) -> dict[str, Any]:
@@ -140,6 +173,8 @@ def _link(road: data.Road) -> dict[str, Any]:
     return {
         "road_id": road.road_id,
         "road_class": road.road_class,
+        "x": round(float(mid.x), 1),
+        "y": round(float(mid.y), 1),
         "lon": round(lon, 6),
         "lat": round(lat, 6),
     }

@@ -16,6 +16,7 @@ from hardening.coverage.matrix import Candidate, cover_matrix, street_points, vi
 from hardening.coverage.mclp import CoverProblem, greedy, solve
 from hardening.errors import UserInputError
 from hardening.geo import to_bng, to_lon_lat
+from hardening.security.disclosure import publishable
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def plan_cctv(
     best = solve(problem, params.time_limit_s, warm=quick)
     total = float(dem.weight.sum())
     before = problem.value([])
+    order, adds, seen = _marginals(problem, best.new, dem.households, total)
     return {
         "kind": "cctv",
         "area_id": area_id,
@@ -111,10 +113,54 @@ def plan_cctv(
         "greedy": {"objective": round(quick.objective, 4), "seconds": round(quick.seconds, 3)},
         "coverage_before": round(before / total, 4) if total else 0.0,
         "coverage_after": round(_covered(problem, best.new) / total, 4) if total else 0.0,
-        "cost": round(float(sum(cands[j].cost for j in best.new)), 3),
-        "chosen": [_site(cands[j]) for j in best.new],
+        "cost": round(float(sum(cands[j].cost for j in order)), 3),
+        "chosen": [_site(cands[j]) | add for j, add in zip(order, adds, strict=True)],
         "existing": [_site(cands[j]) for j in locked],
+        "households_added": publishable(seen),
+        "shortfall": _shortfall(problem, params, order),
     }
+
+
+def _marginals(
+    problem: CoverProblem, new: Sequence[int], households: np.ndarray, total: float
+) -> tuple[list[int], list[dict[str, Any]], int]:
+    """The chosen sites, the one adding most first, each with what it adds to the locked sites
+    and those before it: homes newly seen (published) and its share of the area's weight. A
+    site the optimiser opened that adds nothing (allowed, not needed) is left out."""
+    seen = np.asarray(problem.cover[:, problem.locked].sum(axis=1)).ravel() > 0
+    start = seen.copy()
+    left, order, adds = list(new), [], []
+    while left:
+        gains = [
+            (float(problem.weight[(problem.cover[:, [j]].toarray().ravel() > 0) & ~seen].sum()), j)
+            for j in left
+        ]
+        gain, j = max(gains, key=lambda g: (g[0], -g[1]))
+        if gain <= 0 and problem.backup_weight == 0:
+            break  # the rest add nothing: a camera there would be money for no new view
+        fresh = (problem.cover[:, [j]].toarray().ravel() > 0) & ~seen
+        seen |= fresh
+        left.remove(j)
+        order.append(j)
+        adds.append({
+            "adds_households": publishable(int(households[fresh].sum())),
+            "adds_share": round(float(problem.weight[fresh].sum()) / total, 4) if total else 0.0,
+        })  # fmt: skip
+    return order, adds, int(households[seen & ~start].sum())
+
+
+def _shortfall(problem: CoverProblem, params: CctvParams, chosen: Sequence[int]) -> str | None:
+    """Why fewer sites came back than were asked for (None when as many as asked)."""
+    if params.new_sites is None or len(chosen) >= params.new_sites:
+        return None
+    if params.budget is not None and len(chosen) and problem.cost is not None:
+        spent = float(problem.cost[list(chosen)].sum())
+        if params.budget - spent < float(problem.cost[problem.free].min(initial=np.inf)):
+            return f"the budget is spent after {len(chosen)} site(s)"
+    return (
+        f"only {len(chosen)} place(s) along the streets would see homes that no camera sees "
+        "yet: a camera anywhere else would see only homes already covered"
+    )
 
 
 def _covered(problem: CoverProblem, new: Sequence[int]) -> float:

@@ -15,28 +15,41 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
-from hardening.works.orders import OPEN
+from hardening.works.orders import OPEN, escalate_standing
 from hardening.works.problem import LOCAL_TZ
 
 DUE_SOON_SHARE: Final = 0.25  # amber when less than a quarter of the SLA is left
 SHOWN: Final = ("scheduled", "in_progress", "completed", "no_access")
 
 
-def sla_clock(due_at: datetime, created_at: datetime, now: datetime) -> tuple[str, str]:
-    """('2 d 4 h left' | 'overdue 5 h', 'ok' | 'due_soon' | 'overdue')."""
-    left = due_at - now
-    span = max(due_at - created_at, timedelta(hours=1))
-    minutes = int(abs(left.total_seconds()) // 60)
+def span(minutes: int) -> str:
+    """A length of time as people say it: "3 days 4 h", "1 day", "5 h 20 min", "12 min"."""
+    minutes = abs(int(minutes))
     days, rest = divmod(minutes, 1440)
-    words = f"{days} d {rest // 60} h" if days else f"{rest // 60} h {rest % 60:02d} m"
+    hours, mins = divmod(rest, 60)
+    if days:
+        said = f"{days:,} day{'s' if days != 1 else ''}"
+        return f"{said} {hours} h" if hours else said
+    if hours:
+        return f"{hours} h {mins} min" if mins else f"{hours} h"
+    return f"{mins} min"
+
+
+def sla_clock(due_at: datetime, created_at: datetime, now: datetime) -> tuple[str, str]:
+    """('2 days 4 h left' | '5 h overdue', 'ok' | 'due_soon' | 'overdue')."""
+    left = due_at - now
+    total = max(due_at - created_at, timedelta(hours=1))
+    words = span(int(abs(left.total_seconds()) // 60))
     if left < timedelta(0):
-        return f"overdue {words}", "overdue"
-    return f"{words} left", "due_soon" if left < span * DUE_SOON_SHARE else "ok"
+        return f"{words} overdue", "overdue"
+    return f"{words} left", "due_soon" if left < total * DUE_SOON_SHARE else "ok"
 
 
 def queue(conn: Connection, provider: str, now: datetime | None = None) -> list[dict[str, Any]]:
-    """Open orders, most urgent clock first, with the address, the clock and the escalation."""
+    """Open orders, most urgent clock first, with the address, the clock and the escalation.
+    Alerts that already stand at an order's address escalate it first (orders.escalate_standing)."""
     now = now or datetime.now(UTC)
+    escalate_standing(conn, provider)
     rows = conn.execute(
         text(
             "SELECT w.work_order_id, w.version, w.status, w.priority, w.measure_code, w.uprn, "

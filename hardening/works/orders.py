@@ -3,7 +3,9 @@
 Every change checks the version the caller read (optimistic concurrency) and is audited.
 Priority and due date come from the address's risk band and the provider's SLA (works_sla,
 falling back to the defaults); the database escalates open orders by itself when a marker or a
-cuckooing / threat-to-life incident lands at the address or its block (sql/009_works.sql).
+cuckooing / threat-to-life incident lands at the address or its block (sql/009_works.sql),
+and `escalate_standing` sweeps a provider's open orders for alerts that stood before the order
+was raised or loaded (sql/020_works_standing_alerts.sql): the queue and the planner run it first.
 """
 
 from __future__ import annotations
@@ -195,6 +197,15 @@ def transition(
         details={"from": current["status"], "to": to, **{k: str(v) for k, v in sets.items()}},
     )  # fmt: skip
     return _row(conn, order_id)
+
+
+def escalate_standing(conn: Connection, provider: str) -> int:
+    """Escalate the provider's open orders where an alert already stands (an active SAFE
+    marker, or a cuckooing / threat-to-life incident of the last 90 days, at the address or its
+    block), however old or overdue the order; the number escalated now. Runs as the database
+    owner (housing may not read markers); a provider sweeps only its own orders."""
+    n = conn.execute(text("SELECT works_escalate_standing(:p)"), {"p": provider}).scalar_one()
+    return int(n or 0)
 
 
 def schedule_one(

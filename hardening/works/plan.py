@@ -162,7 +162,9 @@ def schedule(
     conn: Connection, provider: str, start: date, days: int, seconds: float = 5.0,
     commit: bool = False, workers: int = 1,
 ) -> dict[str, Any]:  # fmt: skip
-    """Plan the provider's open orders; with commit, write each visit onto its order."""
+    """Plan the provider's open orders; with commit, write each visit onto its order. Alerts
+    that already stand at an order's address make it an emergency first."""
+    orders.escalate_standing(conn, provider)
     problem = load_problem(conn, provider, start, days)
     result = to_dict(problem, solve(problem, seconds, workers))
     if commit:
