@@ -1,19 +1,31 @@
 """Control room: one search box (what the caller said, a UPRN, or a point), a status banner
-(marker / block marker / nearby / none), the grading advice, the candidates when the address
-is ambiguous, a small offline map of the block and recent events, and the review history.
-Every search needs a reason and is audited."""
+(marker / block marker / nearby / none, or NOT CHECKED when what the caller said fits no single
+address), the grading advice, the candidates to confirm with the caller, a street's addresses
+when only a street was said, a small offline map, and the review history.
+
+Every look-up needs a reason and is audited once: the answer is kept for the session and only
+a new look-up (the button, or picking a candidate) asks again. The search box has a widget
+key and nothing writes its value back, so each look-up shows its own answer."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-import pydeck as pdk
 import streamlit as st
 
 from hardening import layers
 from hardening.errors import HardeningError
 from hardening.markers.lookup import lookup
+from ui.control_room import (
+    kind_of,
+    risk_words,
+    show_map,
+    show_markers,
+    show_not_checked,
+    show_reviews,
+)
+from ui.labels import word
 from ui.session import as_actor, require_actor
 
 NUMBERS = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*[, ]\s*(-?\d+(?:\.\d+)?)\s*$")
@@ -22,21 +34,15 @@ BANNERS = {
     "block_marker": ("error", "SAFE MARKER ON THIS BLOCK"),
     "nearby_marker": ("warning", "SAFE marker at a neighbouring address"),
     "none": ("success", "No SAFE marker here"),
+    "not_checked": ("warning", "NOT CHECKED: confirm the address with the caller"),
 }
-COLOURS = {
-    "address": [200, 30, 30, 230],
-    "block": [200, 30, 30, 230],
-    "flat_in_block": [220, 80, 30, 230],
-    "nearby": [240, 150, 30, 220],
-}
-
 CONTEXT_DEG = (0.012, 0.007)  # about 800 m each way around the look-up
 
 actor = require_actor()
 st.title("Control room look-up")
 
 
-def target(query: str) -> dict[str, Any]:
+def target(query: str, radius: float) -> dict[str, Any]:
     """A UPRN (digits), a point ("lon, lat" or BNG "x, y"), or the address as said."""
     text_value = query.strip()
     if text_value.isdigit() and len(text_value) <= 12:
@@ -50,194 +56,139 @@ def target(query: str) -> dict[str, Any]:
     return {"q": text_value}
 
 
-with st.form("search"):
-    query = st.text_input(
-        "Address, UPRN or point",
-        value=st.session_state.get("cr_query", ""),
-        placeholder="flat 3, 12 ramsden st, barrow  |  990000000020  |  -3.2263, 54.1197",
-    )
-    reason = st.text_input("Reason (audited)", placeholder="e.g. 999 call: concern for welfare")
-    radius = st.slider("Radius for a point (m)", 10, 500, 50, step=10)
-    searched = st.form_submit_button("Look up", type="primary")
+def ask(query: str, reason: str, radius: float) -> None:
+    """A new look-up: the next run asks the service (once) and shows its answer."""
+    seq = int(st.session_state.get("cr_seq", 0)) + 1
+    st.session_state["cr_seq"] = seq
+    st.session_state["cr_request"] = {
+        "seq": seq,
+        "query": query,
+        "reason": reason,
+        "radius": radius,
+    }
 
-if searched:
-    st.session_state["cr_query"] = query
-    st.session_state["cr_reason"] = reason
-picked = st.session_state.pop("cr_pick", None)
-if picked is not None:
-    st.session_state["cr_query"] = str(picked)
-query = st.session_state.get("cr_query", "")
-reason = st.session_state.get("cr_reason", "")
-if not query.strip():
-    st.caption("Type what the caller said, a UPRN, or a point; give the reason for looking.")
-    st.stop()
 
-try:
-    with as_actor(actor) as conn:
-        answer = lookup(conn, reason=reason, history=True, **target(query))
-        centre = answer["centre"]
-        # Streets for context: the map has no basemap (offline), so it draws its own.
-        streets = (
-            layers.roads(
+def pick(uprn: int) -> None:
+    """A candidate picked: look it up by UPRN, with the reason given for the search."""
+    asked = st.session_state.get("cr_request") or {}
+    st.session_state["cr_text"] = str(uprn)  # a callback runs before the widget is drawn
+    ask(str(uprn), asked.get("reason", ""), asked.get("radius", 50))
+
+
+def street_centre(street: dict[str, Any] | None) -> dict[str, float] | None:
+    """Where to centre the map of a street listing: its marked addresses, else all of it."""
+    if not street:
+        return None
+    first = street["streets"][0]
+    points = [a for a in first["listed"] if a["has_marker"]] or first["listed"]
+    if not points:
+        return None
+    return {
+        "lon": sum(a["lon"] for a in points) / len(points),
+        "lat": sum(a["lat"] for a in points) / len(points),
+    }
+
+
+def answer_for(request: dict[str, Any]) -> dict[str, Any]:
+    """The service's answer (and the streets for the map), or the error it gave."""
+    try:
+        with as_actor(actor) as conn:
+            answer = lookup(
                 conn,
-                layers.BBox(
-                    centre["lon"] - CONTEXT_DEG[0],
-                    centre["lat"] - CONTEXT_DEG[1],
-                    centre["lon"] + CONTEXT_DEG[0],
-                    centre["lat"] + CONTEXT_DEG[1],
-                ),
+                reason=request["reason"],
+                history=True,
+                **target(request["query"], request["radius"]),
             )
-            if centre
-            else []
-        )
-except HardeningError as exc:
-    st.error(str(exc))
-    st.stop()
+            centre = answer["centre"] or street_centre(answer.get("street"))
+            streets = (
+                layers.roads(
+                    conn,
+                    layers.BBox(
+                        centre["lon"] - CONTEXT_DEG[0],
+                        centre["lat"] - CONTEXT_DEG[1],
+                        centre["lon"] + CONTEXT_DEG[0],
+                        centre["lat"] + CONTEXT_DEG[1],
+                    ),
+                )
+                if centre
+                else []
+            )
+    except HardeningError as exc:
+        return {"seq": request["seq"], "error": str(exc)}
+    return {"seq": request["seq"], "answer": answer, "centre": centre, "streets": streets}
 
-kind, words = BANNERS[answer["status"]]
-getattr(st, kind)(f"## {words}")
 
-match = answer["match"]
-if match and match["status"] != "matched":
-    st.warning(
-        f"Address {match['status'].replace('_', ' ')} "
-        f"(confidence {match['confidence']:.0%}): confirm with the caller."
-    )
-    for c in match["candidates"]:
-        flag = "⚠ marker" if c.get("has_marker") else ""
-        label = f"{c['full_address']}  ({c['confidence']:.0%}) {flag}"
-        if st.button(label, key=f"pick-{c['uprn']}"):
-            st.session_state["cr_pick"] = c["uprn"]
-            st.rerun()
-
-address = answer["address"]
-if address:
+def show_address(answer: dict[str, Any], radius: float) -> None:
+    address, match = answer["address"], answer["match"]
+    if not address:
+        st.subheader(f"No address within {radius:.0f} m of this point")
+        return
     confidence = f" — match {match['confidence']:.0%}" if match else ""
     st.subheader(address["full_address"] + confidence)
-    details = [f"UPRN {address['uprn']}", address["property_type"]]
+    details = [f"UPRN {address['uprn']}", kind_of(address["property_type"])]
     if address["block_address"]:
         details.append(f"in block {address['block_address']}")
     if address["flats"]:
         details.append(f"{address['flats']} flats")
     st.caption(" · ".join(details))
+
+
+with st.form("search"):
+    query = st.text_input(
+        "Address, UPRN or point",
+        key="cr_text",
+        placeholder="flat 3, 12 ramsden st, barrow  |  990000000020  |  -3.2263, 54.1197",
+    )
+    reason = st.text_input(
+        "Reason (audited)", key="cr_reason", placeholder="e.g. 999 call: concern for welfare"
+    )
+    radius = st.slider("Radius for a point (m)", 10, 500, 50, step=10, key="cr_radius")
+    searched = st.form_submit_button("Look up", type="primary")
+
+if searched:
+    ask(query, reason, radius)
+request = st.session_state.get("cr_request")
+if not request or not request["query"].strip():
+    st.caption("Type what the caller said, a UPRN, or a point; give the reason for looking.")
+    st.stop()
+result = st.session_state.get("cr_result")
+if not result or result["seq"] != request["seq"]:
+    result = answer_for(request)
+    st.session_state["cr_result"] = result
+if "error" in result:
+    st.error(result["error"])
+    st.stop()
+
+answer = result["answer"]
+kind, words = BANNERS[answer["status"]]
+if answer["status"] == "none" and answer["query"]["by"] == "point":
+    words = f"No SAFE marker within {request['radius']:.0f} m of this point"
+getattr(st, kind)(f"## {words}")
+
+if answer["status"] == "not_checked":
+    show_not_checked(answer, pick)
 else:
-    st.subheader("No address found")
+    show_address(answer, request["radius"])
 
 for advice in answer["grading_advice"]:
     st.markdown(f"**Grading advice:** {advice}")
 
-left, middle, right = st.columns(3)
-left.metric("Markers in force", len(answer["markers"]))
-middle.metric("Risk band", (answer["risk"] or {}).get("band", "—"))
-events = answer["incidents"]
-right.metric(f"Incidents, {events['radius_m']:.0f} m / {events['days']} days", events["count"])
-if events["by_category"]:
-    st.caption(", ".join(f"{k.replace('_', ' ')} {v}" for k, v in events["by_category"].items()))
+if answer["status"] != "not_checked":
+    left, middle, right = st.columns(3)
+    left.metric("Markers in force", len(answer["markers"]))
+    band, basis = risk_words(answer)
+    middle.metric("Risk band", band)
+    if basis:
+        middle.caption(basis)
+    events = answer["incidents"]
+    right.metric(f"Incidents, {events['radius_m']:.0f} m / {events['days']} days", events["count"])
+    if events["by_category"]:
+        st.caption(", ".join(f"{word(k)} {v}" for k, v in events["by_category"].items()))
+    if answer["markers"]:
+        show_markers(answer["markers"])
+
+if result["centre"]:
+    show_map(answer, result["centre"], result["streets"])
 
 if answer["markers"]:
-    st.dataframe(
-        [
-            {
-                "relation": m["relation"].replace("_", " "),
-                "address": m["full_address"],
-                "metres": m["metres"],
-                "reason": m["reason_category"].replace("_", " "),
-                "state": m["state"].replace("_", " "),
-                "review due": m["review_due"],
-            }
-            for m in answer["markers"]
-        ],
-        hide_index=True,
-        width="stretch",
-    )
-
-if centre:
-    streets_layer = pdk.Layer(
-        "PathLayer",
-        id="streets",
-        data=[{"path": r.path, "what": r.name or r.road_class} for r in streets],
-        get_path="path",
-        get_color=[170, 170, 170, 200],
-        width_min_pixels=2,
-        pickable=True,
-    )
-    events_layer = pdk.Layer(
-        "ScatterplotLayer",
-        id="incidents",
-        data=[{**e, "what": e["category"]} for e in events["items"]],
-        get_position=["lon", "lat"],
-        get_fill_color=[60, 90, 200, 160],
-        get_radius=8,
-        pickable=True,
-    )
-    markers_layer = pdk.Layer(
-        "ScatterplotLayer",
-        id="markers",
-        data=[
-            {**m, "colour": COLOURS[m["relation"]], "what": m["reason_category"]}
-            for m in answer["markers"]
-        ],
-        get_position=["lon", "lat"],
-        get_fill_color="colour",
-        get_radius=12,
-        pickable=True,
-    )
-    here = [{"lon": address["lon"], "lat": address["lat"], "what": "here"}] if address else []
-    here_layer = pdk.Layer(
-        "ScatterplotLayer",
-        id="address",
-        data=here,
-        get_position=["lon", "lat"],
-        get_fill_color=[20, 20, 20, 255],
-        get_line_color=[255, 255, 255, 255],
-        stroked=True,
-        line_width_min_pixels=2,
-        get_radius=6,
-    )
-    ring = pdk.Layer(
-        "ScatterplotLayer",
-        id="near_repeat",
-        data=[centre],
-        get_position=["lon", "lat"],
-        get_radius=events["radius_m"],
-        filled=False,
-        stroked=True,
-        get_line_color=[90, 90, 90, 160],
-        line_width_min_pixels=1,
-    )
-    st.pydeck_chart(
-        pdk.Deck(
-            layers=[streets_layer, ring, events_layer, markers_layer, here_layer],
-            initial_view_state=pdk.ViewState(
-                longitude=centre["lon"], latitude=centre["lat"], zoom=14.6
-            ),
-            tooltip={"text": "{what}"},
-            map_provider=None,
-        ),
-        height=380,
-    )
-
-reviews = answer.get("reviews") or {}
-if answer["markers"]:
-    st.subheader("Review history")
-    for m in answer["markers"]:
-        history = reviews.get(str(m["marker_id"]), [])
-        with st.expander(
-            f"Marker {m['marker_id']}: {m['reason_category'].replace('_', ' ')} "
-            f"since {str(m['created_at'])[:10]}, {len(history)} review(s)"
-        ):
-            st.write(m["grading_advice"])
-            if history:
-                st.dataframe(
-                    [
-                        {
-                            "when": str(r["reviewed_at"])[:16],
-                            "decision": r["decision"],
-                            "reason": r["reason"],
-                            "next review": r["new_review_due"],
-                        }
-                        for r in history
-                    ],
-                    hide_index=True,
-                    width="stretch",
-                )
+    show_reviews(answer)

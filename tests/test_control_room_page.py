@@ -87,14 +87,37 @@ def test_a_flat_in_a_marked_block(world: World, committed_town: Town) -> None:
 def test_an_ambiguous_address_offers_candidates(world: World, committed_town: Town) -> None:
     at = _search(_page(world).run(), "12 ramsden street", "999 call: noise complaint")
     assert not at.exception, at.exception
-    assert "ambiguous" in at.warning[0].value
-    labels = [b.label for b in at.button[1:]]
-    assert any("Testbury" in label and "marker" in label for label in labels)
-    testbury = next(b for b in at.button[1:] if "Testbury" in b.label)
+    assert "NOT CHECKED" in at.warning[0].value  # amber, never the green all-clear
+    assert not at.success
+    assert any("SAFE marker on 1 of the" in e.value for e in at.error)  # said prominently
+    picks = [b for b in at.button if b.key and b.key.startswith("pick-")]
+    assert any("Testbury" in b.label for b in picks) and any("Otherton" in b.label for b in picks)
+    testbury = next(b for b in picks if "Testbury" in b.label)
     at = testbury.click().run()
+    assert not at.exception, at.exception
     assert "SAFE MARKER ON THIS BLOCK" in at.error[0].value or "ON THIS ADDRESS" in (
         at.error[0].value
     )
+    assert at.text_input[0].value == str(testbury.key).removeprefix("pick-")  # looked up
+
+
+def test_a_street_alone_lists_its_addresses_never_green(world: World, committed_town: Town) -> None:
+    at = _search(_page(world).run(), "Ramsden Street", "999 call: caller unsure of number")
+    assert not at.exception, at.exception
+    assert "NOT CHECKED" in at.warning[0].value and not at.success
+    assert any("4 of 7 addresses on Ramsden Street have a SAFE marker" in e.value for e in at.error)
+    assert any("Ramsden Street, Otherton" in h.value for h in at.subheader)
+    assert at.selectbox  # the caller's address can be picked from the street
+
+
+def test_each_lookup_shows_its_own_answer(world: World, committed_town: Town) -> None:
+    at = _search(_page(world).run(), "flat 1, 12 ramsden st, testbury", "999 call: welfare")
+    assert at.subheader[0].value.startswith("Flat 1, 12 Ramsden Street, Testbury")
+    at = _search(at, "zzz qqq nowhere", "999 call: welfare")
+    assert "NOT CHECKED" in at.warning[0].value and not at.success
+    assert at.subheader[0].value == "No address found"
+    at = _search(at, "21 ramsden st testbury", "999 call: welfare")
+    assert at.subheader[0].value.startswith("21 Ramsden Street, Testbury")
 
 
 def test_no_reason_no_answer(world: World, committed_town: Town) -> None:

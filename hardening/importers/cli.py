@@ -160,9 +160,12 @@ def addresses_command(
 ) -> None:
     """Addresses from a CSV, GeoJSON or GeoPackage with a column map.
 
-    Targets: uprn, parent_uprn, address, property_type, tenure, provider, x, y.
+    Targets: uprn, parent_uprn, address, property_type, tenure, provider, x, y, and the
+    parts sub_building, building_name, house_number, street, locality, town, postcode, or
+    Land Registry's paon (a house number, a name or both: "Saffron Court, 50") and saon (the
+    flat), which are split into those parts. Named houses and flats are then matched by name.
 
-    No address column? The text is joined from sub_building, house_number, street, town, postcode.
+    No address column? The text is joined from the parts.
     """
     batch = addresses.parse(file, maps, crs, source, progress=info, layer=layer)
     _run(lambda c: addresses.load(c, batch, skip_bad=skip_bad), as_json)

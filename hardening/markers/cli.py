@@ -156,6 +156,16 @@ def _lookup_text(d: dict[str, Any]) -> str:
     if d["match"]:
         lines.append(f"match: {d['match']['status']} ({d['match']['confidence']:.2f})")
     lines.append(f"address: {address['full_address'] if address else 'none found'}")
+    if d["status"] == "not_checked":
+        lines.append("NOT CHECKED: confirm the address with the caller")
+        for c in (d["match"] or {}).get("candidates", []):
+            flag = "  SAFE MARKER" if c.get("has_marker") else ""
+            lines.append(f"  fits {c['confidence']:.0%}: {c['full_address']} ({c['uprn']}){flag}")
+        for s in (d.get("street") or {}).get("streets", []):
+            lines.append(
+                f"  {s['marked']} of {s['addresses']} addresses on {s['street']}, "
+                f"{s['town'] or 'no town'} have a SAFE marker"
+            )
     lines += [f"advice: {a}" for a in d["grading_advice"]]
     lines += [
         f"  marker {m['marker_id']} ({m['relation']}, {m['state']}) {m['reason_category']}"

@@ -11,6 +11,7 @@ under row-level security the planner will not use the GiST index for ST_DWithin.
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
@@ -18,12 +19,15 @@ from sqlalchemy import Connection, text
 
 from hardening import geo
 from hardening.addresses.match import match
+from hardening.addresses.normalise import tokens
 from hardening.errors import NotFoundError, UserInputError
 from hardening.markers.records import require_police, reviews_of
 from hardening.markers.settings import MarkerSettings
+from hardening.markers.street import street_listing
 from hardening.security import audit
 
 IN_FORCE: Final = ("active", "review_due")
+HOUSE_NUMBER: Final = re.compile(r"^\d+[a-z]?$")
 NEARBY_SCAN: Final = 64  # markers examined, nearest first, for the neighbours' radius
 
 LOOKUP_SQL: Final = text("""
@@ -104,11 +108,22 @@ SELECT
         'lon', ST_X(ST_Transform(e.geom, 4326)), 'lat', ST_Y(ST_Transform(e.geom, 4326)))
         ORDER BY e.occurred_at DESC, e.incident_id), '[]') FROM ev e) AS incidents,
     (SELECT count(*) FROM ev) AS incident_count,
-    (SELECT json_build_object('band', r.band, 'score', r.score,
-                              'model_version', r.model_version)
-     FROM t JOIN risk_scores r ON r.uprn = t.uprn
-     LEFT JOIN risk_models rm ON rm.model_version = r.model_version
-     ORDER BY rm.is_default DESC NULLS LAST, r.computed_at DESC LIMIT 1) AS risk,
+    coalesce(
+        (SELECT json_build_object('band', r.band, 'score', r.score,
+                                  'model_version', r.model_version, 'basis', 'address')
+         FROM t JOIN risk_scores r ON r.uprn = t.uprn
+         LEFT JOIN risk_models rm ON rm.model_version = r.model_version
+         ORDER BY rm.is_default DESC NULLS LAST, r.computed_at DESC LIMIT 1),
+        -- Scoring scores homes, not blocks: a block (where a point or "12 Ramsden Street"
+        -- usually lands) takes the band of its highest-scored flat.
+        (SELECT json_build_object('band', r.band, 'score', r.score,
+                                  'model_version', r.model_version, 'basis', 'highest_flat',
+                                  'flat_uprn', r.uprn, 'flat_address', k.full_address)
+         FROM kin k JOIN risk_scores r ON r.uprn = k.uprn
+         LEFT JOIN risk_models rm ON rm.model_version = r.model_version
+         WHERE k.relation = 'flat_in_block'
+         ORDER BY rm.is_default DESC NULLS LAST, r.score DESC, r.computed_at DESC LIMIT 1)
+    ) AS risk,
     (SELECT ST_X(ST_Transform(c.geom, 4326)) FROM c) AS centre_lon,
     (SELECT ST_Y(ST_Transform(c.geom, 4326)) FROM c) AS centre_lat,
     (SELECT app_is_system() OR app_may('{control_room,visit_team,analyst,admin}', 'markers'))
@@ -143,8 +158,12 @@ def _radius(radius_m: float | None, settings: MarkerSettings) -> float:
     return float(radius)
 
 
-def banner(markers: list[dict[str, Any]]) -> str:
-    """What the operator sees first: a marker here, on the block, nearby, or none."""
+def banner(markers: list[dict[str, Any]], checked: bool = True) -> str:
+    """What the operator sees first: a marker here, on the block, nearby, or none; or, when
+    what the caller said resolved no single address, not_checked (never "none": a street or
+    a name that fits several addresses is not a clear)."""
+    if not checked:
+        return "not_checked"
     relations = {m["relation"] for m in markers if m["state"] in IN_FORCE}
     if "address" in relations:
         return "marker"
@@ -154,22 +173,38 @@ def banner(markers: list[dict[str, Any]]) -> str:
 
 
 def _flag_candidates(conn: Connection, candidates: list[dict[str, Any]], on: date) -> None:
-    """Mark each match candidate that (or whose block) carries a marker in force: an
-    ambiguous answer with a marker on one of its candidates must not look harmless."""
+    """Mark each match candidate that (or whose block) carries a marker in force, and give
+    its town: an ambiguous answer with a marker on one of its candidates must not look
+    harmless, and a name found in two towns must say which is which."""
     if not candidates:
         return
     rows = conn.execute(
         text(
-            "SELECT a.uprn FROM addresses a JOIN safe_markers m "
-            "ON m.uprn = a.uprn OR m.uprn = a.parent_uprn "
-            "WHERE a.uprn = ANY(:uprns) AND marker_state(m.status, m.review_due, m.expires_on, "
-            "CAST(:on AS date)) IN ('active', 'review_due')"
+            "SELECT a.uprn, a.town, EXISTS (SELECT 1 FROM safe_markers m "
+            "WHERE (m.uprn = a.uprn OR m.uprn = a.parent_uprn) AND marker_state(m.status, "
+            "m.review_due, m.expires_on, CAST(:on AS date)) IN ('active', 'review_due')) AS marked "
+            "FROM addresses a WHERE a.uprn = ANY(:uprns)"
         ),
         {"uprns": [c["uprn"] for c in candidates], "on": on},
     )
-    marked = {r.uprn for r in rows}
+    found = {r.uprn: r for r in rows}
     for candidate in candidates:
-        candidate["has_marker"] = candidate["uprn"] in marked
+        row = found.get(candidate["uprn"])
+        candidate["has_marker"] = bool(row and row.marked)
+        candidate["town"] = row.town if row else None
+
+
+def _no_number(text_value: str) -> bool:
+    """The caller named no house number ("Carlton Lane", "Rose Cottage, Ulverston")."""
+    return not any(HOUSE_NUMBER.match(t) for t in tokens(text_value))
+
+
+def _unresolved(matched: dict[str, Any] | None, street: dict[str, Any] | None) -> dict[str, Any]:
+    """What an unresolved look-up showed, for its audit row: the candidates and streets."""
+    return {
+        "candidates": [c["uprn"] for c in (matched or {}).get("candidates", [])],
+        "streets": [[s["street"], s["town"]] for s in (street or {}).get("streets", [])],
+    }
 
 
 def lookup(
@@ -204,14 +239,20 @@ def lookup(
     now = now or datetime.now(UTC)
     query: dict[str, Any] = {"by": "uprn" if uprn is not None else "text" if q else "point"}
     matched: dict[str, Any] | None = None
+    street: dict[str, Any] | None = None
+    checked = True
     if q is not None:
         result = match(conn, q)
         matched = result.as_dict()
         _flag_candidates(conn, matched["candidates"], on)
-        uprn = result.uprn
         query["text"] = result.query
+        # Only a matched address is looked up: the best of several that fit is not checked.
+        checked = result.status == "matched"
+        uprn = result.uprn if checked else None
         if uprn is None:
             query["uprn"] = None
+        if not checked and (not result.candidates or _no_number(result.query)):
+            street = street_listing(conn, result.query, on)
     if point is not None:
         query.update({"x": round(point[0], 1), "y": round(point[1], 1), "radius_m": radius})
     row = conn.execute(
@@ -250,7 +291,7 @@ def lookup(
         "query": query,
         "match": matched,
         "address": address,
-        "status": banner(markers),
+        "status": banner(markers, checked),
         "markers": in_force,
         "inactive_markers": [
             {k: m[k] for k in ("marker_id", "uprn", "relation", "state", "reason_category")}
@@ -271,6 +312,7 @@ def lookup(
         "centre": None
         if row.centre_lon is None
         else {"lon": row.centre_lon, "lat": row.centre_lat},
+        "street": street,
     }
     if history:
         reviews = reviews_of(conn, [m["marker_id"] for m in in_force])
@@ -285,6 +327,7 @@ def lookup(
             "by": query["by"],
             "status": answer["status"],
             "marker_ids": [m["marker_id"] for m in in_force],
+            **({} if checked else _unresolved(matched, street)),
         },
     )
     return answer
