@@ -202,12 +202,18 @@ def _fetch(conn: Connection, sql: str, params: dict[str, Any], what: str) -> lis
     return found
 
 
+def _in_areas(areas_only: bool) -> list[str]:
+    """Rows imported outside every area are kept for reference (area_id NULL): not an area's."""
+    return ["area_id IS NOT NULL"] if areas_only else []
+
+
 def _site_statuses(include_removed: bool) -> list[str]:
     return [s for s in SITE_STATUSES if include_removed or s != "removed"]
 
 
-def stations(conn: Connection, bbox: BBox | None = None) -> list[Station]:
-    where, params = _where(bbox)
+def stations(conn: Connection, bbox: BBox | None = None, areas_only: bool = False) -> list[Station]:
+    """Stations; areas_only leaves out those kept for reference outside every area."""
+    where, params = _where(bbox, *_in_areas(areas_only))
     rows = _fetch(
         conn,
         f"SELECT hub_key AS key, kind, name, code, area_id, {_LON.format(g='geom')} AS lon, "
@@ -219,9 +225,12 @@ def stations(conn: Connection, bbox: BBox | None = None) -> list[Station]:
 
 
 def cctv_sites(
-    conn: Connection, bbox: BBox | None = None, include_removed: bool = False
+    conn: Connection,
+    bbox: BBox | None = None,
+    include_removed: bool = False,
+    areas_only: bool = False,
 ) -> list[CctvSite]:
-    where, params = _where(bbox, "status = ANY(:statuses)")
+    where, params = _where(bbox, "status = ANY(:statuses)", *_in_areas(areas_only))
     rows = _fetch(
         conn,
         "SELECT site_id, name, status, owner_org_id, bearing_deg, fov_deg, range_m, area_id, "
@@ -234,9 +243,12 @@ def cctv_sites(
 
 
 def anpr_sites(
-    conn: Connection, bbox: BBox | None = None, include_removed: bool = False
+    conn: Connection,
+    bbox: BBox | None = None,
+    include_removed: bool = False,
+    areas_only: bool = False,
 ) -> list[AnprSite]:
-    where, params = _where(bbox, "status = ANY(:statuses)")
+    where, params = _where(bbox, "status = ANY(:statuses)", *_in_areas(areas_only))
     rows = _fetch(
         conn,
         "SELECT site_id, name, road_name, direction, status, area_id, "
@@ -348,7 +360,7 @@ def map_layers(conn: Connection, cell_m: int, main_roads_only: bool) -> MapLayer
         areas=areas(conn, simplify_m=10),
         roads=roads(conn, main_only=main_roads_only, simplify_m=2),
         density=address_density(conn, cell_m),
-        stations=stations(conn),
-        cctv=cctv_sites(conn),
-        anpr=anpr_sites(conn),
+        stations=stations(conn, areas_only=True),
+        cctv=cctv_sites(conn, areas_only=True),
+        anpr=anpr_sites(conn, areas_only=True),
     )

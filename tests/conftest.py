@@ -24,7 +24,7 @@ from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, 
 from hardening.db.migrate import migrate
 from hardening.db.urls import APP_ROLE, libpq_conninfo
 from hardening.security.users import issue_token
-from hardening.settings import Settings, get_settings
+from hardening.settings import PROJECT_ROOT, Settings, get_settings
 
 TEST_DB = f"hardening_test_{os.getpid()}"
 
@@ -121,14 +121,21 @@ def tokens(owner_engine: Engine, world: World) -> dict[str, str]:
         }
 
 
+# Where the real public datasets sit beside a checkout when HARDENING_OPEN_DATA_DIR is unset.
+SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+
+
 @pytest.fixture(scope="session")
 def open_data_dir() -> Path:
-    """The real public datasets (../shared/data); required in CI."""
+    """The real public datasets: HARDENING_OPEN_DATA_DIR, else ../shared/data beside the
+    project; required in CI."""
     value = os.environ.get("HARDENING_OPEN_DATA_DIR")
     if not value:
+        if SHARED_DATA.is_dir():
+            return SHARED_DATA
         if os.environ.get("CI"):
-            pytest.fail("HARDENING_OPEN_DATA_DIR must be set in CI")
-        pytest.skip("HARDENING_OPEN_DATA_DIR is not set (required in CI)")
+            pytest.fail(f"HARDENING_OPEN_DATA_DIR is unset and {SHARED_DATA} is missing (CI)")
+        pytest.skip(f"HARDENING_OPEN_DATA_DIR is unset and {SHARED_DATA} is missing")
     path = Path(value)
     if not path.is_dir():
         pytest.fail(f"HARDENING_OPEN_DATA_DIR={value} is not a directory")

@@ -99,6 +99,8 @@ class ImportReport:
     skips: list[RowError] = field(default_factory=list)
     related: dict[str, dict[str, int]] = field(default_factory=dict)
     committed: bool = True
+    # Importers that place rows in the partnership's areas (see AreaSplit): None elsewhere.
+    areas: AreaSplit | None = None
 
     @classmethod
     def of(cls, batch: Batch, counts: UpsertCounts | None, committed: bool = True) -> ImportReport:
@@ -129,6 +131,7 @@ class ImportReport:
             "rejects": [e.to_dict() for e in self.rejects],
             "skips": [e.to_dict() for e in self.skips],
             "related": self.related,
+            **({} if self.areas is None else self.areas.to_dict()),
         }
 
     def summary(self) -> str:
@@ -141,7 +144,40 @@ class ImportReport:
             text += f", {len(self.skips)} skipped ({self.skips[0].reason})"
         for name, counts in self.related.items():
             text += f"; {name}: " + ", ".join(f"{v} {k}" for k, v in counts.items())
+        if self.areas is not None:
+            text += "\n" + self.areas.summary(self.kind.replace("-", " "))
         return text
+
+
+@dataclass(frozen=True)
+class AreaSplit:
+    """How many loaded rows lie in the partnership's areas and how many outside them. Rows
+    outside are kept for reference with area_id NULL: they count in no area's figures and the
+    map does not draw them as an area's."""
+
+    in_areas: int
+    outside_areas: int
+    areas_defined: int  # areas in the database when the rows were placed
+
+    def to_dict(self) -> dict[str, int]:
+        return {
+            "in_areas": self.in_areas,
+            "outside_areas": self.outside_areas,
+            "areas_defined": self.areas_defined,
+        }
+
+    def summary(self, noun: str) -> str:
+        total = self.in_areas + self.outside_areas
+        if not self.areas_defined:
+            return (
+                f"{total:,} {noun} loaded with no area: no areas are defined yet (`hardening "
+                "import lsoa` or `hardening area add`, then import again to place them)"
+            )
+        return (
+            f"{total:,} {noun} read: {self.in_areas:,} in the partnership's areas, "
+            f"{self.outside_areas:,} outside kept for reference (no area: in no area's figures, "
+            "not on the map)"
+        )
 
 
 class ImportRejectedError(UserInputError):

@@ -9,7 +9,9 @@ means unknown (the site counts as present throughout). CCTV defaults when a colu
 or a cell is empty: field of view 360 with bearing 0 (an unrecorded view is taken as all-round,
 as for a dome camera; map the real values where they are known, since this overstates fixed
 cameras) and range 50 m (a typical identification distance for street CCTV); status 'working'.
-Bearings wrap into [0, 360).
+Bearings wrap into [0, 360). Sites outside the partnership's areas (a council's file from
+elsewhere) are kept for reference with no area: they count in no area's coverage or report and
+are not drawn on the map; the report says how many lie in the areas and how many outside.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from hardening.importers.core import (
     optional_number,
     write,
 )
-from hardening.importers.spatial import assign_areas, locate, point_geoms
+from hardening.importers.spatial import area_split, assign_areas, locate, point_geoms
 from hardening.importers.tabular import Row, cell, parse_map, read_table
 
 Kind = Literal["cctv", "anpr"]
@@ -179,7 +181,9 @@ def load(conn: Connection, kind: Kind, batch: Batch, *, skip_bad: bool = False) 
     assign_areas(conn, batch)
     table, own = TABLES[kind]
     counts = write(conn, batch, table, [*COMMON, *own], ("source", "source_ref"))
-    return ImportReport.of(batch, counts)
+    report = ImportReport.of(batch, counts)
+    report.areas = area_split(conn, batch)
+    return report
 
 
 def import_file(

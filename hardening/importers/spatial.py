@@ -22,7 +22,7 @@ from sqlalchemy import Connection, text
 
 from hardening import geo
 from hardening.errors import UserInputError
-from hardening.importers.core import Batch, Origin, require_file
+from hardening.importers.core import AreaSplit, Batch, Origin, require_file
 
 Floats = npt.NDArray[np.float64]
 # Tables a point can be looked up in, and the key column returned.
@@ -248,3 +248,10 @@ def assign_areas(conn: Connection, batch: Batch, preferred: dict[int, str] | Non
         )
     for i, area in preferred.items():
         batch.records[i].values["area_id"] = area
+
+
+def area_split(conn: Connection, batch: Batch) -> AreaSplit:
+    """In and outside the partnership's areas, of the records assign_areas has placed."""
+    inside = sum(r.values.get("area_id") is not None for r in batch.records)
+    defined = int(conn.execute(text("SELECT count(*) FROM areas")).scalar_one())
+    return AreaSplit(inside, len(batch.records) - inside, defined)

@@ -1,7 +1,9 @@
 """Railway stations CSV (uk-railway-stations: stationName,lat,long,crsCode) -> transport_hubs.
 
 The file covers Great Britain and all of it is kept: stations outside the partnership's areas
-still matter to journeys into them. Latitude comes first in this file; the column names decide.
+still matter to journeys into them. They are kept for reference with no area (area_id NULL), so
+they count in no area's figures and are not drawn on the map; the report says how many lie in
+the areas and how many outside. Latitude comes first in this file; the column names decide.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from hardening.importers.core import (
     text_value,
     write,
 )
-from hardening.importers.spatial import assign_areas, locate, point_geoms
+from hardening.importers.spatial import area_split, assign_areas, locate, point_geoms
 
 COLUMNS = {
     "name": ("stationName", "name", "station_name"),
@@ -79,7 +81,9 @@ def load(conn: Connection, batch: Batch, *, skip_bad: bool = False) -> ImportRep
     ensure_acceptable(batch, skip_bad)
     assign_areas(conn, batch)
     counts = write(conn, batch, "transport_hubs", TABLE_COLUMNS, ("hub_key",))
-    return ImportReport.of(batch, counts)
+    report = ImportReport.of(batch, counts)
+    report.areas = area_split(conn, batch)
+    return report
 
 
 def import_file(conn: Connection, path: Path, *, skip_bad: bool = False) -> ImportReport:

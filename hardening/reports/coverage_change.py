@@ -77,7 +77,7 @@ def sites_present(conn: Connection, area_id: str | None, day: date) -> dict[str,
             conn.execute(
                 text(
                     f"SELECT count(*) FROM {kind}_sites s WHERE {PRESENT} AND s.status <> 'faulty' "
-                    "AND (CAST(:a AS text) IS NULL OR s.area_id = :a)"
+                    "AND s.area_id IS NOT NULL AND (CAST(:a AS text) IS NULL OR s.area_id = :a)"
                 ),
                 {"a": area_id, "d": day},
             ).scalar_one()

@@ -38,6 +38,7 @@ from hardening.sample.util import (
 from hardening.sample.zones import Zones
 
 VISITS_PER_ADDRESS: Final = 0.04
+REVIEW_BACKLOG_DAYS: Final = 14  # retention reviews of the last fortnight not yet done
 SUBJECTS: Final = ("class_a_user", "street_dealer", "house_dealer", "cuckooed_occupant", "other")
 SUBJECT_P: Final = {  # by what the home is known for: cuckooing, dealing, nothing in particular
     "cuckooing": (0.2, 0.0, 0.0, 0.7, 0.1),
@@ -181,11 +182,19 @@ def visits(rng: np.random.Generator, addr: Addresses, zones: Zones, inc: Inciden
         outcome=choose(rng, OUTCOMES, (3, 3, 2, 1, 3, 1), m),
         intelligence_count=intel.astype(object),
         intelligence_grading=nullable(grading, intel > 0),
-        review_due=day_text(day + 90, WINDOW_START),
+        review_due=day_text(_retention_review(day), WINDOW_START),
         created_by=np.full(m, USER_IDS["demo.visits"], dtype=object),
         created_at=local_text(created),
     )
     return Visits(table, address, day, subject, vulnerable, first)
+
+
+def _retention_review(day: IntArray) -> IntArray:
+    """Next retention review of each visit: 90 days after it, then every 90 days as each review
+    retains it, with the reviews of the last fortnight still waiting (a working backlog)."""
+    cycles: IntArray = np.maximum(1, (DAYS - 1 - REVIEW_BACKLOG_DAYS - day) // 90 + 1)
+    due: IntArray = day + 90 * cycles
+    return due
 
 
 def harm_reduction(rng: np.random.Generator, v: Visits) -> Table:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -10,6 +12,7 @@ import typer
 from hardening.clikit import JsonOption, emit, info
 from hardening.db.engine import Actor, app_engine, transaction
 from hardening.errors import UserInputError
+from hardening.sample import dating
 from hardening.sample.files import file_sources, generated_sources, read_manifest, write_set
 from hardening.sample.generate import generate as generate_set
 from hardening.sample.loader import load as load_sources
@@ -29,13 +32,24 @@ SeedOption = Annotated[
 
 def _table_text(data: dict[str, Any]) -> str:
     width = max(len(name) for name in data["tables"])
-    lines = [f"{k}: {v}" for k, v in data.items() if k != "tables"]
+    lines = [f"{k}: {v}" for k, v in data.items() if k not in ("tables", "dating")]
+    if "dating" in data:
+        lines.append(_dating_text(data["dating"]))
     for name, value in data["tables"].items():
         shown = (
             value if isinstance(value, int) else ", ".join(f"{k} {v:,}" for k, v in value.items())
         )
         lines.append(f"  {name:<{width}}  {shown}")
     return "\n".join(lines)
+
+
+def _dating_text(d: dict[str, Any]) -> str:
+    how = (
+        f"kept from the first load on {d['dated_on']}"
+        if d["kept_from_earlier_load"]
+        else f"moved {d['shift_days']:+,} days from the generator's {d['reference_date']}"
+    )
+    return f"dated to: {d['town_day']} ({how})"
 
 
 @app.command()
@@ -76,9 +90,19 @@ def load(
     ] = None,
     addresses: AddressesOption = None,
     seed: SeedOption = None,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Date the town to this day (default today; whole weeks, so weekdays stay). "
+            "A database keeps the dating of its first load.",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Load the committed sample (or --dir, or a freshly generated --addresses N --seed S)."""
+    """Load the committed sample (or --dir, or a freshly generated --addresses N --seed S),
+    its dates moved to the week it is first loaded."""
     settings = get_settings()
     if directory is not None and (addresses is not None or seed is not None):
         raise UserInputError("give either --dir or --addresses/--seed, not both")
@@ -101,11 +125,23 @@ def load(
             "addresses": manifest.get("addresses"),
         }
     engine = app_engine(settings)
+    started = time.perf_counter()
     try:
         with transaction(engine, Actor.system()) as conn:
-            counts = load_sources(conn, sources, progress=info)
+            dated = dating.resolve(conn, None if as_of is None else as_of.date(), dating.today())
+            if dated.note:
+                info(f"note: {dated.note}")
+            info(
+                f"loading the sample from {report['source']}, dated to {dated.town_day} "
+                f"({dated.shift_days:+,} days)"
+            )
+            counts = load_sources(
+                conn, dating.shift_sources(sources, dated.shift_days), progress=info
+            )
     finally:
         engine.dispose()
+    info(f"loaded in {time.perf_counter() - started:.1f}s")
+    report["dating"] = dated.to_dict()
     report["tables"] = {
         name: {"inserted": c.inserted, "updated": c.updated, "unchanged": c.unchanged}
         for name, c in counts.items()

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-GENERATOR_VERSION: Final = 1
+GENERATOR_VERSION: Final = 2  # 2: open no-access orders and visit reviews are recent
 DEFAULT_ADDRESSES: Final = 20_000
 DEFAULT_SEED: Final = 42
 MIN_ADDRESSES: Final = 1_000

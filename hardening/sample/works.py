@@ -56,6 +56,7 @@ PRIORITIES: Final = ("emergency", "urgent", "routine", "planned")
 PRIORITY_P: Final = (0.05, 0.25, 0.5, 0.2)
 SLA_DAYS: Final = (1, 7, 28, 90)
 ORDERS_PER_ADDRESS: Final = 0.02
+NO_ACCESS_AGE: Final = (7, 60)  # days before the reference day an open no-access order was raised
 
 
 @dataclass
@@ -205,7 +206,10 @@ def _created_day(rng: np.random.Generator, status: str) -> int:
     if status in recent:
         lo, hi = recent[status]
         return last - int(rng.integers(lo, hi))
-    return int(growing_days(rng, 1)[0]) * (DAYS - 15) // DAYS
+    day = int(growing_days(rng, 1)[0]) * (DAYS - 15) // DAYS
+    if status == "no_access":  # still open: a missed visit of the last few weeks, not of 2024
+        return last - NO_ACCESS_AGE[0] - day % (NO_ACCESS_AGE[1] - NO_ACCESS_AGE[0])
+    return day
 
 
 def _order(

@@ -88,7 +88,7 @@ def map_layers(conn: Connection, cell_m: int, main_roads_only: bool) -> layers.M
         areas=layers.areas(conn, simplify_m=10),
         roads=layers.roads(conn, main_only=main_roads_only, simplify_m=2),
         density=address_squares(conn, cell_m),
-        stations=layers.stations(conn),
-        cctv=layers.cctv_sites(conn),
-        anpr=layers.anpr_sites(conn),
+        stations=layers.stations(conn, areas_only=True),
+        cctv=layers.cctv_sites(conn, areas_only=True),
+        anpr=layers.anpr_sites(conn, areas_only=True),
     )
