@@ -8,6 +8,8 @@ user, so row-level security decides which cameras they see (address density is a
 disclosure-controlled aggregate, read from the pre-counted grid so a million-address town
 loads as fast as a small one). A large town's first view uses larger squares and, above a few
 thousand street segments, main roads only; the sidebar changes both.
+The sidebar lists only the pages the signed-in user may use (`ui.session.usable_pages`), the
+map first; nobody signed in gets the sign-in form and no menu.
 Run: `streamlit run app.py --server.headless true`.
 """
 
@@ -24,7 +26,7 @@ from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from hardening.tiles import mapdata
 from ui.deck import CompactDeck, busiest_view
-from ui.session import as_actor, require_actor
+from ui.session import PAGES, as_actor, current_actor, require_actor, usable_pages
 
 BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}  # when the user sees no squares
 CELL_CHOICES = list(mapdata.MAP_CELLS)  # the pre-counted square sizes
@@ -236,7 +238,6 @@ def _legend() -> str:
 
 
 def main() -> None:
-    st.set_page_config(page_title="Hardening map", layout="wide")
     actor = require_actor()  # the sign-in form, and a stop, when nobody is signed in
     st.markdown(
         "<style>[data-testid='stDeckGlJsonChart']{background:#dfe6ec;border-radius:6px}</style>",
@@ -279,4 +280,21 @@ def main() -> None:
     st.markdown(_legend(), unsafe_allow_html=True)
 
 
-main()
+def navigate() -> None:
+    """The menu: the user's pages, the map first. Signed out, every page is known (a link to
+    one survives signing in) but none is listed, and the sign-in form shows instead."""
+    actor = current_actor()
+    pages = [
+        st.Page(main, title=rule.title, default=True)
+        if not rule.script
+        else st.Page(rule.script, title=rule.title, url_path=rule.slug)
+        for rule in (usable_pages(actor) if actor is not None else PAGES)
+    ]
+    chosen = st.navigation(pages, position="sidebar" if actor is not None else "hidden")
+    st.set_page_config(page_title=chosen.title, layout="wide")  # maps and tables need the room
+    if actor is None:
+        require_actor()  # the sign-in form, then a stop
+    chosen.run()
+
+
+navigate()

@@ -1,5 +1,9 @@
-"""Risk: the address risk layer (aggregated cells, never a point per household) and the
-explanation panel for one address, minimised by what the signed-in user may see."""
+"""Risk: the address risk layer (aggregated cells, never a point per household) over the
+streets and area boundaries (there is no basemap), and the explanation panel for one address,
+minimised by what the signed-in user may see.
+
+The map opens on the busiest place of the chosen area (the areas' cells together span towns
+tens of kilometres apart: their plain average is an empty hillside)."""
 
 from __future__ import annotations
 
@@ -8,48 +12,115 @@ from typing import Any
 import pydeck as pdk
 import streamlit as st
 
-from hardening.errors import HardeningError
+from hardening import layers
+from hardening.errors import HardeningError, UserInputError
 from hardening.risk import explain as explaining
 from hardening.risk import layer
+from hardening.visits.options import form_options
+from ui.deck import (
+    CompactDeck,
+    area_fill_layer,
+    area_outline_layer,
+    busiest_point,
+    street_layers,
+)
+from ui.labels import word
 from ui.session import as_actor, require_actor
 
 POLICE = {"control_room", "visit_team", "analyst", "admin"}
+BANDS = ("low", "medium", "high", "very_high")
 BAND_COLOUR = {
-    "low": [60, 160, 90, 90],
-    "medium": [240, 190, 40, 130],
-    "high": [235, 120, 30, 170],
-    "very_high": [200, 30, 30, 200],
+    "low": [110, 180, 110, 120],
+    "medium": [245, 195, 50, 170],
+    "high": [238, 118, 28, 200],
+    "very_high": [200, 30, 30, 220],
 }
-HALF_CELL_DEG = (0.0019 / 250, 0.00112 / 250)  # degrees per metre of half a cell, lon and lat
+BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.5}  # when no cell is shown
+PAD_DEG = 0.01  # streets this far beyond the outermost cells
 
 actor = require_actor()
 st.title("Address risk")
 police = bool(POLICE & set(actor.roles))
-cell_m = st.sidebar.select_slider("Cell size (m)", [100, 250, 500, 1000], value=250)
+with as_actor(actor) as conn:
+    areas = form_options(conn).areas
+with st.sidebar:
+    area = st.selectbox(
+        "Area",
+        [None, *areas],
+        format_func=lambda a: "all my areas" if a is None else areas[a],
+        key="risk_area",
+    )
+    bands = st.multiselect("Bands shown", BANDS, default=BANDS, format_func=word, key="bands")
+    cell_m = st.select_slider("Cell size (m)", [100, 250, 500, 1000], value=250, key="cell_m")
 
 
-def _ring(c: dict[str, Any]) -> list[list[float]]:
-    dx, dy = HALF_CELL_DEG[0] * c["cell_m"], HALF_CELL_DEG[1] * c["cell_m"]
-    lon, lat = c["lon"], c["lat"]
-    return [[lon - dx, lat - dy], [lon + dx, lat - dy], [lon + dx, lat + dy], [lon - dx, lat + dy]]
+def _context(cells: list[dict[str, Any]]) -> tuple[list[layers.Area], list[layers.Road]]:
+    """Area outlines and streets around the cells shown (main roads only when a wide view
+    would carry too many streets)."""
+    box = layers.BBox(
+        min(c["lon"] for c in cells) - PAD_DEG,
+        min(c["lat"] for c in cells) - PAD_DEG,
+        max(c["lon"] for c in cells) + PAD_DEG,
+        max(c["lat"] for c in cells) + PAD_DEG,
+    )
+    with as_actor(actor) as conn:
+        outlines = layers.areas(conn, box, simplify_m=10)
+        try:
+            streets = layers.roads(conn, box, simplify_m=2)
+        except UserInputError:  # too many for one view
+            streets = layers.roads(conn, box, main_only=True, simplify_m=5)
+    return outlines, streets
+
+
+def _legend() -> str:
+    def swatch(style: str, label: str) -> str:
+        return (
+            f'<span style="display:inline-block;vertical-align:middle;margin:0 4px 0 14px;'
+            f'{style}"></span>{label}'
+        )
+
+    items = [
+        swatch("width:14px;height:14px;background:rgba({},{},{},{:.2f})".format(
+            *BAND_COLOUR[b][:3], BAND_COLOUR[b][3] / 255), word(b))
+        for b in BANDS
+    ] + [
+        swatch("width:26px;height:4px;background:#fff;border:1px solid #969ca8", "street"),
+        swatch("width:26px;height:0;border-top:2px solid #3c405c", "area boundary"),
+    ]  # fmt: skip
+    return f'<div style="font-size:0.85rem">{"".join(items)}</div>'
 
 
 try:
     with as_actor(actor) as conn:
-        cells = layer.grid(conn, int(cell_m), scores=police)
+        cells = layer.grid(conn, int(cell_m), area_id=area, scores=police)
 except HardeningError as exc:
     st.error(str(exc))
     st.stop()
 
+shown = [c for c in cells if c["band"] in bands]
 if not cells:
     st.info("No risk scores you may see (run `hardening risk score`, or ask for the risk band).")
+elif not shown:
+    st.info("No cells in the bands chosen: choose more bands in the sidebar.")
 else:
-    records = [c | {"polygon": _ring(c), "colour": BAND_COLOUR[c["band"]]} for c in cells]
-    tip = "{dwellings} dwellings, {high} high or very high" + (
-        ", max score {max_score}" if police else ""
-    )
-    deck = pdk.Deck(
+    records = []
+    for c in shown:
+        tip = (
+            f"<b>{word(c['band'])}</b><br/>{c['dwellings']} dwelling"
+            f"{'s' if c['dwellings'] != 1 else ''}, {c['high']} high or very high"
+        )
+        if police:
+            tip += f"<br/>highest score {c['max_score']:.1f}"
+        records.append(
+            c | {"polygon": layer.cell_ring(c), "colour": BAND_COLOUR[c["band"]], "tip": tip}
+        )
+    try:
+        outlines, streets = _context(shown)
+    except HardeningError:  # the cells still show without their context
+        outlines, streets = [], []
+    deck = CompactDeck(
         layers=[
+            area_fill_layer(outlines),
             pdk.Layer(
                 "PolygonLayer",
                 records,
@@ -58,18 +129,22 @@ else:
                 get_fill_color="colour",
                 stroked=False,
                 pickable=True,
-            )
+            ),
+            *street_layers(streets),
+            area_outline_layer(outlines),
         ],
-        initial_view_state=pdk.ViewState(
-            longitude=sum(c["lon"] for c in cells) / len(cells),
-            latitude=sum(c["lat"] for c in cells) / len(cells),
-            zoom=12,
-        ),
-        map_provider=None,
-        tooltip={"text": tip},
+        initial_view_state=busiest_point([(c["lon"], c["lat"], c["dwellings"]) for c in shown],
+                                         BARROW),
+        map_provider=None,  # no basemap and no map_style: no outside request
+        tooltip={"html": "{tip}", "style": {"fontSize": "13px"}},
+    )  # fmt: skip
+    st.pydeck_chart(deck, height=560, key="risk_map")
+    st.markdown(_legend(), unsafe_allow_html=True)
+    where = "all your areas" if area is None else areas[area]
+    st.caption(
+        f"{sum(c['dwellings'] for c in shown):,} dwellings in {len(shown):,} cells "
+        f"of {int(cell_m)} m in {where}."
     )
-    st.pydeck_chart(deck)
-    st.caption(f"{sum(c['dwellings'] for c in cells):,} dwellings in {len(cells):,} cells.")
 
 st.subheader("Why is an address at risk?")
 with st.form("explain"):
@@ -83,13 +158,13 @@ if asked:
     except HardeningError as exc:
         st.error(str(exc))
         st.stop()
-    band = view["band"].replace("_", " ")
+    band = word(view["band"])
     score = f" (score {view['score']:.1f})" if "score" in view else ""
     st.markdown(f"**Band: {band}**{score} - model `{view['model_version']}`")
     for sentence in view.get("top_reasons", []):
         st.markdown(f"- {sentence}")
     if view.get("contributions"):
-        st.bar_chart({c["factor"]: c["contribution"] for c in view["contributions"]})
+        st.bar_chart({word(c["factor"]): c["contribution"] for c in view["contributions"]})
     if view.get("note"):
         st.info(view["note"])
     if view.get("recommended_measures"):

@@ -208,6 +208,26 @@ def app_pages() -> list[AppPage]:
     return out
 
 
+def listed_pages(page: Page, url: str) -> list[str]:
+    """The slugs of the pages the sidebar lists, in order ("" for the map)."""
+    page.get_by_text("Signed in as ").wait_for()
+    links = page.locator('[data-testid="stSidebarNav"] a')
+    if links.count() == 0:  # one page only: Streamlit lists none, and that one is the map
+        return [""]
+    hrefs = [links.nth(i).get_attribute("href") or "" for i in range(links.count())]
+    return [href.removeprefix(url).strip("/") for href in hrefs]
+
+
+def pick_date(page: Page, label: str, value: str) -> None:
+    """Type a date as the input shows it ("17/03/2027" for DD/MM/YYYY) into the date input
+    `label` (a field of day, month and year parts), then leave it (a click on the page's
+    title: Enter does not commit it), and wait for the run."""
+    field = page.get_by_role("group", name=label, exact=True)
+    field.get_by_role("spinbutton").first.click()
+    page.keyboard.type(re.sub(r"\D", "", value))
+    rerun(page, page.get_by_role("heading", level=1).first.click)
+
+
 class Tab:
     """One browser tab that signs in as one user after another (sign out, sign in), so the
     app's front end loads once; the app must then keep nothing of one user for the next."""
@@ -235,10 +255,13 @@ class Tab:
             start_sign_in(self.page, self.to_username(who), self.password)
             finish_sign_in(self.page, self.to_username(who))
             self.who = who
+            # The page signed in on: the last one, if this user may use it, else the map.
+            self.slug = self.page.url.removeprefix(self.url).strip("/").split("?")[0]
         return self.page
 
     def open(self, who: str, target: AppPage) -> Page:
-        """The tab, signed in as `who`, once `target` has finished running."""
+        """The tab, signed in as `who`, once `target` has finished running (`target` must be
+        one of the pages the sidebar lists for `who`)."""
         page = self.signed_in(who)
         if self.slug != target.slug:  # through the sidebar: a reload would sign the tab out
             page.locator(f'[data-testid="stSidebarNav"] a[href="{self.url}/{target.slug}"]').click()

@@ -1,7 +1,12 @@
-"""pydeck for the pages: a Deck whose JSON is compact.
+"""pydeck for the pages: a Deck whose JSON is compact, the opening view, and the context layers
+(area outlines, streets) every map draws for itself since it has no basemap.
 
 pydeck serialises with `indent=2`; for a map of a million-address town that doubles what the
 browser downloads and parses (about 5 MB instead of 2.4 MB) for nothing.
+
+pydeck reads every string argument of a layer as a JavaScript expression: a constant string
+(`width_units`, `font_family`) must carry its own quotes ('"pixels"'), or deck.gl gets an
+accessor where it wants a word (a route drawn metres wide: a solid blue map).
 """
 
 from __future__ import annotations
@@ -14,9 +19,15 @@ from typing import Any, Final
 import pydeck as pdk
 from pydeck.bindings.json_tools import default_serialize
 
-from hardening.layers import DensityCell
+from hardening.layers import MAIN_ROAD_CLASSES, Area, DensityCell, Road
 
 TOWN_KM: Final = 5.0  # the opening view gathers the squares this close to the fullest one
+PIXELS: Final = '"pixels"'  # a constant string for pydeck (see above)
+Colour = list[int]
+AREA_FILL: Final[Colour] = [246, 244, 238, 255]
+AREA_LINE: Final[Colour] = [60, 64, 92, 255]
+ROAD_LINE: Final[Colour] = [255, 255, 255, 255]
+ROAD_CASING: Final[Colour] = [150, 156, 168, 255]
 
 
 class CompactDeck(pdk.Deck):  # type: ignore[misc]  # pydeck is untyped
@@ -24,19 +35,82 @@ class CompactDeck(pdk.Deck):  # type: ignore[misc]  # pydeck is untyped
         return json.dumps(self, sort_keys=True, default=default_serialize, separators=(",", ":"))
 
 
+def busiest_point(
+    points: Sequence[tuple[float, float, float]], fallback: dict[str, Any]
+) -> pdk.ViewState:
+    """The busiest place among (lon, lat, weight) points at the fallback's zoom: the
+    weight-weighted centre of the points within TOWN_KM of the heaviest one (a map of several
+    towns opens on the biggest, not on the empty fells between them)."""
+    if not points:
+        return pdk.ViewState(**fallback)
+    top_lon, top_lat, _ = max(points, key=lambda p: p[2])
+    dlat = TOWN_KM / 111.2
+    dlon = dlat / math.cos(math.radians(top_lat))
+    near = [p for p in points if abs(p[1] - top_lat) <= dlat and abs(p[0] - top_lon) <= dlon]
+    weights = [max(p[2], 1) for p in near]
+    return pdk.ViewState(
+        longitude=sum(p[0] * w for p, w in zip(near, weights, strict=True)) / sum(weights),
+        latitude=sum(p[1] * w for p, w in zip(near, weights, strict=True)) / sum(weights),
+        zoom=fallback["zoom"],
+    )
+
+
 def busiest_view(cells: Sequence[DensityCell], fallback: dict[str, Any]) -> pdk.ViewState:
     """The user's busiest place at the fallback's zoom: the count-weighted centre of the squares
     within TOWN_KM of the fullest one they may see (a Carlisle planner opens on Carlisle, and a
     county-wide one on its biggest town, not on the empty fells between towns)."""
-    if not cells:
+    return busiest_point([(c.lon, c.lat, c.count) for c in cells], fallback)
+
+
+def fit_view(
+    points: Sequence[tuple[float, float]],
+    fallback: dict[str, Any],
+    width_px: int = 800,
+    height_px: int = 480,
+    max_zoom: float = 16.0,
+) -> pdk.ViewState:
+    """A view that shows every (lon, lat) point with a margin, in a map of about that size."""
+    if not points:
         return pdk.ViewState(**fallback)
-    top = max(cells, key=lambda c: c.count)
-    dlat = TOWN_KM / 111.2
-    dlon = dlat / math.cos(math.radians(top.lat))
-    near = [c for c in cells if abs(c.lat - top.lat) <= dlat and abs(c.lon - top.lon) <= dlon]
-    weights = [max(c.count, 1) for c in near]
-    return pdk.ViewState(
-        longitude=sum(c.lon * w for c, w in zip(near, weights, strict=True)) / sum(weights),
-        latitude=sum(c.lat * w for c, w in zip(near, weights, strict=True)) / sum(weights),
-        zoom=fallback["zoom"],
-    )
+    lons, lats = [p[0] for p in points], [p[1] for p in points]
+    lon, lat = (min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2
+    span_lon = max(max(lons) - min(lons), 1e-4)
+    span_lat = max(max(lats) - min(lats), 1e-4) / math.cos(math.radians(lat))
+    zoom = math.log2(min(width_px / span_lon, height_px / span_lat) * 360 / 256) - 0.4
+    return pdk.ViewState(longitude=lon, latitude=lat, zoom=round(min(zoom, max_zoom), 2))
+
+
+def area_fill_layer(areas: Sequence[Area]) -> pdk.Layer:
+    """The areas' ground, under everything else."""
+    polygons = [{"polygon": polygon} for area in areas for polygon in area.polygons]
+    return pdk.Layer("PolygonLayer", polygons, id="area-fill", get_polygon="polygon",
+                     get_fill_color=AREA_FILL, stroked=False, pickable=False)  # fmt: skip
+
+
+def area_outline_layer(areas: Sequence[Area]) -> pdk.Layer:
+    outlines = [
+        {"path": ring, "name": area.name}
+        for area in areas
+        for polygon in area.polygons
+        for ring in polygon
+    ]
+    return pdk.Layer(
+        "PathLayer", outlines, id="area-outline", get_path="path", get_color=AREA_LINE,
+        get_width=2, width_units=PIXELS, pickable=False,
+    )  # fmt: skip
+
+
+def street_layers(roads: Sequence[Road]) -> list[pdk.Layer]:
+    """Streets as white lines over a grey casing (main roads wider): they read over any fill."""
+    main = set(MAIN_ROAD_CLASSES)
+    paths = [
+        {"path": r.path, "width": 3.5 if r.road_class in main else 1.5,
+         "name": " ".join(filter(None, [r.ref, r.name])) or r.road_class.replace("_", " ")}
+        for r in roads
+    ]  # fmt: skip
+    return [
+        pdk.Layer("PathLayer", paths, id=layer_id, get_path="path", get_color=colour,
+                  get_width=f"width + {extra}", width_units=PIXELS, cap_rounded=True,
+                  joint_rounded=True, pickable=False)
+        for layer_id, colour, extra in (("road-casing", ROAD_CASING, 2), ("roads", ROAD_LINE, 0))
+    ]  # fmt: skip

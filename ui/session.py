@@ -1,23 +1,74 @@
-"""Sign-in for the Streamlit pages: the same users as the API, a session that expires, and the
-one way a page gets its engine and actor."""
+"""Sign-in for the Streamlit pages: the same users as the API, a session that expires, the one
+way a page gets its engine and actor, and which pages a signed-in user may use (`PAGES`,
+`usable_pages`: app.py lists only those in the sidebar)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Final
 
 import streamlit as st
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from hardening.db.engine import Actor, app_engine, transaction
-from hardening.errors import AuthenticationError, DatabaseUnavailableError
+from hardening.errors import AuthenticationError, DatabaseUnavailableError, HardeningError
 from hardening.security.users import authenticate_password
 from hardening.settings import get_settings
 
 SESSION_SECONDS = 8 * 3600  # one shift
 _ACTOR = "actor"
 _EXPIRES = "actor_expires_at"
+ACCESS_TTL_S = 60  # an agreement that ends (or a new one) shows in the menu within a minute
+
+
+@dataclass(frozen=True)
+class PageRule:
+    """A page and who may use it: a role among `roles` and, from the organisation's current
+    sharing agreement, a data class among `classes` (the rule its service functions and the
+    row-level security policies apply: `app_may(roles, class)`). No roles: everyone."""
+
+    slug: str  # its URL path ("" for the map, app.py's own page)
+    script: str  # the file beside app.py ("" for the map)
+    title: str  # the menu entry
+    roles: frozenset[str] = frozenset()
+    classes: frozenset[str] = frozenset()
+
+    def allows(self, roles: tuple[str, ...], classes: frozenset[str]) -> bool:
+        if not self.roles:
+            return True
+        return bool(self.roles & set(roles)) and bool(self.classes & classes)
+
+
+def _rule(slug: str, script: str, title: str, roles: str = "", classes: str = "") -> PageRule:
+    return PageRule(slug, script, title, frozenset(roles.split()), frozenset(classes.split()))
+
+
+# The one place that says who uses which page, in menu order (the map first).
+PAGES: Final[tuple[PageRule, ...]] = (
+    _rule("", "", "Map"),
+    # markers.records.require_police: police roles whose agreement covers markers
+    _rule("Control_room", "pages/2_Control_room.py", "Control room",
+          "control_room visit_team analyst admin", "markers"),
+    # risk_scores policy: the risk_band class; planners get aggregates on the Planning page
+    _rule("Risk", "pages/3_Risk.py", "Risk",
+          "control_room visit_team analyst admin housing", "risk_band"),
+    # coverage.data.planning_areas: planner, analyst, admin in their agreement's areas
+    _rule("Planning", "pages/4_Planning.py", "Planning",
+          "planner analyst admin", "sites aggregates_only"),
+    # visits.service.may_record: the visit team (and admins) with a visits agreement
+    _rule("Visits", "pages/5_Visits.py", "Visits", "visit_team admin", "visits"),
+    # referrals policies: police visit teams, analysts (to read) and admins in their areas;
+    # a partner (its visit workers) the referrals made to it. Not the control room.
+    _rule("Referrals", "pages/6_Referrals.py", "Referrals",
+          "visit_team analyst admin", "visits referrals"),
+    # reports.api.get_kpi: app_may('{analyst,admin,visit_team}', 'visits')
+    _rule("KPI", "pages/7_KPI.py", "KPI", "analyst admin visit_team", "visits"),
+    # work orders and operatives policies: app_may('{housing}', 'works')
+    _rule("Housing_works", "pages/8_Housing_works.py", "Housing works", "housing", "works"),
+)  # fmt: skip
 
 
 @st.cache_resource
@@ -71,6 +122,25 @@ def require_actor() -> Actor:
             st.rerun()
     st.stop()
     raise AssertionError("unreachable: st.stop() ends the script run")
+
+
+@st.cache_data(ttl=ACCESS_TTL_S, show_spinner=False)
+def agreement_classes(actor: Actor) -> frozenset[str]:
+    """The data classes of the actor's organisation's current sharing agreements (none when
+    the database cannot say: the map alone is offered, and it says what is wrong)."""
+    try:
+        with as_actor(actor) as conn:
+            found = conn.execute(text("SELECT app_classes()")).scalar_one()
+    except HardeningError:
+        return frozenset()
+    return frozenset(found or ())
+
+
+def usable_pages(actor: Actor) -> list[PageRule]:
+    """The pages this user may use, in menu order: the map, then what their roles and their
+    organisation's agreement allow."""
+    classes = agreement_classes(actor)
+    return [page for page in PAGES if page.allows(actor.roles, classes)]
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+from datetime import date
 from typing import Any
 
 import matplotlib
@@ -20,8 +21,28 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
+MONTHLY_SERIES = (("visits", "Visits"), ("referrals", "Referrals"))
+
+
+def month_label(month: Any) -> str:
+    """A month as people write it, with its year: "Jan 2025" (from a date or "2025-01-01")."""
+    value = month if isinstance(month, date) else date.fromisoformat(str(month)[:10])
+    return f"{value:%b %Y}"
+
+
+def monthly_rows(published: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per month and series (visits, referrals) for a bar per month: the month's label,
+    its place in the year and the count (a withheld month is left out, not drawn as 0)."""
+    return [
+        {"month": month_label(r["month"]), "order": i, "series": label, "count": r[key]}
+        for i, r in enumerate(published["monthly"])
+        for key, label in MONTHLY_SERIES
+        if r[key] is not None
+    ]
+
+
 def monthly_chart(published: dict[str, Any]) -> str:
-    months = [str(r["month"])[:7] for r in published["monthly"]]
+    months = [month_label(r["month"]) for r in published["monthly"]]
     fig, ax = plt.subplots(figsize=(8, 3))
     xs = range(len(months))
     for offset, key, colour in ((-0.2, "visits", "#1f5fa8"), (0.2, "referrals", "#e08a00")):

@@ -4,12 +4,13 @@ provider gets the cells of its own homes, police their areas, planners nothing."
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
-from hardening.geo import to_lon_lat
+from hardening.geo import to_bng, to_lon_lat
 from hardening.risk.model import load
 
 MIN_CELL_M, MAX_CELL_M = 50, 5000
@@ -52,3 +53,13 @@ def grid(
             cell |= {"mean_score": round(float(mean), 3), "max_score": round(float(top), 3)}
         out.append(cell)
     return out
+
+
+def cell_ring(cell: dict[str, Any]) -> list[list[float]]:
+    """The square of a `grid` cell as a lon/lat ring (its BNG corners, so neighbouring cells
+    meet edge to edge on the map)."""
+    size = int(cell["cell_m"])
+    x, y = to_bng(float(cell["lon"]), float(cell["lat"]))
+    x0, y0 = math.floor(x / size) * size, math.floor(y / size) * size
+    corners = ((x0, y0), (x0 + size, y0), (x0 + size, y0 + size), (x0, y0 + size), (x0, y0))
+    return [[round(v, 6) for v in to_lon_lat(cx, cy)] for cx, cy in corners]

@@ -68,14 +68,16 @@ def get_route(
     start: IsoTime = time(9, 0),
     end: IsoTime = time(17, 0),
     visit_minutes: Annotated[int, Query(ge=10, le=240)] = 45,
+    town: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
 ) -> dict[str, Any]:
-    """A team's day: the most pressing due cases routed by the works scheduler from its base
-    (default: the most pressing case), and the cases the day cannot hold with the reason."""
+    """A team's day in one town (default: the most pressing case's): the most pressing due
+    cases routed by the works scheduler from its base (default: the most pressing case), from
+    now when the day is today, and the cases the day cannot hold with the reason."""
     if (base_lon is None) != (base_lat is None):
         raise UserInputError("give both base_lon and base_lat, or neither")
     base = None if base_lon is None or base_lat is None else (base_lon, base_lat)
     team = TeamDay(start.hour * 60 + start.minute, end.hour * 60 + end.minute, visit_minutes, base)
-    return day_list(conn, on or date.today(), area, stops, team)
+    return day_list(conn, on or date.today(), area, stops, team, town=town)
 
 
 @router.get("/visits/{visit_id}")

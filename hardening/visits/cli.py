@@ -133,13 +133,16 @@ def route(
         "09:00-17:00"
     ),
     visit_minutes: Annotated[int, typer.Option("--visit-minutes")] = 45,
+    town: Annotated[
+        str | None, typer.Option("--town", help="Town to route (default: the most pressing).")
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One team's day: the most pressing cases routed by the works scheduler."""
+    """One team's day in one town: the most pressing cases routed by the works scheduler."""
     start, end = _hours(hours)
     team = TeamDay(start, end, visit_minutes, _lon_lat(base))
     with _system() as conn:
-        plan = day_list(conn, _day(on), area, stops, team)
+        plan = day_list(conn, _day(on), area, stops, team, town=town)
     emit(plan, as_json, _route_text)
 
 

@@ -48,12 +48,12 @@ WITH last_visit AS (
                       AND i.occurred_at >= CAST(:day AS date) - :signs_days
                       AND i.occurred_at < CAST(:day AS date) + 1))
 )
-SELECT c.uprn, a.area_id, a.full_address, ST_X(a.geom) AS x, ST_Y(a.geom) AS y,
+SELECT c.uprn, a.area_id, a.town, a.full_address, ST_X(a.geom) AS x, ST_Y(a.geom) AS y,
        array_agg(DISTINCT c.reason ORDER BY c.reason) AS reasons, min(c.due_on) AS due_on,
        (SELECT last_on FROM last_visit lv WHERE lv.uprn = c.uprn) AS last_visit
 FROM cases c JOIN addresses a USING (uprn)
 WHERE CAST(:area AS text) IS NULL OR a.area_id = :area
-GROUP BY c.uprn, a.area_id, a.full_address, a.geom
+GROUP BY c.uprn, a.area_id, a.town, a.full_address, a.geom
 """
 
 
@@ -69,6 +69,7 @@ class DueCase:
     lat: float
     x: float
     y: float
+    town: str | None = None
 
     @property
     def rank(self) -> int:
@@ -116,6 +117,7 @@ def who_to_visit_next(
                 lat,
                 r.x,
                 r.y,
+                r.town,
             )
         )
     cases.sort(key=lambda c: (c.rank, c.due_on, c.uprn))

@@ -1,5 +1,10 @@
 """Referrals to partner organisations. Row-level security decides who sees what: visit teams
-their areas' referrals, a partner only the referrals made to it (policy partner_own)."""
+their areas' referrals, a partner only the referrals made to it (policy partner_own); the
+control room and analysts may read their areas' referrals too.
+
+Who moves a referral on is narrower (MOVE_RULE, the policies' WITH CHECK said up front): the
+visit team (or an admin) with a visits agreement, or the partner it was made to. The control
+room looks up markers and analysts report: neither moves referrals."""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from hardening.errors import ConflictError, NotFoundError, UserInputError
+from hardening.errors import ConflictError, NotFoundError, PermissionDeniedError, UserInputError
 from hardening.security import audit
 from hardening.visits.models import REFERRAL_STATUSES, ReferralUpdate
 
@@ -19,6 +24,25 @@ NEXT: dict[str, tuple[str, ...]] = {
     "engaged": ("closed",),
     "closed": (),
 }
+
+# Per referral row r; the actor's functions are scalar subqueries, computed once per query.
+MOVE_RULE = (
+    "((SELECT app_is_system()) OR (SELECT app_may('{visit_team,admin}', 'visits')) "
+    "OR (r.partner_org_id = (SELECT app_org_id()) "
+    "AND 'referrals' = ANY((SELECT app_classes())::text[])))"
+)
+REFUSED = "moving a referral on is for the visit team that made it or the partner it was made to"
+
+
+def movable(conn: Connection, referral_ids: list[int]) -> set[int]:
+    """Which of these referrals the actor may move on (MOVE_RULE)."""
+    rows = conn.execute(
+        text(
+            f"SELECT r.referral_id FROM referrals r WHERE r.referral_id = ANY(:ids) AND {MOVE_RULE}"
+        ),
+        {"ids": referral_ids},
+    ).scalars()
+    return {int(i) for i in rows}
 
 
 def list_referrals(
@@ -60,10 +84,16 @@ def list_referrals(
 def update_referral(conn: Connection, referral_id: int, change: ReferralUpdate) -> dict[str, Any]:
     """Move a referral on (made -> accepted -> engaged -> closed) with optimistic locking."""
     current = conn.execute(
-        text("SELECT status, version FROM referrals WHERE referral_id = :id"), {"id": referral_id}
+        text(
+            f"SELECT r.status, r.version, {MOVE_RULE} AS may_move FROM referrals r "
+            "WHERE r.referral_id = :id"
+        ),
+        {"id": referral_id},
     ).one_or_none()
     if current is None:
         raise NotFoundError(f"referral {referral_id} not found (or not made to you)")
+    if not current.may_move:
+        raise PermissionDeniedError(REFUSED)
     if current.version != change.version:
         raise ConflictError(
             f"referral {referral_id} changed since you read it (version {current.version}, "

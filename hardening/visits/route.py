@@ -4,29 +4,44 @@ The team is one operative with one working day: it starts at its base, visits, a
 the end of its hours. Each case is a job of the visit's length, due by the end of the day, so
 the scheduler minimises travel; its priority (an overdue plan visit above a review, a review
 above a risk signal) decides which cases are left out when the day cannot hold them all, and
-those come back with the scheduler's reason. Due cases carry no appointment times, so no job
-has a time window. Travel is the scheduler's: straight line times a detour factor at 30 km/h.
+those come back with the reason in the visit team's words. Due cases carry no appointment
+times, so no job has a time window. Travel is the scheduler's: straight line times a detour
+factor at 30 km/h.
+
+A day's route stays in one town (the most pressing case's, unless one is asked for): a team does
+not drive Barrow, Ulverston and Dalton in one day. A route for today starts now, rounded up to
+the quarter hour, not at the start of the shift.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
 from hardening.errors import UserInputError
 from hardening.geo import to_bng, to_lon_lat
 from hardening.visits.due import DueCase, who_to_visit_next
-from hardening.works.problem import DAY, Job, Operative, Problem, Schedule
+from hardening.works.problem import DAY, LOCAL_TZ, Job, Operative, Problem, Schedule
 from hardening.works.solver import solve
 
 SKILL: Final = "vulnerability_visit"
 TEAM_ID: Final = 1
 PRIORITY: Final = {1: "urgent", 2: "routine", 3: "planned"}  # by DueCase.rank
 SOLVE_SECONDS: Final = 1.0  # guided local search uses all of it; a day of <= 30 stops needs less
+ROUND_MIN: Final = 15  # today's route starts at the next quarter hour
+# Why a case is left out, in the visit team's words (the scheduler speaks of operatives and
+# shifts). The first words stay the scheduler's kind of reason, for scripts that sort on it.
+DAY_FULL: Final = "capacity: the day is full with more pressing visits; plan it for another day"
+TOO_LONG: Final = (
+    "the team's hours are not long enough for this visit and the journey there and back"
+)
+DAY_OVER: Final = "the team's working hours today are over; plan it for another day"
+NOT_WORKING: Final = "capacity: the team is not working on this day"
 
 
 @dataclass(frozen=True)
@@ -46,6 +61,32 @@ class TeamDay:
             raise UserInputError("a visit lasts between 10 and 240 minutes")
 
 
+def team_words(reason: str) -> str:
+    """The scheduler's reason for leaving a job out, said as a visit team would."""
+    if reason.startswith("capacity: no working shift"):
+        return NOT_WORKING
+    if reason.startswith("capacity"):
+        return DAY_FULL
+    if "long enough" in reason or "skilled operative" in reason:
+        return TOO_LONG
+    return reason
+
+
+def start_minute(on_day: date, team: TeamDay, now: datetime | None = None) -> int:
+    """When the day's route may start: the team's start, or for today now rounded up to the
+    quarter hour if that is later (local time)."""
+    now = (now or datetime.now(ZoneInfo(LOCAL_TZ))).astimezone(ZoneInfo(LOCAL_TZ))
+    if now.date() != on_day:
+        return team.start_min
+    minute = now.hour * 60 + now.minute + (1 if now.second or now.microsecond else 0)
+    return max(team.start_min, math.ceil(minute / ROUND_MIN) * ROUND_MIN)
+
+
+def town_of(case: DueCase) -> str:
+    """The town a case is in (its area when the register gives no town): routes group by it."""
+    return case.town or case.area_id or "unknown"
+
+
 @dataclass
 class DayPlan:
     day: date
@@ -54,6 +95,8 @@ class DayPlan:
     cases: dict[int, DueCase]  # job id (the UPRN) -> case
     base_xy: tuple[float, float] | None  # None: nothing due and no base given
     stops: list[dict[str, Any]] = field(default_factory=list)
+    town: str | None = None  # the town the route stays in
+    starts: str = ""  # when the route may start (HH:MM)
 
     def as_dict(self) -> dict[str, Any]:
         base = None
@@ -65,12 +108,14 @@ class DayPlan:
                 home = math.dist((self.stops[-1]["x"], self.stops[-1]["y"]), self.base_xy)
         return {
             "day": self.day,
+            "town": self.town,
+            "starts": self.starts,
             "base": base,
             "stops": [{k: v for k, v in s.items() if k not in ("x", "y")} for s in self.stops],
             "return_m": round(home, 1),
             "travel_m": round(sum(s["leg_m"] for s in self.stops) + home, 1),
             "left_out": [
-                {**self.cases[job].as_dict(), "why": why}
+                {**self.cases[job].as_dict(), "why": team_words(why)}
                 for job, why in sorted(self.schedule.unscheduled.items())
             ],
         }
@@ -81,12 +126,17 @@ def _clock(minute: int) -> str:
 
 
 def build_problem(
-    cases: list[DueCase], day: date, team: TeamDay, base_xy: tuple[float, float]
+    cases: list[DueCase],
+    day: date,
+    team: TeamDay,
+    base_xy: tuple[float, float],
+    start_min: int | None = None,
 ) -> Problem:
     """A one-operative, one-day scheduling problem; job ids are the cases' UPRNs."""
     op = Operative(
         TEAM_ID, "visit team", frozenset({SKILL}), base_xy[0], base_xy[1],
-        team.start_min, team.end_min, frozenset({day.isoweekday()}),
+        team.start_min if start_min is None else start_min, team.end_min,
+        frozenset({day.isoweekday()}),
     )  # fmt: skip
     jobs = tuple(
         Job(c.uprn, c.x, c.y, SKILL, team.visit_minutes, DAY, PRIORITY[c.rank]) for c in cases
@@ -101,21 +151,37 @@ def plan_day(
     max_stops: int = 8,
     team: TeamDay | None = None,
     seconds: float = SOLVE_SECONDS,
+    town: str | None = None,
+    now: datetime | None = None,
 ) -> DayPlan:
-    """Route the `max_stops` most pressing cases due on the day through the team's hours."""
+    """Route the `max_stops` most pressing cases due on the day in one town (`town`, else the
+    most pressing case's) through the team's hours, from now when the day is today."""
     if not 1 <= max_stops <= 30:
         raise UserInputError("max_stops must be between 1 and 30")
     team = team or TeamDay()
     team.check()
-    chosen = who_to_visit_next(conn, on_day, area)[:max_stops]
+    due = who_to_visit_next(conn, on_day, area)
+    if town is not None:
+        due = [c for c in due if town_of(c) == town]
+    chosen = [c for c in due if town_of(c) == town_of(due[0])][:max_stops] if due else []
     base_xy: tuple[float, float] | None = None
     if team.base is not None:
         base_xy = to_bng(*team.base)
     elif chosen:
         base_xy = (chosen[0].x, chosen[0].y)
-    problem = build_problem(chosen, on_day, team, base_xy or (0.0, 0.0))
-    schedule = solve(problem, seconds) if chosen else Schedule([], {}, "none")
-    plan = DayPlan(on_day, problem, schedule, {c.uprn: c for c in chosen}, base_xy)
+    starts = start_minute(on_day, team, now)
+    problem = build_problem(chosen, on_day, team, base_xy or (0.0, 0.0), min(starts, team.end_min))
+    if not chosen:
+        schedule = Schedule([], {}, "none")
+    elif starts >= team.end_min:  # nothing fits: the day is over
+        schedule = Schedule([], {c.uprn: DAY_OVER for c in chosen}, "none")
+    else:
+        schedule = solve(problem, seconds)
+    plan = DayPlan(
+        on_day, problem, schedule, {c.uprn: c for c in chosen}, base_xy,
+        town=town_of(chosen[0]) if chosen else town,
+        starts=_clock(min(starts, team.end_min)),
+    )  # fmt: skip
     x, y = base_xy or (0.0, 0.0)
     for n, visit in enumerate(sorted(schedule.visits, key=lambda v: v.start), start=1):
         case = plan.cases[visit.job_id]
@@ -140,7 +206,9 @@ def day_list(
     area: str | None = None,
     max_stops: int = 8,
     team: TeamDay | None = None,
+    town: str | None = None,
+    now: datetime | None = None,
 ) -> dict[str, Any]:
-    """The day's route as plain data: stops in order with times and straight-line legs,
-    and the cases the day could not hold with the reason."""
-    return plan_day(conn, on_day, area, max_stops, team).as_dict()
+    """The day's route as plain data: the town, stops in order with times and straight-line
+    legs, and the cases the day could not hold with the reason."""
+    return plan_day(conn, on_day, area, max_stops, team, town=town, now=now).as_dict()
