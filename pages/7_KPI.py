@@ -3,7 +3,6 @@ sections as the HTML report), charts and the HTML download."""
 
 from __future__ import annotations
 
-import re
 from datetime import date
 from typing import Any
 
@@ -18,17 +17,8 @@ from hardening.reports.html import render, tile_pairs
 from hardening.reports.publish import LEGEND, shown
 from hardening.reports.tables import sections
 from hardening.visits.options import form_options
-from ui.labels import word
+from ui.labels import cell_words
 from ui.session import as_actor, require_actor
-
-CODE = re.compile(r"[a-z][a-z_ ]*")  # a code the tables show as it is ("substance misuse")
-
-
-def _words(cell: Any) -> Any:
-    """A table cell in words: codes get their label ("low" -> "Low", "council" -> "Council")."""
-    if isinstance(cell, str) and CODE.fullmatch(cell):
-        return word(cell.replace(" ", "_"))
-    return cell
 
 
 def monthly_chart(figures: dict[str, Any]) -> alt.Chart:
@@ -95,7 +85,7 @@ for section in sections(figures):
     st.subheader(section.title)
     st.dataframe(
         pd.DataFrame(
-            [[_words(c) for c in row] for row in section.rows], columns=list(section.headers)
+            [[cell_words(c) for c in row] for row in section.rows], columns=list(section.headers)
         ),
         hide_index=True,
         key=f"table_{section.key}",

@@ -21,7 +21,7 @@ from test_visits_due import AREA, DAY, _build
 from world import HEALTH, World
 
 from hardening.db.engine import Actor, set_actor
-from hardening.errors import PermissionDeniedError
+from hardening.errors import NotFoundError, PermissionDeniedError
 from hardening.reports.charts import monthly_rows
 from hardening.risk.layer import cell_ring, grid
 from hardening.settings import PROJECT_ROOT
@@ -215,3 +215,9 @@ def test_the_kpi_page_draws_months_and_words(fresh: None, world: World) -> None:
     for frame in at.dataframe:
         cells = frame.value.astype(str).to_numpy().ravel()
         assert not [c for c in cells if "_" in c]
+
+
+def test_an_unknown_town_is_refused_not_answered_empty(app_conn: Connection, world: World) -> None:
+    set_actor(app_conn, world.actors["visit_team"])
+    with pytest.raises(NotFoundError, match="no town called"):
+        plan_day(app_conn, DAY, area=AREA, town="Nowhere-on-Sea")

@@ -7,6 +7,7 @@ Add entries by kind of code; keep each label short and in the reader's words.
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Final
 
@@ -49,6 +50,17 @@ def word(code: str | None) -> str:
         return known
     text = code.replace("_", " ").strip()
     return text[:1].upper() + text[1:]
+
+
+_CODE = re.compile(r"[a-z][a-z_ ]*")  # a code a table shows as it is ("substance misuse")
+
+
+def cell_words(cell: object) -> object:
+    """A table cell in words: codes get their label ("low" -> "Low", "council" -> "Council");
+    numbers, names and withheld figures ("[c]") stay as they are."""
+    if isinstance(cell, str) and _CODE.fullmatch(cell):
+        return word(cell.replace(" ", "_"))
+    return cell
 
 
 def day(value: date | datetime | str | None) -> str:

@@ -21,9 +21,9 @@ from datetime import date, datetime
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, text
 
-from hardening.errors import UserInputError
+from hardening.errors import NotFoundError, UserInputError
 from hardening.geo import to_bng, to_lon_lat
 from hardening.visits.due import DueCase, who_to_visit_next
 from hardening.works.problem import DAY, LOCAL_TZ, Job, Operative, Problem, Schedule
@@ -80,6 +80,22 @@ def start_minute(on_day: date, team: TeamDay, now: datetime | None = None) -> in
         return team.start_min
     minute = now.hour * 60 + now.minute + (1 if now.second or now.microsecond else 0)
     return max(team.start_min, math.ceil(minute / ROUND_MIN) * ROUND_MIN)
+
+
+def _check_town(conn: Connection, town: str) -> None:
+    """Refuse a town no address has (nor an area's id, which stands for an unknown town)."""
+    if "\x00" in town:
+        raise UserInputError("the town must not contain a NUL character")
+    known = conn.execute(
+        text(
+            "SELECT EXISTS (SELECT 1 FROM address_vocabulary WHERE town = :t) "
+            "OR EXISTS (SELECT 1 FROM areas WHERE area_id = :t) "
+            "OR EXISTS (SELECT 1 FROM addresses WHERE town = :t)"
+        ),
+        {"t": town},
+    ).scalar_one()
+    if not known:
+        raise NotFoundError(f"no town called {town!r} in the register")
 
 
 def town_of(case: DueCase) -> str:
@@ -160,6 +176,8 @@ def plan_day(
         raise UserInputError("max_stops must be between 1 and 30")
     team = team or TeamDay()
     team.check()
+    if town is not None:
+        _check_town(conn, town)
     due = who_to_visit_next(conn, on_day, area)
     if town is not None:
         due = [c for c in due if town_of(c) == town]
