@@ -57,23 +57,7 @@ from hardening.sample.generate import generate
 from hardening.sample.loader import load
 from hardening.settings import PROJECT_ROOT, Settings
 
-SHORT_TYPES = {
-    "Street": "St",
-    "Road": "Rd",
-    "Avenue": "Ave",
-    "Close": "Cl",
-    "Drive": "Dr",
-    "Court": "Ct",
-    "Crescent": "Cres",
-    "Gardens": "Gdns",
-    "Terrace": "Terr",
-    "Lane": "Ln",
-    "Place": "Pl",
-    "Grove": "Gr",
-    "Square": "Sq",
-    "Park": "Pk",
-}
-KEYBOARD = "qwertyuiopasdfghjklzxcvbnm"
+SHORT_TYPES = {k.title(): v for k, v in caller_noise.SHORT_TYPES.items()}  # "Street": "St"
 RIDGE = 2.0
 
 
@@ -151,32 +135,7 @@ def register(conn: Connection) -> list[Truth]:
     return [Truth(*r) for r in rows]
 
 
-# -- noise --------------------------------------------------------------------------------------
-def typo(rng: random.Random, word: str) -> str:
-    if len(word) < 4:
-        return word
-    i = rng.randrange(1, len(word) - 1)
-    kind = rng.choice(("swap", "drop", "double", "replace"))
-    if kind == "swap":
-        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
-    if kind == "drop":
-        return word[:i] + word[i + 1 :]
-    if kind == "double":
-        return word[:i] + word[i] + word[i:]
-    return word[:i] + rng.choice(KEYBOARD) + word[i + 1 :]
-
-
-def damage(rng: random.Random, postcode: str) -> str:
-    chars = list(postcode.replace(" ", ""))
-    i = rng.randrange(len(chars))
-    confusions = {"0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", "B": "8"}
-    chars[i] = confusions.get(chars[i]) or rng.choice(
-        "ABCDEFGHJKLMNPRSTUWXYZ" if chars[i].isalpha() else "0123456789"
-    )
-    out = "".join(chars)
-    return out[:-3] + " " + out[-3:] if rng.random() < 0.7 else out
-
-
+# -- noise (typo and damage: caller_noise) ---------------------------------------------------
 def variant(rng: random.Random, t: Truth) -> tuple[str, set[str], dict[str, bool]]:
     """Caller text, the kinds of noise applied, and what it kept (for answerability)."""
     kinds: set[str] = set()
@@ -186,7 +145,7 @@ def variant(rng: random.Random, t: Truth) -> tuple[str, set[str], dict[str, bool
         kinds.add("abbreviation")
     if rng.random() < 0.4:
         longest = max(range(len(words)), key=lambda i: len(words[i]))
-        changed = typo(rng, words[longest])
+        changed = caller_noise.typo(rng, words[longest])
         if changed != words[longest]:
             words[longest] = changed
             kinds.add("street_typo")
@@ -221,7 +180,8 @@ def variant(rng: random.Random, t: Truth) -> tuple[str, set[str], dict[str, bool
         kept["postcode"] = False
         kinds.add("no_postcode")
     elif r < 0.5:
-        parts.append(damage(rng, t.postcode))
+        damaged = caller_noise.damage(rng, t.postcode)
+        parts.append(damaged if rng.random() < 0.7 else damaged.replace(" ", ""))
         kinds.add("damaged_postcode")
     elif r < 0.6:
         parts.append(t.postcode.replace(" ", ""))

@@ -106,8 +106,9 @@ def write_register(addresses: Iterable[Address], path: Path) -> None:
 
 
 # -- noise --------------------------------------------------------------------------------------
-def typo(rng: random.Random, word: str) -> str:
-    if len(word) < 5:
+def typo(rng: random.Random, word: str, shortest: int = 4) -> str:
+    """One swap, drop, doubling or wrong key inside a word of `shortest` letters or more."""
+    if len(word) < shortest:
         return word
     i = rng.randrange(1, len(word) - 1)
     kind = rng.choice(("swap", "drop", "double", "replace"))
@@ -117,7 +118,8 @@ def typo(rng: random.Random, word: str) -> str:
         return word[:i] + word[i + 1 :]
     if kind == "double":
         return word[:i] + word[i] + word[i:]
-    return word[:i] + rng.choice(KEYBOARD).upper() + word[i + 1 :]
+    key = rng.choice(KEYBOARD)
+    return word[:i] + (key.upper() if word.isupper() else key) + word[i + 1 :]
 
 
 def typo_in(rng: random.Random, text: str) -> str:
@@ -125,11 +127,12 @@ def typo_in(rng: random.Random, text: str) -> str:
     if not words:
         return text
     longest = max(range(len(words)), key=lambda i: len(words[i]))
-    words[longest] = typo(rng, words[longest])
+    words[longest] = typo(rng, words[longest], shortest=5)
     return " ".join(words)
 
 
 def damage(rng: random.Random, postcode: str) -> str:
+    """One character misheard or mistyped ("0" for "O" and the like), the space kept."""
     chars = list(postcode.replace(" ", ""))
     i = rng.randrange(len(chars))
     confusions = {"0": "O", "O": "0", "1": "I", "I": "1", "5": "S", "S": "5", "8": "B", "B": "8"}

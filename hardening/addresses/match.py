@@ -342,15 +342,15 @@ def _fetch(
     named: dict[str, list[Any]] = {k: [] for k in ("qid", "name", "street", "town", "postcode")}
     named_flats: list[bool] = []
     for qid, plan in plans.items():
+        flats = all_flats or _mentions_flat(plan.q)
         for name_id in plan.names:
             name = vocab.names[name_id]
             for key, value in zip(
                 named, (qid, name.name, name.street, name.town, name.postcode), strict=True
             ):
                 named[key].append(value)
-            named_flats.append(all_flats or _mentions_flat(plan.q))
+            named_flats.append(flats)
         numbers = _number_variants(plan.q)
-        flats = all_flats or _mentions_flat(plan.q)
         for street_id in plan.streets:
             street = vocab.streets[street_id]
             for n in numbers:

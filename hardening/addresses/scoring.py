@@ -237,22 +237,18 @@ def number_fit(
         return None if fit is None else fit + NUMBER_UNSAID
     else:
         return None
-    if flat is None:
-        if q.flat is not None or q.slash_house is not None:
-            return FLAT_UNKNOWN + EXTRA_NUMBER * len(numbers)
-        return EXTRA_NUMBER * len(numbers)
     if letter_flat:
         return FLAT_LETTER + EXTRA_NUMBER * len(numbers)
-    if q.flat is not None:
-        return FLAT_SAID + EXTRA_NUMBER * len(numbers) if q.flat == flat else None
-    if flat in numbers:
-        # "5 8 Regent Road" is flat 5 at 8 more often than flat 8 at 5.
-        first = q.numbers.index(flat) < q.numbers.index(house) if house in q.numbers else True
-        numbers.remove(flat)
-        return FLAT_BARE - (0.0 if first else FLAT_AFTER) + EXTRA_NUMBER * len(numbers)
-    if numbers:
-        return None  # another number was said where the flat's should be
-    return FLAT_UNSAID
+    # "5 8 Regent Road" is flat 5 at 8 more often than flat 8 at 5.
+    bare_after = (
+        flat is not None
+        and q.flat is None
+        and flat in numbers
+        and house in q.numbers
+        and q.numbers.index(flat) >= q.numbers.index(house)
+    )
+    fit = _flat_fit(q, flat, numbers)
+    return fit - FLAT_AFTER if fit is not None and bare_after else fit
 
 
 @lru_cache(maxsize=100_000)
