@@ -17,7 +17,6 @@ whole block, its effect summed over the block's flats among the provider's score
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -27,6 +26,7 @@ from sqlalchemy import Connection, text
 from hardening.errors import UserInputError
 from hardening.risk.explain import DOOR_FACTOR, measures
 from hardening.risk.model import load, sigmoid
+from hardening.works.recommend import logit_of, provider_homes
 
 DEFAULT_CAP_PENCE: Final = 10_000  # £100 a home or block unless the caller says otherwise
 MAX_CAP_PENCE: Final = 100_000_000  # £1m: a cap above this is a typing slip
@@ -126,57 +126,29 @@ def packages(
         raise UserInputError("limit must be between 1 and 500")
     unit = _costs(conn, costs)
     model = load(conn, None, store=False)
-    rows = conn.execute(
-        text(
-            "SELECT a.uprn, coalesce(a.parent_uprn, CASE WHEN a.property_type = 'block' "
-            "THEN a.uprn END) AS block, s.score, s.band FROM addresses a "
-            "JOIN risk_scores s ON s.uprn = a.uprn AND s.model_version = :m "
-            "WHERE a.provider_org_id = :p AND a.property_type <> 'block' "
-            "ORDER BY s.score DESC, a.uprn LIMIT :n"
-        ),
-        {"p": provider, "m": model.version, "n": max(limit * 5, 100)},
-    ).all()
-    on_order = {
-        (int(u), str(m))
-        for u, m in conn.execute(
-            text(
-                "SELECT uprn, measure_code FROM work_orders WHERE provider_org_id = :p "
-                "AND status NOT IN ('completed', 'cancelled')"
-            ),
-            {"p": provider},
-        ).all()
-    }
-    faulty = {
-        (int(u), str(f))
-        for u, f in conn.execute(
-            text(
-                "SELECT m.uprn, c.risk_factor FROM installed_measures m JOIN measures_catalogue c "
-                "USING (measure_code) WHERE m.status = 'faulty' AND m.provider_org_id = :p"
-            ),
-            {"p": provider},
-        ).all()
-    }
+    provider_rows = provider_homes(conn, provider, model.version, max(limit * 5, 100))
+    on_order, faulty = provider_rows.on_order, provider_rows.faulty
     homes: list[tuple[int, str, float, list[Option]]] = []
     blocks: dict[int, tuple[list[float], dict[str, Option], str]] = {}
-    for uprn, block, score, band in rows:
-        logit = math.log(max(score, 1e-9) / max(100 - score, 1e-9))
+    for uprn, block, score, band in provider_rows.rows:
+        logit = logit_of(score)
         own: list[Option] = []
-        for m in measures(conn, model, int(uprn), logit, None):
+        for m in measures(conn, model, uprn, logit, None):
             option = Option(m["measure_code"], m["name"], m["risk_factor"], m["scope"],
                             float(m["logit_change"]), unit[m["measure_code"]])  # fmt: skip
             if option.scope == "block" and block is not None:
-                target = int(block)
+                target = block
                 if (target, option.code) in on_order:
                     continue
                 if option.code.endswith("_repair") != ((target, option.factor) in faulty):
                     continue  # repair what is there and faulty, fit where there is nothing
-                blocks.setdefault(target, ([], {}, str(band)))[1].setdefault(option.code, option)
+                blocks.setdefault(target, ([], {}, band))[1].setdefault(option.code, option)
                 continue
-            if (int(uprn), option.code) not in on_order:
+            if (uprn, option.code) not in on_order:
                 own.append(option)
         if block is not None:
-            blocks.setdefault(int(block), ([], {}, str(band)))[0].append(logit)
-        homes.append((int(uprn), str(band), logit, own))
+            blocks.setdefault(block, ([], {}, band))[0].append(logit)
+        homes.append((uprn, band, logit, own))
     out: list[dict[str, Any]] = []
     for uprn, band, logit, own in homes:
         chosen, gain = best_package([logit], own, cap_pence)

@@ -10,6 +10,7 @@ factor (other than door measures, which add up) only the best is listed.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -18,45 +19,64 @@ from hardening.risk.explain import DOOR_FACTOR, measures
 from hardening.risk.model import load
 
 
-def recommend(
-    conn: Connection, provider: str, limit: int = 50, per_address: int = 3
-) -> list[dict[str, Any]]:
-    """Best measures first (reduction per address or summed over a block's flats)."""
-    model = load(conn, None, store=False)
+@dataclass(frozen=True)
+class ProviderHomes:
+    """A provider's scored homes, highest risk first, with what is already on order and what
+    is installed but faulty: where recommendations and packages start."""
+
+    rows: list[tuple[int, int | None, float, str]]  # uprn, block uprn, score, band
+    on_order: set[tuple[int, str]]  # (uprn, measure_code) of open work orders
+    faulty: set[tuple[int, str]]  # (uprn, risk factor) of faulty installed measures
+
+
+def provider_homes(conn: Connection, provider: str, model_version: str, n: int) -> ProviderHomes:
     rows = conn.execute(
         text(
             "SELECT a.uprn, coalesce(a.parent_uprn, CASE WHEN a.property_type = 'block' "
             "THEN a.uprn END) AS block, s.score, s.band FROM addresses a "
             "JOIN risk_scores s ON s.uprn = a.uprn AND s.model_version = :m "
             "WHERE a.provider_org_id = :p AND a.property_type <> 'block' "
-            "ORDER BY s.score DESC LIMIT :n"
+            "ORDER BY s.score DESC, a.uprn LIMIT :n"
         ),
-        {"p": provider, "m": model.version, "n": max(limit * 4, 50)},
+        {"p": provider, "m": model_version, "n": n},
     ).all()
-    open_orders = {
-        (int(u), str(m))
-        for u, m in conn.execute(
-            text(
-                "SELECT uprn, measure_code FROM work_orders WHERE provider_org_id = :p "
-                "AND status NOT IN ('completed', 'cancelled')"
-            ),
-            {"p": provider},
-        ).all()
-    }
-    faulty = {
-        (int(u), str(f))
-        for u, f in conn.execute(
-            text(
-                "SELECT m.uprn, c.risk_factor FROM installed_measures m JOIN measures_catalogue c "
-                "USING (measure_code) WHERE m.status = 'faulty' AND m.provider_org_id = :p"
-            ),
-            {"p": provider},
-        ).all()
-    }
+    on_order = conn.execute(
+        text(
+            "SELECT uprn, measure_code FROM work_orders WHERE provider_org_id = :p "
+            "AND status NOT IN ('completed', 'cancelled')"
+        ),
+        {"p": provider},
+    ).all()
+    faulty = conn.execute(
+        text(
+            "SELECT m.uprn, c.risk_factor FROM installed_measures m JOIN measures_catalogue c "
+            "USING (measure_code) WHERE m.status = 'faulty' AND m.provider_org_id = :p"
+        ),
+        {"p": provider},
+    ).all()
+    return ProviderHomes(
+        [(int(u), None if b is None else int(b), float(s), str(band)) for u, b, s, band in rows],
+        {(int(u), str(m)) for u, m in on_order},
+        {(int(u), str(f)) for u, f in faulty},
+    )
+
+
+def logit_of(score: float) -> float:
+    """The logit of a 0-100 score (clamped away from 0 and 100)."""
+    return math.log(max(score, 1e-9) / max(100 - score, 1e-9))
+
+
+def recommend(
+    conn: Connection, provider: str, limit: int = 50, per_address: int = 3
+) -> list[dict[str, Any]]:
+    """Best measures first (reduction per address or summed over a block's flats)."""
+    model = load(conn, None, store=False)
+    homes = provider_homes(conn, provider, model.version, max(limit * 4, 50))
+    open_orders, faulty = homes.on_order, homes.faulty
     per_block: dict[tuple[int, str], dict[str, Any]] = {}
     out: list[dict[str, Any]] = []
-    for uprn, block, score, band in rows:
-        logit = math.log(max(score, 1e-9) / max(100 - score, 1e-9))
+    for uprn, block, score, band in homes.rows:
+        logit = logit_of(score)
         factors_done: set[str] = set()
         for m in measures(conn, model, int(uprn), logit, None):
             target = int(block) if m["scope"] == "block" and block is not None else int(uprn)
