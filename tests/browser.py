@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from hardening.settings import PROJECT_ROOT
@@ -275,3 +275,18 @@ class Tab:
         wait_idle(page)
         assert_no_traceback(page)
         return page
+
+
+@contextmanager
+def app_tab(log_dir: Path, username: str, password: str) -> Iterator[Tab]:
+    """The app served over the test database, Debian's chromium, and one tab that signs in as
+    `username`: what a journey test of one person's page needs."""
+    require_chromium()
+    with streamlit_server(log_dir) as url, sync_playwright() as p:  # never `playwright install`
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        tab = Tab(browser, url, lambda _: username, password)
+        try:
+            yield tab
+        finally:
+            tab.context.close()
+            browser.close()

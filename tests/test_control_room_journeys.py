@@ -19,19 +19,16 @@ from collections.abc import Iterator
 import pytest
 from browser import (
     ALERT,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     MAP_CANVAS,
     AppPage,
     Tab,
     app_pages,
+    app_tab,
     assert_no_traceback,
-    require_chromium,
     rerun,
     screenshot,
-    streamlit_server,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from test_control_room_page import committed_town
@@ -133,18 +130,8 @@ def tab(
     operator: int,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Tab]:
-    require_chromium()
-    with (
-        streamlit_server(tmp_path_factory.mktemp("streamlit")) as url,
-        sync_playwright() as p,  # Debian's chromium: never `playwright install`
-    ):
-        browser: Browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        tab = Tab(browser, url, lambda _: USER, PASSWORD)
-        try:
-            yield tab
-        finally:
-            tab.context.close()
-            browser.close()
+    with app_tab(tmp_path_factory.mktemp("streamlit"), USER, PASSWORD) as tab:
+        yield tab
 
 
 def _page() -> AppPage:

@@ -11,18 +11,14 @@ from collections.abc import Iterator
 
 import pytest
 from browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     MAP_CANVAS,
     Tab,
     app_pages,
+    app_tab,
     assert_no_traceback,
-    require_chromium,
     rerun,
     screenshot,
-    streamlit_server,
 )
-from playwright.sync_api import Browser, sync_playwright
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from world import HOUSING_A, NORTH, World, drop_default_model_if_unused
@@ -82,15 +78,8 @@ def scenery(owner_engine: Engine, app_engine: Engine, world: World) -> Iterator[
 
 @pytest.fixture(scope="module")
 def tab(test_db_url: URL, scenery: int, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tab]:
-    require_chromium()
-    with streamlit_server(tmp_path_factory.mktemp("streamlit")) as url, sync_playwright() as p:
-        browser: Browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = Tab(browser, url, lambda _: USER, PASSWORD)
-            yield tab
-            tab.context.close()
-        finally:
-            browser.close()
+    with app_tab(tmp_path_factory.mktemp("streamlit"), USER, PASSWORD) as tab:
+        yield tab
 
 
 def test_queue_flags_the_overdue_order_at_a_marked_home(tab: Tab, scenery: int) -> None:

@@ -11,18 +11,15 @@ from collections.abc import Iterator
 import pytest
 from browser import (
     ALERT,
-    CHROMIUM,
-    CHROMIUM_ARGS,
     MAP_CANVAS,
     Tab,
     app_pages,
+    app_tab,
     assert_no_traceback,
-    require_chromium,
     rerun,
     screenshot,
-    streamlit_server,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from world import NORTH, PLANNERS, World
@@ -70,15 +67,8 @@ def scenery(owner_engine: Engine, world: World) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def tab(test_db_url: URL, scenery: None, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Tab]:
-    require_chromium()
-    with streamlit_server(tmp_path_factory.mktemp("streamlit")) as url, sync_playwright() as p:
-        browser: Browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            tab = Tab(browser, url, lambda _: USER, PASSWORD)
-            yield tab
-            tab.context.close()
-        finally:
-            browser.close()
+    with app_tab(tmp_path_factory.mktemp("streamlit"), USER, PASSWORD) as tab:
+        yield tab
 
 
 def _plan(page: Page, sites: int, shot: str) -> str:
