@@ -11,45 +11,20 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, text
-from test_control_room_town import Town, block_lon_lat, build_town
-from test_lookup import client
+from test_control_room_town import Town, block_lon_lat
+from test_lookup import client, town
 from world import NORTH, World
 
 from hardening.addresses import vocabulary
 from hardening.db.engine import Actor, set_actor
 from hardening.errors import PermissionDeniedError
-from hardening.markers import service
 from hardening.markers.lookup import banner, lookup
 from hardening.markers.models import LookupOut
 from hardening.markers.street import street_listing, streets_said
 from hardening.risk import scoring
 
-__all__ = ["client"]  # a fixture (the API in the test's transaction), used here
+__all__ = ["client", "town"]  # fixtures: the API in the test's transaction; the marked town
 REASON = "999 call: concern for welfare"
-
-
-@pytest.fixture
-def town(app_conn: Connection, world: World) -> Town:
-    """The control-room town with a block marker on 12 Ramsden Street (Testbury) and an
-    address marker on 21; Otherton's Ramsden Street has none."""
-    built = build_town(app_conn, world)
-    set_actor(app_conn, world.actors["visit_team"])
-    service.create_marker(
-        app_conn,
-        uprn=built["flat2"],
-        scope="block",
-        reason_category="threat_to_life",
-        grading_advice="Threat to life notice served: immediate deployment.",
-    )
-    service.create_marker(
-        app_conn,
-        uprn=built["rs21"],
-        scope="address",
-        reason_category="cuckooing",
-        grading_advice="Attend in pairs; speak to the occupant alone.",
-    )
-    set_actor(app_conn, world.actors["control_room"])
-    return built
 
 
 def _streets(answer: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any]]:

@@ -30,6 +30,8 @@ REASON = "999 call: concern for welfare"
 
 @pytest.fixture
 def town(app_conn: Connection, world: World) -> Town:
+    """The control-room town with a block marker on 12 Ramsden Street (Testbury) and an
+    address marker on 21; Otherton's Ramsden Street has none."""
     built = build_town(app_conn, world)
     set_actor(app_conn, world.actors["visit_team"])
     service.create_marker(
