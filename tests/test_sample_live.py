@@ -12,7 +12,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -23,10 +23,10 @@ import psycopg
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
+from test_sample_load import fresh_db
 from typer.testing import CliRunner
 
-from hardening.db.engine import Actor, ensure_database, make_engine, transaction
-from hardening.db.migrate import migrate
+from hardening.db.engine import Actor, make_engine, transaction
 from hardening.db.urls import APP_ROLE, libpq_conninfo
 from hardening.sample import dating
 from hardening.sample.cli import app as sample_app
@@ -35,39 +35,18 @@ from hardening.sample.generate import generate
 from hardening.sample.loader import load
 from hardening.sample.spec import REFERENCE_DATE
 from hardening.sample.table import SPECS
-from hardening.settings import PROJECT_ROOT, Settings, get_settings
+from hardening.settings import PROJECT_ROOT, get_settings
 
 LONDON = ZoneInfo("Europe/London")
 EARLIER_WEEKS = 3
 OPEN = ("requested", "approved", "scheduled", "in_progress", "no_access")
-
-
-def _drop(url: URL) -> None:
-    with psycopg.connect(libpq_conninfo(url.set(database="postgres")), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+__all__ = ["fresh_db"]  # a fixture (empty migrated databases), used here
 
 
 @dataclass
 class Town:
     url: URL
     report: dict[str, Any]
-
-
-@pytest.fixture(scope="module")
-def fresh_db(test_db_url: URL) -> Iterator[Callable[[str], URL]]:
-    made: list[URL] = []
-
-    def make(suffix: str) -> URL:
-        url = test_db_url.set(database=f"{test_db_url.database}_{suffix}")
-        _drop(url)
-        ensure_database(Settings(), url)
-        migrate(url)
-        made.append(url)
-        return url
-
-    yield make
-    for url in made:
-        _drop(url)
 
 
 def _env(url: URL) -> dict[str, str]:
