@@ -11,7 +11,6 @@ under row-level security the planner will not use the GiST index for ST_DWithin.
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
@@ -19,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from hardening import geo
 from hardening.addresses.match import match
-from hardening.addresses.normalise import tokens
+from hardening.addresses.parse import parse
 from hardening.errors import NotFoundError, UserInputError
 from hardening.markers.records import require_police, reviews_of
 from hardening.markers.settings import MarkerSettings
@@ -27,7 +26,6 @@ from hardening.markers.street import street_listing
 from hardening.security import audit
 
 IN_FORCE: Final = ("active", "review_due")
-HOUSE_NUMBER: Final = re.compile(r"^\d+[a-z]?$")
 NEARBY_SCAN: Final = 64  # markers examined, nearest first, for the neighbours' radius
 
 LOOKUP_SQL: Final = text("""
@@ -194,11 +192,6 @@ def _flag_candidates(conn: Connection, candidates: list[dict[str, Any]], on: dat
         candidate["town"] = row.town if row else None
 
 
-def _no_number(text_value: str) -> bool:
-    """The caller named no house number ("Carlton Lane", "Rose Cottage, Ulverston")."""
-    return not any(HOUSE_NUMBER.match(t) for t in tokens(text_value))
-
-
 def _unresolved(matched: dict[str, Any] | None, street: dict[str, Any] | None) -> dict[str, Any]:
     """What an unresolved look-up showed, for its audit row: the candidates and streets."""
     return {
@@ -251,7 +244,8 @@ def lookup(
         uprn = result.uprn if checked else None
         if uprn is None:
             query["uprn"] = None
-        if not checked and (not result.candidates or _no_number(result.query)):
+        # Nothing fits, or no number was said ("Carlton Lane", "Rose Cottage"): list the street.
+        if not checked and (not result.candidates or not parse(result.query).all_numbers):
             street = street_listing(conn, result.query, on)
     if point is not None:
         query.update({"x": round(point[0], 1), "y": round(point[1], 1), "radius_m": radius})
