@@ -22,6 +22,10 @@ MarkerReason = Literal[
     "other",
 ]
 REASONS: Final = get_args(MarkerReason)  # the schema's CHECK on safe_markers holds the same
+BY_SEVERITY: Final[tuple[MarkerReason, ...]] = (  # the most dangerous first, as listed to operators
+    "threat_to_life", "weapons", "cuckooing", "drug_supply", "exploitation",
+    "vulnerable_occupant", "other",
+)  # fmt: skip
 SCOPES: Final = ("address", "block")
 STATES: Final = ("active", "review_due", "expired", "revoked")
 POLICE_ROLES: Final = "{control_room,visit_team,analyst,admin}"

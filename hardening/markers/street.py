@@ -21,22 +21,14 @@ from typing import Any, Final
 from sqlalchemy import Connection, text
 
 from hardening.addresses import vocabulary
+from hardening.addresses.match import ALIASES
 from hardening.addresses.normalise import tokens
 from hardening.addresses.vocabulary import Street, Vocabulary
+from hardening.markers.records import BY_SEVERITY
 
 MAX_STREETS: Final = 6  # street (and town) pairs listed for one query
 MAX_LISTED: Final = 400  # addresses listed per street; the counts cover all of them
 MAX_ROWS: Final = 20_000  # a guard on the statement, far above any real street
-SAME_WORDS: Final = {"st": ("street",), "street": ("st",)}  # as the matcher reads them
-REASON_ORDER: Final = (
-    "threat_to_life",
-    "weapons",
-    "cuckooing",
-    "drug_supply",
-    "exploitation",
-    "vulnerable_occupant",
-    "other",
-)
 _NUMBER = re.compile(r"^(\d+)(.*)$")
 
 STREET_SQL: Final = text("""
@@ -82,7 +74,7 @@ def _said(vocab: Vocabulary, words: list[str]) -> set[str]:
             said.add(word)
         else:
             said.update(vocab.fuzzy.lookup(word))
-        for same in SAME_WORDS.get(word, ()):
+        for same in ALIASES.get(word, ()):
             said.add(same)
     return said
 
@@ -190,7 +182,7 @@ def street_listing(
             "streets": [s.name for s in streets],
             "towns": [s.town for s in streets],
             "on": on,
-            "reasons": list(REASON_ORDER),
+            "reasons": list(BY_SEVERITY),
             "max_rows": MAX_ROWS,
         },
     ).mappings()
