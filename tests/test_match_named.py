@@ -38,6 +38,8 @@ REGISTER = [
     (12, "", "ORCHARD COTTAGE, 22", "DUNHAM ROAD", "NEWTON ON TRENT", "LINCOLN", "LN1 2JR"),
     (13, "", "73A", "CAMBRIDGE ROAD", "", "SOUTHEND-ON-SEA", "SS1 1EP"),
     (14, "", "21", "", "THE GREEN", "SUNDERLAND", "SR6 0LQ"),
+    (15, "TOP FLOOR FLAT 1", "80", "LANSDOWNE PLACE", "", "HOVE", "BN3 1FH"),
+    (16, "", "FLAT 15", "HALLIARD COURT", "", "CARDIFF", "CF10 4NH"),  # the flat as the PAON
 ]
 
 
@@ -63,6 +65,8 @@ def test_caller_forms_of_flats_ranges_and_postcodes() -> None:
     assert (floor.flat, floor.numbers) == ("first floor", ("24",))
     assert parse("Basement and ground floor flat, 2 X Road").flat == "basement and ground floor"
     assert parse("Loft 15 Mill Road").flat == "15"
+    top = parse("Top Floor Flat 1, 80 Lansdowne Place")
+    assert (top.flat, top.numbers) == ("1", ("80",)) and number_key("TOP FLOOR FLAT 1") == "1"
     assert parse("73a cambridge road, ssi 1ep").postcode_attempt == "SSI1EP"
 
 
@@ -86,7 +90,7 @@ def test_import_keeps_names_flats_ranges_and_streetless_localities(named: Connec
         for r in named.execute(
             text(
                 "SELECT uprn, building_name, house_number, sub_building, street, locality, "
-                "full_address FROM addresses WHERE uprn BETWEEN 1 AND 14"
+                "full_address FROM addresses WHERE uprn BETWEEN 1 AND 16"
             )
         )
     }
@@ -94,6 +98,9 @@ def test_import_keeps_names_flats_ranges_and_streetless_localities(named: Connec
     assert rows[10].full_address == "GROVE COURT, 37-39 THE DRIVE, HOVE, BN3 3JG"
     assert rows[2].locality == "BRIDE" and rows[6].sub_building == "FLAT 20"
     assert rows[14].street == "THE GREEN" and rows[14].locality is None  # no street: the locality
+    assert (rows[16].sub_building, rows[16].house_number, rows[16].building_name) == (
+        "FLAT 15", None, None
+    )
     names = named.execute(text("SELECT count(*) FROM address_name_vocabulary")).scalar_one()
     assert names >= 8
 
@@ -122,6 +129,9 @@ def test_import_keeps_names_flats_ranges_and_streetless_localities(named: Connec
         ("73a cambridge road, southend-on-sea, ssi 1ep", 13),
         ("21 The Green, Sunderland SR6 0LQ", 14),
         ("21 the green next to the post office, sunderland", 14),
+        ("Top Floor Flat 1, 80 Lansdowne Place, Hove", 15),
+        ("Flat 15, CF10 4NH", 16),
+        ("flat 15 halliard court cardiff", 16),
     ],
 )
 def test_named_houses_flats_and_odd_forms_are_found(
@@ -170,7 +180,7 @@ def test_every_real_named_house_is_found_by_name_and_postcode(
     by_name_postcode: dict[tuple[str, str], list[int]] = {}
     for (saon, paon, *_rest, postcode), uprn in seen.items():
         name = split_paon(paon)[0]
-        if name and not saon and not any(c.isdigit() for c in name):  # not "Unit 2", "Flat 15"
+        if name and not saon and not any(c.isdigit() for c in name):  # not "Building 3.1"
             by_name_postcode.setdefault((name, postcode), []).append(uprn)
     unique = [(k, v[0]) for k, v in by_name_postcode.items() if len(v) == 1]
     assert len(unique) > 600

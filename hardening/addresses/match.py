@@ -80,6 +80,17 @@ _FETCH = text(f"""
     JOIN addresses a ON a.building_name = w.name
     WHERE coalesce(a.street, '') = w.street AND coalesce(a.town, '') = w.town
       AND coalesce(a.postcode, '') = w.postcode AND (w.flats OR a.sub_building IS NULL)
+    UNION  -- flats with neither a house number nor a name ("Flat 15, Halliard Court")
+    SELECT w.qid, {_COLUMNS} FROM (SELECT DISTINCT qid, street, town FROM by_street
+                                   WHERE flats) w
+    JOIN addresses a ON a.street = w.street AND a.house_number IS NULL
+    WHERE coalesce(a.town, '') = w.town AND a.building_name IS NULL
+      AND a.sub_building IS NOT NULL
+    UNION
+    SELECT w.qid, {_COLUMNS} FROM (SELECT DISTINCT qid, postcode FROM by_postcode
+                                   WHERE flats) w
+    JOIN addresses a ON a.postcode = w.postcode
+    WHERE a.house_number IS NULL AND a.building_name IS NULL AND a.sub_building IS NOT NULL
 """)
 _TRIGRAM = text(f"""
     SELECT {_COLUMNS} FROM addresses a

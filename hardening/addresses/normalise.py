@@ -205,4 +205,7 @@ def number_key(value: str | None) -> str | None:
     words = [t for t in tokens(value) if t != "flat"]
     if len(words) == 2 and words[0].isdigit() and len(words[1]) == 1 and words[1].isalpha():
         return words[0] + words[1]  # "12 A" at the end, where tokens() could not join it
+    floor_then_id = len(words) > 1 and all(w in FLOOR_WORDS or w == "and" for w in words[:-1])
+    if floor_then_id and (NUMBER.match(words[-1]) or len(words[-1]) == 1):
+        return words[-1]  # "Top Floor Flat 1" is flat 1
     return " ".join(words) or None

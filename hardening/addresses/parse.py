@@ -71,6 +71,7 @@ def _find_postcode(toks: list[str]) -> tuple[str | None, str | None, set[int]]:
 
 
 INWARD = re.compile(r"^\d[a-z]{2}$")
+FLAT_ID = re.compile(r"^[a-z]{1,2}\d{1,3}[a-z]?$")  # "Unit HF4", "Flat B12"
 
 
 def _looks_outward(token: str) -> bool:
@@ -100,15 +101,20 @@ def parse(text: str) -> ParsedAddress:
             while words and (words[-1] in FLOOR_WORDS or (floor and words[-1] == "and")):
                 # "first floor flat", "basement and ground floor flat": named by its floor
                 floor.insert(0, words.pop())
-            if floor:
-                flat = flat or " ".join(floor)
-                i += 1
-                continue
             following = toks[i + 1] if i + 1 < len(toks) and i + 1 not in used else None
-            if following and (NUMBER.match(following) or (len(following) == 1)):
+            # "Flat 3"; "Top Floor Flat 1, 80 X Road" is flat 1, but in "First Floor Flat, 24 X
+            # Road" the 24 is the house: after floor words, an id needs a house number after it.
+            house_after = any(NUMBER.match(t) or RANGE.match(t) for t in toks[i + 2 :])
+            if (
+                following
+                and (NUMBER.match(following) or FLAT_ID.match(following) or len(following) == 1)
+                and (not floor or house_after)
+            ):
                 flat = flat or following
                 i += 2
                 continue
+            if floor:
+                flat = flat or " ".join(floor)
             i += 1
             continue
         slashed = SLASHED.match(token)

@@ -294,8 +294,9 @@ def score(
         parsed = parse(a.full_address)
         house = parsed.numbers[-1] if parsed.numbers else None
         flat = parsed.flat
-    if house is None and not a.building_name:
-        return None  # neither a number nor a name: nothing the caller said can pick it
+    unnumbered_flat = house is None and not a.building_name
+    if unnumbered_flat and flat is None:
+        return None  # neither a number, a name nor a flat: nothing the caller said can pick it
     key = (a.street, a.town, a.locality, a.building_name) if structured else (a.full_address,)
     fit = memo.get(key) if memo is not None else None
     if fit is None:
@@ -308,7 +309,8 @@ def score(
         if memo is not None:
             memo[key] = fit
     street, town, conflict, named = fit
-    numbers = number_fit(q, house, flat, named >= NAME_SAID)
+    # A flat with neither number nor name ("Flat 15, Halliard Court") is picked by its flat.
+    numbers = number_fit(q, house, flat, named >= NAME_SAID or unnumbered_flat)
     if numbers is None:
         return None
     postcode = postcode_fit(near, q.postcode or q.postcode_attempt, q.outward, _compact(a.postcode))

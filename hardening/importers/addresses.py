@@ -121,6 +121,7 @@ def _choice(value: str | None, allowed: tuple[str, ...], default: str, label: st
     return key
 
 
+_FLAT_PAON = re.compile(r"^(flat|unit|apartment|apt|studio|suite)\s+\w+$", re.IGNORECASE)
 _PAON_NUMBER = re.compile(r"^\d+[A-Za-z]?(\s*-\s*\d+[A-Za-z]?)?$")
 _LEADING_NUMBER = re.compile(r"^(\d+[A-Za-z]?)\s+(\D.*)$")
 
@@ -169,8 +170,11 @@ def _address(source: str, row: Row, seen: dict[str, Origin]) -> Record:
     if postcode is not None:
         parts["postcode"] = normalise_postcode(postcode)
     if "paon" in row.cells or "saon" in row.cells:
-        parts["building_name"], parts["house_number"] = split_paon(cell(row, "paon"))
-        parts["sub_building"] = cell(row, "saon")
+        paon, saon = cell(row, "paon"), cell(row, "saon")
+        if saon is None and paon is not None and _FLAT_PAON.match(paon):
+            paon, saon = None, paon  # "Flat 15" as the PAON: the flat, with no house
+        parts["building_name"], parts["house_number"] = split_paon(paon)
+        parts["sub_building"] = saon
     if parts["house_number"] is not None:
         parts["house_number"] = house_number_text(parts["house_number"])
     if parts["locality"] is not None and parts["locality"] == parts["town"]:
