@@ -99,7 +99,9 @@ def test_import_keeps_names_flats_ranges_and_streetless_localities(named: Connec
     assert rows[2].locality == "BRIDE" and rows[6].sub_building == "FLAT 20"
     assert rows[14].street == "THE GREEN" and rows[14].locality is None  # no street: the locality
     assert (rows[16].sub_building, rows[16].house_number, rows[16].building_name) == (
-        "FLAT 15", None, None
+        "FLAT 15",
+        None,
+        None,
     )
     names = named.execute(text("SELECT count(*) FROM address_name_vocabulary")).scalar_one()
     assert names >= 8
