@@ -61,6 +61,7 @@ def small_kpi() -> Kpi:
             "end": date(YEAR, 12, 31),
             "sites_start": {"cctv": 5, "anpr": 1},
             "sites_end": {"cctv": 6, "anpr": 2},
+            "area_names": {"north": "Test North", "south": "Test South"},
             "areas": {
                 "north": {
                     "cctv": {"households": 4000, "covered_start": 212, "covered_end": 288},
@@ -153,6 +154,13 @@ def test_coverage_and_risk_are_published_with_their_changes() -> None:
     # or the total less the other bands would give the 6 away
     assert bands["very_high"]["start"] is None and bands["very_high"]["end"] == 0
     assert bands["high"] == {"band": "high", "start": None, "end": 30, "change": None}
+
+
+def test_coverage_rows_name_their_areas() -> None:
+    coverage = next(s for s in sections(publish(small_kpi())) if s.key == "coverage")
+    labels = [row[0] for row in coverage.rows]
+    assert "Test North: households in view of working CCTV" in labels
+    assert not [label for label in labels if label.startswith(("north:", "south:"))]
 
 
 def test_html_is_self_contained_and_shows_suppression() -> None:

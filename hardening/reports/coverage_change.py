@@ -151,6 +151,11 @@ def coverage_change(conn: Connection, year: int, area: str | None) -> dict[str, 
         "sites_start": sites_present(conn, area, days[0]),
         "sites_end": sites_present(conn, area, days[1]),
         "areas": {},
+        "area_names": dict(
+            conn.execute(
+                text("SELECT area_id, name FROM areas WHERE area_id = ANY(:a)"), {"a": areas}
+            ).all()
+        ),
     }
     try:
         for a in areas:

@@ -105,7 +105,9 @@ def _monthly(kpi: Kpi) -> list[dict[str, Any]]:
 def _coverage(raw: dict[str, Any]) -> dict[str, Any]:
     """Per area and in all: households in view of CCTV (rounded, shares of the rounded
     figures) and the ANPR cordon."""
-    out: dict[str, Any] = {k: raw[k] for k in ("start", "end", "sites_start", "sites_end")}
+    out: dict[str, Any] = {
+        k: raw[k] for k in ("start", "end", "sites_start", "sites_end", "area_names")
+    }
     if raw["areas"] is None:
         return {**out, "areas": None, "cctv": None, "anpr": None}
     sums: dict[str, int] = defaultdict(int)

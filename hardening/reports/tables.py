@@ -149,7 +149,8 @@ def coverage(p: dict[str, Any]) -> Section:
         )
     parts = [("All areas", cov)]
     if len(cov["areas"]) > 1:
-        parts += [(area, cov["areas"][area]) for area in sorted(cov["areas"])]
+        names = cov.get("area_names") or {}
+        parts += [(names.get(area, area), cov["areas"][area]) for area in sorted(cov["areas"])]
     for label, part in parts:
         c, a = part["cctv"], part["anpr"]
         if c:
