@@ -167,7 +167,8 @@ def tokens(text: str) -> list[str]:
         if token in NOISE:
             continue
         if token in FLAT_WORDS:
-            out.append("flat")
+            if not out or out[-1] != "flat":  # "Loft Flat", "Apartment Flat": one flat word
+                out.append("flat")
             continue
         if (
             len(token) == 1

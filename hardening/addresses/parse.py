@@ -118,8 +118,12 @@ def parse(text: str) -> ParsedAddress:
             i += 1
             continue
         slashed = SLASHED.match(token)
+        if slashed and flat is not None:  # "Loft 5, 24/26 Minster Road": 24/26 is a range
+            numbers.append(f"{slashed.group(1)}-{slashed.group(2)}")
+            i += 1
+            continue
         if slashed:
-            flat, slash_house = flat or slashed.group(1), slashed.group(2)
+            flat, slash_house = slashed.group(1), slashed.group(2)
             i += 1
             continue
         if NUMBER.match(token) or RANGE.match(token):

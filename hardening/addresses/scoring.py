@@ -232,6 +232,9 @@ def number_fit(
         letter_flat = True
     elif q.flat == house and q.slash_house is not None and q.slash_house == flat:
         return FLAT_BARE  # "12/3" for flat 3 at 12
+    elif q.flat == house and q.slash_house is None and not numbers and not q.flat.isalpha():
+        # "Loft Flat, 59 Burleigh Piece" said as "flat 59 burleigh piece": the house is 59
+        return FLAT_UNKNOWN if flat is None else FLAT_UNSAID
     elif named:
         fit = _flat_fit(q, flat, numbers)
         return None if fit is None else fit + NUMBER_UNSAID
