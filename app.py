@@ -25,7 +25,14 @@ from hardening import layers
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from hardening.tiles import mapdata
-from ui.deck import CompactDeck, busiest_view
+from ui.deck import (
+    AREA_LINE,
+    ROAD_CASING,
+    CompactDeck,
+    area_outline_layer,
+    busiest_view,
+    street_layers,
+)
 from ui.session import PAGES, as_actor, current_actor, require_actor, usable_pages
 
 BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}  # when the user sees no squares
@@ -34,10 +41,6 @@ CACHE_TTL_S = 60
 Colour = list[int]
 
 AREA_FILL: Colour = [250, 248, 242, 255]
-AREA_LINE: Colour = [60, 64, 92, 255]
-ROAD_MAIN: Colour = [255, 255, 255, 255]
-ROAD_MINOR: Colour = [255, 255, 255, 230]
-ROAD_CASING: Colour = [118, 124, 136, 255]
 STATION: Colour = [28, 58, 150, 255]
 BUS_STATION: Colour = [0, 120, 130, 255]
 ANPR: Colour = [128, 50, 170, 255]
@@ -130,32 +133,10 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
                       get_fill_color="fill", get_line_color=[255, 255, 255, 120],
                       line_width_min_pixels=0.5, pickable=True)
         )  # fmt: skip
-    if show["roads"]:
-        main = set(layers.MAIN_ROAD_CLASSES)
-        paths = [
-            {"path": r.path, "tip": " ".join(filter(None, [r.ref, r.name])) or r.road_class,
-             "colour": ROAD_MAIN if r.road_class in main else ROAD_MINOR,
-             "width": 3.5 if r.road_class in main else 1.5}
-            for r in data.roads
-        ]  # fmt: skip
-        # A grey casing under a white line: streets read on every density colour.
-        for layer_id, colour, extra in (("road-casing", ROAD_CASING, 2), ("roads", "colour", 0)):
-            out.append(
-                pdk.Layer("PathLayer", paths, id=layer_id, get_path="path", get_color=colour,
-                          get_width=f"width + {extra}", width_units='"pixels"', cap_rounded=True,
-                          joint_rounded=True, pickable=layer_id == "roads")
-            )  # fmt: skip
+    if show["roads"]:  # a grey casing under a white line: streets read on every colour
+        out.extend(street_layers(data.roads, pickable=True))
     if show["areas"]:
-        outlines = [
-            {"path": ring, "tip": f"<b>{area.name}</b>"}
-            for area in data.areas
-            for polygon in area.polygons
-            for ring in polygon
-        ]
-        out.append(
-            pdk.Layer("PathLayer", outlines, id="area-outline", get_path="path",
-                      get_color=AREA_LINE, get_width=2.5, width_units='"pixels"', pickable=False)
-        )  # fmt: skip
+        out.append(area_outline_layer(data.areas))
     hubs = _records(data.stations, "<b>{name}</b> {code}", ("key", "kind", "name", "lon", "lat"))
     for hub in hubs:
         hub["colour"] = BUS_STATION if hub["kind"] == "bus_station" else STATION
