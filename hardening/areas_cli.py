@@ -18,7 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from hardening.clikit import JsonOption, emit
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.geo import parse_crs, transformer
 from hardening.settings import get_settings
@@ -92,7 +92,7 @@ def add(
     if not re.fullmatch(r"[a-z0-9-]+", slug):
         raise UserInputError(f"area id {slug!r} must be lower-case letters, digits and dashes")
     shape = read_boundary(boundary)
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         try:
             with conn.begin_nested():
                 conn.execute(

@@ -17,16 +17,16 @@ from hardening.markers.records import REASONS
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import KIT_ITEMS, SERVICES, SIGNS, SUBJECT_TYPES, VisitInput
 from hardening.visits.options import form_options
-from hardening.visits.rescore import rescore_committed
 from hardening.visits.route import TeamDay, day_list, town_of
 from hardening.visits.service import RecordedVisit, may_record, record_visit
 from ui.deck import PIXELS, CompactDeck, fit_view, street_layers
 from ui.labels import day as day_label
 from ui.labels import word
-from ui.session import as_actor, engine, require_actor
+from ui.session import as_actor, require_actor
 
 RESCORE_WORDS = {
     "done": "the address's risk score is updated",
+    "deferred": "the address's risk score will be updated within a minute",
     "failed": "the risk score could not be updated now; it will be at the next scoring",
 }
 ROUTE_COLOUR = [31, 95, 168]
@@ -251,8 +251,6 @@ with record_tab:
                     )
                     with as_actor(actor) as conn:
                         saved = record_visit(conn, visit)
-                    if saved.rescore == "deferred":  # committed: re-score as the system
-                        saved.rescore, saved.rescored = rescore_committed(engine(), saved.visit_id)
                 except ValidationError as exc:
                     for err in exc.errors():
                         st.error(f"{'.'.join(str(p) for p in err['loc']) or 'visit'}: {err['msg']}")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the HTTP API in the background and the Streamlit map in the foreground; Ctrl-C stops both.
+# Run the HTTP API and the system worker in the background and the Streamlit map in the
+# foreground; Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 api_port="${HARDENING_API_PORT:-8000}"
@@ -7,7 +8,10 @@ ui_port="${HARDENING_UI_PORT:-8501}"
 
 .venv/bin/hardening serve --port "$api_port" &
 api_pid=$!
-trap 'kill $api_pid 2>/dev/null || true' EXIT INT TERM
+# The system worker: re-scores what visits and completed orders reach (the API may only ask).
+.venv/bin/hardening risk drain --watch 5 &
+worker_pid=$!
+trap 'kill $api_pid $worker_pid 2>/dev/null || true' EXIT INT TERM
 
 echo "API:  http://127.0.0.1:$api_port/healthz   (OpenAPI at /openapi.json)" >&2
 echo "Map:  http://127.0.0.1:$ui_port" >&2

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from engines import app_role_engine, service_engine_for
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import URL, make_url
 from world import World
@@ -22,7 +23,7 @@ from world import build as build_world
 from hardening.db.cluster import ManagedCluster
 from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, transaction
 from hardening.db.migrate import migrate
-from hardening.db.urls import APP_ROLE, libpq_conninfo
+from hardening.db.urls import libpq_conninfo
 from hardening.security.users import issue_token
 from hardening.settings import PROJECT_ROOT, Settings, get_settings
 
@@ -73,7 +74,18 @@ def owner_engine(test_db_url: URL) -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def app_engine(test_db_url: URL) -> Iterator[Engine]:
-    engine = make_engine(test_db_url.set(username=APP_ROLE, password=None), pool_size=4)
+    """The application role's privileges and policies, on the owner's login: tests act as the
+    system or as any world user without a credential (tooling trust, app_act_as_*), which the
+    service's own login cannot (`service_engine`; tests/test_trust_boundary.py)."""
+    engine = app_role_engine(test_db_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def service_engine(test_db_url: URL) -> Iterator[Engine]:
+    """The service's own login (hardening_app), as the API and the map connect."""
+    engine = service_engine_for(test_db_url)
     yield engine
     engine.dispose()
 

@@ -297,9 +297,9 @@ def test_request_runs_in_one_transaction_as_the_actor(
     def whoami(conn: ConnDep) -> dict[str, str]:
         row = conn.execute(
             text(
-                "SELECT current_user, current_setting('app.username', true), "
-                "current_setting('app.user_id', true), current_setting('app.org_id', true), "
-                "current_setting('app.roles', true), txid_current()"
+                "SELECT current_user, (SELECT username FROM users WHERE user_id = app_user_id()), "
+                "app_user_id()::text, app_org_id(), array_to_string(app_roles(), ','), "
+                "txid_current()"
             )
         ).one()
         again = conn.execute(text("SELECT txid_current()")).scalar_one()

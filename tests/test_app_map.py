@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import streamlit as st
+from engines import credentialed
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from streamlit.testing.v1 import AppTest
@@ -58,7 +59,7 @@ def fresh_caches(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def signed_in(actor: Actor, expires_in_s: float = 3600) -> AppTest:
     """The page as it runs for a session in which actor has signed in."""
     at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state["actor"] = actor
+    at.session_state["actor"] = credentialed(actor)
     at.session_state["actor_expires_at"] = time.time() + expires_in_s
     return at
 
@@ -197,12 +198,15 @@ def test_main_roads_only(app: AppTest) -> None:
     assert fixture_roads(app) == {"A590 Abbey Road"}
 
 
-def test_database_down_shows_an_error_not_a_traceback(test_db_url: URL, fresh_caches: None) -> None:
+def test_database_down_shows_an_error_not_a_traceback(
+    test_db_url: URL, fresh_caches: None, committed_map_fixture: MapFixture
+) -> None:
     try:
         with pytest.MonkeyPatch.context() as env:
+            at = signed_in(committed_map_fixture.viewer)
             env.setenv("HARDENING_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/nowhere")
             get_settings.cache_clear()
-            at = signed_in(Actor(1, "some-org", ("planner",), "someone")).run()
+            at.run()
     finally:
         get_settings.cache_clear()
         st.cache_resource.clear()  # the engine that points nowhere

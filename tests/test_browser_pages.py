@@ -61,7 +61,7 @@ from hardening.reports.publish import shown
 from hardening.risk import scoring
 from hardening.risk.layer import grid
 from hardening.risk.model import DEFAULT_VERSION
-from hardening.security.passwords import hash_password
+from hardening.security.users import add_user
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.route import town_of
 
@@ -121,16 +121,9 @@ SLUG_NAME = {p.slug: p.name for p in PAGES}
 @pytest.fixture(scope="module")
 def accounts(owner_engine: Engine, world: World) -> Iterator[dict[str, int]]:
     """A user with a password for each role, in the world's organisations."""
-    hashed = hash_password(PASSWORD)  # once: argon2 is slow on purpose
-    with owner_engine.begin() as conn:
+    with transaction(owner_engine, Actor.system()) as conn:
         ids = {
-            role: conn.execute(
-                text(
-                    "INSERT INTO users (org_id, username, display_name, password_hash, roles) "
-                    "VALUES (:o, :u, :u, :h, :r) RETURNING user_id"
-                ),
-                {"o": org, "u": username(role), "h": hashed, "r": roles},
-            ).scalar_one()
+            role: add_user(conn, username(role), org, roles, PASSWORD)
             for role, (org, roles) in ROLES.items()
         }
     yield ids

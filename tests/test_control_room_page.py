@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from engines import credentialed
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 from test_control_room_town import UPRN, Town, build_town
@@ -58,7 +59,7 @@ def committed_town(app_engine: Engine, owner_engine: Engine, world: World) -> It
 
 def _page(world: World, role: str = "control_room") -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = world.actors[role]
+    at.session_state["actor"] = credentialed(world.actors[role])
     at.session_state["actor_expires_at"] = time.time() + 3600
     return at
 

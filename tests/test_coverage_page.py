@@ -9,6 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from engines import credentialed
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 from world import NORTH, World
@@ -39,7 +40,7 @@ def street(owner_engine: Engine, world: World) -> Iterator[None]:
 
 def _page(world: World, role: str) -> AppTest:
     at = AppTest.from_file("../pages/4_Planning.py", default_timeout=60)
-    at.session_state["actor"] = world.actors[role]
+    at.session_state["actor"] = credentialed(world.actors[role])
     at.session_state["actor_expires_at"] = time.time() + 3600
     return at
 

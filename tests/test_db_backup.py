@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 import pytest
+from engines import app_role_engine
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner, Result
@@ -22,7 +23,7 @@ from world import UPRN_BASE, World
 
 from hardening.cli import app
 from hardening.db.backup import TABLES_SQL, client_tool
-from hardening.db.engine import Actor, make_engine, transaction
+from hardening.db.engine import Actor, transaction
 from hardening.db.urls import APP_ROLE, libpq_conninfo
 from hardening.security import audit
 from hardening.settings import get_settings
@@ -122,7 +123,7 @@ def backed_up(
     world: World, test_db_url: URL, tmp_path_factory: pytest.TempPathFactory
 ) -> tuple[Path, dict[str, Any], dict[str, Any]]:
     """The test database plus a few committed audit rows, dumped; and its snapshot then."""
-    engine = make_engine(test_db_url.set(username=APP_ROLE, password=None), pool_size=1)
+    engine = app_role_engine(test_db_url, pool_size=1)
     try:
         with transaction(engine, world.actors["control_room"]) as conn:
             for uprn in world.homes_a[:3]:
@@ -200,7 +201,7 @@ def test_app_role_is_still_filtered_by_rls_in_the_restored_database(
     world: World, restored: tuple[URL, dict[str, Any]]
 ) -> None:
     url, _ = restored
-    engine = make_engine(url.set(username=APP_ROLE, password=None), pool_size=1)
+    engine = app_role_engine(url, pool_size=1)
     ours = text("SELECT uprn FROM addresses WHERE uprn BETWEEN :lo AND :hi")
     span = {"lo": UPRN_BASE, "hi": UPRN_BASE + 29}
     try:

@@ -25,7 +25,7 @@ from world import HOUSING_A, NORTH, World, drop_default_model_if_unused
 
 from hardening.db.engine import Actor, transaction
 from hardening.risk.model import load
-from hardening.security.passwords import hash_password
+from hardening.security.users import add_user
 from hardening.works.packages import packages
 
 pytestmark = pytest.mark.browser
@@ -41,14 +41,8 @@ def scenery(owner_engine: Engine, app_engine: Engine, world: World) -> Iterator[
     an order at A's marked home loaded with its history (raised 400 days ago, 370 overdue)."""
     with transaction(app_engine, Actor.system()) as conn:
         version = load(conn).version
-    with owner_engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO users (org_id, username, display_name, password_hash, roles) "
-                "VALUES (:o, :u, :u, :h, '{housing}')"
-            ),
-            {"o": HOUSING_A, "u": USER, "h": hash_password(PASSWORD)},
-        )
+    with transaction(owner_engine, Actor.system()) as conn:
+        add_user(conn, USER, HOUSING_A, ["housing"], PASSWORD)
         conn.execute(
             text(
                 "INSERT INTO risk_scores (uprn, model_version, score, band, area_id) "

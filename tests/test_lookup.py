@@ -18,8 +18,8 @@ from world import World
 
 from hardening.addresses.api import router as match_router
 from hardening.api.app import create_app
-from hardening.api.deps import TokenDep, authenticate, db_connection
-from hardening.db.engine import Actor, set_actor
+from hardening.api.deps import TokenDep, db_connection
+from hardening.db.engine import Actor, authenticate, set_actor
 from hardening.errors import NotFoundError, PermissionDeniedError, UserInputError
 from hardening.markers import service
 from hardening.markers.api import router as markers_router
@@ -245,7 +245,7 @@ def client(app_conn: Connection, town: Town) -> Iterator[TestClient]:
     app.include_router(match_router, prefix="/v1")
 
     def in_test_transaction(request: Request, token: TokenDep) -> Iterator[Connection]:
-        authenticate(app_conn, request, token)
+        request.state.actor = authenticate(app_conn, token)
         savepoint = app_conn.begin_nested()
         try:
             yield app_conn

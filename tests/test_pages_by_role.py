@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import streamlit as st
+from engines import credentialed
 from sqlalchemy import Connection, text
 from streamlit.testing.v1 import AppTest
 from test_risk_page import committed_town
@@ -42,7 +43,7 @@ def fresh(monkeypatch: pytest.MonkeyPatch, test_db_url: object) -> None:
 
 def _page(path: str, actor: Actor) -> AppTest:
     at = AppTest.from_file(str(PROJECT_ROOT / path), default_timeout=60)
-    at.session_state["actor"] = actor
+    at.session_state["actor"] = credentialed(actor)
     at.session_state["actor_expires_at"] = time.time() + 600
     return at.run()
 
@@ -64,7 +65,7 @@ def test_each_role_is_offered_only_its_pages(
 ) -> None:
     from ui.session import usable_pages
 
-    assert [p.slug for p in usable_pages(world.actors[role])] == slugs
+    assert [p.slug for p in usable_pages(credentialed(world.actors[role]))] == slugs
 
 
 def test_the_map_comes_first_in_the_menu_and_signed_out_shows_only_the_form(fresh: None) -> None:
@@ -77,9 +78,9 @@ def test_the_map_comes_first_in_the_menu_and_signed_out_shows_only_the_form(fres
 
 
 def test_the_risk_map_opens_on_its_cells_with_streets(
-    fresh: None, committed_town: None, app_conn: Connection
+    fresh: None, committed_town: None, app_conn: Connection, world: World
 ) -> None:
-    at = _page("pages/3_Risk.py", Actor.system())
+    at = _page("pages/3_Risk.py", world.actors["analyst"])
     assert not at.exception
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     ids = [layer["id"] for layer in deck["layers"]]

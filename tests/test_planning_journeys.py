@@ -24,7 +24,8 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 from world import NORTH, PLANNERS, World
 
-from hardening.security.passwords import hash_password
+from hardening.db.engine import Actor, transaction
+from hardening.security.users import add_user
 
 pytestmark = pytest.mark.browser
 
@@ -37,14 +38,8 @@ JARGON = ("HiGHS", "greedy", "bound", "objective", "site_id", "fov", "kind=")
 @pytest.fixture(scope="module")
 def scenery(owner_engine: Engine, world: World) -> Iterator[None]:
     """A planner with a password and two named streets crossing among the northern homes."""
-    with owner_engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO users (org_id, username, display_name, password_hash, roles) "
-                "VALUES (:o, :u, :u, :h, '{planner}')"
-            ),
-            {"o": PLANNERS, "u": USER, "h": hash_password(PASSWORD)},
-        )
+    with transaction(owner_engine, Actor.system()) as conn:
+        add_user(conn, USER, PLANNERS, ["planner"], PASSWORD)
         conn.execute(
             text(
                 "INSERT INTO roads (source_ref, name, road_class, area_id, geom) "

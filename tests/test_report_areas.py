@@ -8,14 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from engines import app_role_engine
 from sqlalchemy import text
 from sqlalchemy.engine import URL
 from test_report_kpi import sample_url
 from typer.testing import CliRunner
 
 from hardening.areas_cli import app as area_app
-from hardening.db.engine import Actor, make_engine, transaction
-from hardening.db.urls import APP_ROLE
+from hardening.db.engine import Actor, transaction
 from hardening.reports.kpi import compute
 from hardening.settings import get_settings
 
@@ -61,7 +61,7 @@ def test_area_add_with_partners(on_sample: URL, tmp_path: Path) -> None:
     out = json.loads(res.stdout)
     assert out["area_id"] == "test-workington" and out["agreements"] == {"lakes-borders-nhs": 1}
     assert 40 < out["km2"] < 50  # ~6.4 km x 6.7 km
-    engine = make_engine(on_sample.set(username=APP_ROLE, password=None), pool_size=1)
+    engine = app_role_engine(on_sample, pool_size=1)
     try:
         with transaction(engine, Actor.system()) as conn:
             x, y = conn.execute(

@@ -20,6 +20,7 @@ import pandas as pd
 import psycopg
 import pytest
 import streamlit as st
+from engines import app_role_engine, credentialed
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 from streamlit.testing.v1 import AppTest
@@ -27,9 +28,9 @@ from typer.testing import CliRunner
 
 from hardening.coverage.anpr import plan_anpr
 from hardening.coverage.report import coverage_report
-from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, transaction
+from hardening.db.engine import Actor, ensure_database, set_actor, transaction
 from hardening.db.migrate import migrate
-from hardening.db.urls import APP_ROLE, libpq_conninfo
+from hardening.db.urls import libpq_conninfo
 from hardening.reports.cli import report_app
 from hardening.reports.coverage_change import coverage_change
 from hardening.reports.html import tile_pairs
@@ -60,7 +61,7 @@ def sample_url(test_db_url: URL) -> Iterator[URL]:
     _drop(url)
     ensure_database(Settings(), url)
     migrate(url)
-    engine = make_engine(url.set(username=APP_ROLE, password=None), pool_size=1)
+    engine = app_role_engine(url, pool_size=1)
     with transaction(engine, Actor.system()) as conn:
         load(conn, file_sources(PROJECT_ROOT / "sample_data"))
     engine.dispose()
@@ -70,7 +71,7 @@ def sample_url(test_db_url: URL) -> Iterator[URL]:
 
 @pytest.fixture(scope="module")
 def sample_engine(sample_url: URL) -> Iterator[Engine]:
-    engine = make_engine(sample_url.set(username=APP_ROLE, password=None), pool_size=2)
+    engine = app_role_engine(sample_url, pool_size=2)
     yield engine
     engine.dispose()
 
@@ -392,14 +393,14 @@ def test_cli_writes_report_and_json(
 def test_dashboard_page_shows_the_report(
     sample_url: URL, kpis: dict[str | None, Kpi], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The page, signed in as the system actor, shows the published figures of the report:
+    """The page, signed in as the police analyst, shows the published figures of the report:
     the same headline figures and the same tables, cell for cell."""
     monkeypatch.setenv("HARDENING_DATABASE_URL", sample_url.render_as_string(hide_password=False))
     get_settings.cache_clear()
     st.cache_resource.clear()  # the page's engine: to the sample, not another test's database
     try:
         at = AppTest.from_file(str(PROJECT_ROOT / "pages/7_KPI.py"), default_timeout=600)
-        at.session_state["actor"] = Actor.system()
+        at.session_state["actor"] = credentialed("demo.analyst")  # the police's areas: all
         at.session_state["actor_expires_at"] = time.time() + 900
         at.run()
         at.number_input(key="year").set_value(YEAR).run()

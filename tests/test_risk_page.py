@@ -9,10 +9,12 @@ from collections.abc import Iterator
 
 import pytest
 import streamlit as st
+from engines import credentialed
 from sqlalchemy import Connection, Engine, text
 from streamlit.testing.v1 import AppTest
 from test_risk_town import AREA, AS_OF, UPRN, build_town
-from world import drop_default_model_if_unused
+from world import POLICE as POLICE_ORG
+from world import World, drop_default_model_if_unused
 
 from hardening.db.engine import Actor, transaction
 from hardening.risk import scoring
@@ -45,8 +47,19 @@ def _delete_town(conn: Connection, had_default: bool) -> None:
         drop_default_model_if_unused(conn)
 
 
+# The world's police agreement is widened to the town for the module: its analyst reads it.
+WIDEN = (
+    "INSERT INTO agreement_areas (agreement_id, area_id) SELECT agreement_id, :a "
+    "FROM sharing_agreements WHERE org_id = :o"
+)
+NARROW = (
+    "DELETE FROM agreement_areas WHERE area_id = :a AND agreement_id IN "
+    "(SELECT agreement_id FROM sharing_agreements WHERE org_id = :o)"
+)
+
+
 @pytest.fixture(scope="module")
-def committed_town(app_engine: Engine) -> Iterator[None]:
+def committed_town(app_engine: Engine, world: World) -> Iterator[None]:
     with transaction(app_engine, Actor.system()) as conn:
         had_default = bool(
             conn.execute(
@@ -56,19 +69,21 @@ def committed_town(app_engine: Engine) -> Iterator[None]:
         )
         build_town(conn)
         scoring.score(conn, "addresses", AREA, AS_OF)
+        conn.execute(text(WIDEN), {"a": AREA, "o": POLICE_ORG})
     try:
         yield
     finally:
         with transaction(app_engine, Actor.system()) as conn:
+            conn.execute(text(NARROW), {"a": AREA, "o": POLICE_ORG})
             _delete_town(conn, had_default)
 
 
 @pytest.fixture
-def page(committed_town: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[AppTest]:
+def page(committed_town: None, monkeypatch: pytest.MonkeyPatch, world: World) -> Iterator[AppTest]:
     monkeypatch.syspath_prepend(str(PROJECT_ROOT))  # the page imports ui.session
     st.cache_resource.clear()
     at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["actor"] = Actor.system()
+    at.session_state["actor"] = credentialed(world.actors["analyst"])
     at.session_state["actor_expires_at"] = time.time() + 3600
     yield at
     st.cache_resource.clear()

@@ -21,13 +21,14 @@ from zoneinfo import ZoneInfo
 
 import psycopg
 import pytest
+from engines import app_role_engine
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from test_sample_load import fresh_db
 from typer.testing import CliRunner
 
-from hardening.db.engine import Actor, make_engine, transaction
-from hardening.db.urls import APP_ROLE, libpq_conninfo
+from hardening.db.engine import Actor, transaction
+from hardening.db.urls import libpq_conninfo
 from hardening.sample import dating
 from hardening.sample.cli import app as sample_app
 from hardening.sample.files import file_sources, generated_sources
@@ -256,7 +257,7 @@ def test_a_sample_loaded_before_dating_keeps_its_dates(
     """A database that got the sample before loads were dated (as generated): a dated load
     records shift 0 and changes nothing, and says how to date it afresh."""
     url = fresh_db("live_legacy")
-    engine = make_engine(url.set(username=APP_ROLE, password=None), pool_size=1)
+    engine = app_role_engine(url, pool_size=1)
     try:
         with transaction(engine, Actor.system()) as conn:
             load(conn, generated_sources(generate(1200, 9)))

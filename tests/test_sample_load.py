@@ -18,13 +18,14 @@ from typing import Any
 
 import psycopg
 import pytest
+from engines import app_role_engine, service_engine_for
 from sqlalchemy import Engine
 from sqlalchemy.engine import URL
 from typer.testing import CliRunner
 
-from hardening.db.engine import Actor, ensure_database, make_engine, transaction
+from hardening.db.engine import Actor, ensure_database, transaction
 from hardening.db.migrate import migrate
-from hardening.db.urls import APP_ROLE, libpq_conninfo
+from hardening.db.urls import libpq_conninfo
 from hardening.errors import UserInputError
 from hardening.sample.cli import app as sample_app
 from hardening.sample.files import file_sources, generated_sources
@@ -32,7 +33,7 @@ from hardening.sample.generate import generate
 from hardening.sample.loader import load
 from hardening.sample.spec import RAIL_STATIONS
 from hardening.sample.table import TABLE_NAMES
-from hardening.security.passwords import verify_password
+from hardening.security.users import sign_in
 from hardening.settings import PROJECT_ROOT, Settings, get_settings
 
 COMMITTED = PROJECT_ROOT / "sample_data"
@@ -68,7 +69,7 @@ def scratch(fresh_db: Callable[[str], URL]) -> URL:
 
 
 def app_engine_for(url: URL) -> Engine:
-    return make_engine(url.set(username=APP_ROLE, password=None), pool_size=1)
+    return app_role_engine(url, pool_size=1)
 
 
 def counts(url: URL) -> dict[str, int]:
@@ -102,7 +103,7 @@ def loaded(fresh_db: Callable[[str], URL]) -> Iterator[Loaded]:
     out = Loaded(url, [], [], [])
     try:
         for _ in range(2):
-            result = CliRunner().invoke(sample_app, ["load", "--json"])
+            result = CliRunner().invoke(sample_app, ["load", "--json", "--demo-passwords"])
             assert result.exit_code == 0, result.output
             out.reports.append(json.loads(result.stdout))
             out.counts.append(counts(url))
@@ -129,8 +130,13 @@ def test_demo_users_get_the_demo_password_once(loaded: Loaded) -> None:
     first, second = loaded.hashes
     assert first == second and len(first) >= 15
     assert "demo.control" in first and "demo.housing.harbourlight" in first
-    assert all(verify_password(h, "hardening-demo") for h in first.values())
+    assert all(h.startswith("$2a$12$") for h in first.values())  # bcrypt, by the database
     assert len(set(first.values())) == len(first)  # each with its own salt
+    engine = service_engine_for(loaded.url)
+    try:
+        assert sign_in(engine, "demo.control", "hardening-demo").username == "demo.control"
+    finally:
+        engine.dispose()
 
 
 def test_loaded_geography_is_consistent(loaded: Loaded) -> None:

@@ -49,6 +49,7 @@ def test_verify_catches_superuser_update_and_delete(owner_conn: Connection, worl
     set_actor(owner_conn, world.actors["visit_team"])
     for n in range(4):
         audit.record(owner_conn, "consultation", "visit", n, justification=f"tamper check {n}")
+    owner_conn.execute(text("RESET ROLE"))  # acting as the user took the service's role
     ids = (
         owner_conn.execute(
             text(

@@ -26,7 +26,8 @@ def test_every_sensitive_table_forces_rls_with_an_app_policy(owner_conn: Connect
         text(f"""
         SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity,
                EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
-                       AND 'hardening_app'::regrole = ANY(p.polroles)) AS has_app_policy
+                       AND 'hardening_app'::regrole = ANY(p.polroles)) AS has_app_policy,
+               has_any_column_privilege('hardening_app', c.oid, 'SELECT') AS app_reads
         FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
         WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND {NOT_EXTENSION}
           AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = c.oid
@@ -38,7 +39,7 @@ def test_every_sensitive_table_forces_rls_with_an_app_policy(owner_conn: Connect
     failures = [
         r.relname
         for r in rows
-        if not (r.relrowsecurity and r.relforcerowsecurity and r.has_app_policy)
+        if r.app_reads and not (r.relrowsecurity and r.relforcerowsecurity and r.has_app_policy)
     ]
     assert failures == []
 

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
+from engines import service_engine_for
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL
 from world import HOUSING_A, HOUSING_B, World
 
-from hardening.db.engine import make_engine, set_actor, transaction
-from hardening.db.urls import APP_ROLE
+from hardening.db.engine import set_actor, transaction
 
 REQUESTS = 1000
 
 
-def test_alternating_organisations_over_a_small_pool(test_db_url: URL, world: World) -> None:
-    engine = make_engine(test_db_url.set(username=APP_ROLE, password=None), pool_size=2)
+def test_alternating_organisations_over_a_small_pool(
+    test_db_url: URL, world: World, tokens: dict[str, str]
+) -> None:
+    """The service's own login, each request acting by its user's token."""
+    engine = service_engine_for(test_db_url, pool_size=2)
     engine.pool._max_overflow = 0  # type: ignore[attr-defined]  # exactly two connections
     expected = {HOUSING_A: set(world.homes_a), HOUSING_B: set(world.homes_b)}
 
@@ -24,7 +28,8 @@ def test_alternating_organisations_over_a_small_pool(test_db_url: URL, world: Wo
             with engine.begin() as conn:
                 seen = conn.execute(text("SELECT uprn FROM addresses")).scalars().all()
                 return "none", set(seen), set()
-        actor = world.actors["housing_a" if n % 3 == 0 else "housing_b"]
+        name = "housing_a" if n % 3 == 0 else "housing_b"
+        actor = replace(world.actors[name], credential=tokens[name])
         with transaction(engine, actor) as conn:
             homes = (
                 conn.execute(

@@ -163,6 +163,12 @@ def test_agreement_areas_limit_what_police_roles_see(app_conn: Connection, world
     app_conn.execute(
         text("INSERT INTO agreement_areas VALUES (:a, :n)"), {"a": agreement, "n": NORTH}
     )
-    set_actor(app_conn, Actor(user_id=999_999, org_id="t-north-only", roles=("control_room",)))
+    user_id = app_conn.execute(
+        text(
+            "INSERT INTO users (org_id, username, display_name, roles) VALUES "
+            "('t-north-only', 't.north-only', 'T', '{control_room}') RETURNING user_id"
+        )
+    ).scalar_one()
+    set_actor(app_conn, Actor(user_id, "t-north-only", ("control_room",)))
     assert _test_uprns(app_conn, "safe_markers") == {world.homes_a[1]}
     assert not set(world.south_homes) & _test_uprns(app_conn, "addresses")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from engines import credentialed
 from streamlit.testing.v1 import AppTest
 from world import World
 
@@ -14,7 +15,7 @@ from hardening.settings import PROJECT_ROOT as ROOT
 
 def _page(path: str, actor: Actor) -> AppTest:
     at = AppTest.from_file(str(ROOT / path), default_timeout=30)
-    at.session_state["actor"] = actor
+    at.session_state["actor"] = credentialed(actor)
     at.session_state["actor_expires_at"] = time.time() + 600
     return at.run()
 

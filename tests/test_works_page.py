@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from engines import credentialed
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 from world import HOUSING_A, HOUSING_B, NORTH, World
@@ -81,7 +82,7 @@ def committed(app_engine: Engine, owner_engine: Engine, world: World) -> Iterato
 
 def _page(world: World, who: str) -> AppTest:
     at = AppTest.from_file(PAGE, default_timeout=90)
-    at.session_state["actor"] = world.actors[who]
+    at.session_state["actor"] = credentialed(world.actors[who])
     at.session_state["actor_expires_at"] = time.time() + 3600
     return at.run()
 

@@ -1,6 +1,7 @@
-"""Sign-in for the Streamlit pages: the same users as the API, a session that expires, the one
-way a page gets its engine and actor, and which pages a signed-in user may use (`PAGES`,
-`usable_pages`: app.py lists only those in the sidebar)."""
+"""Sign-in for the Streamlit pages: the same users as the API, a server-side session that the
+database checks in every transaction (it ends after 30 idle minutes, 8 hours, a sign-out, or
+when the user is deactivated), the one way a page gets its engine and actor, and which pages a
+signed-in user may use (`PAGES`, `usable_pages`: app.py lists only those in the sidebar)."""
 
 from __future__ import annotations
 
@@ -15,12 +16,13 @@ from sqlalchemy import Connection, Engine, text
 
 from hardening.db.engine import Actor, app_engine, transaction
 from hardening.errors import AuthenticationError, DatabaseUnavailableError, HardeningError
-from hardening.security.users import authenticate_password
+from hardening.security.users import sign_in, sign_out
 from hardening.settings import get_settings
 
-SESSION_SECONDS = 8 * 3600  # one shift
+SESSION_SECONDS = 8 * 3600  # one shift (the database's limit too: auth_session_lifetime)
 _ACTOR = "actor"
 _EXPIRES = "actor_expires_at"
+_ENDED = "session_ended"
 ACCESS_TTL_S = 60  # an agreement that ends (or a new one) shows in the menu within a minute
 
 
@@ -88,8 +90,15 @@ def current_actor() -> Actor | None:
 
 
 def logout() -> None:
-    """Forget the user and everything the pages kept for them (a look-up, a plan, a schedule):
-    the next person on this browser tab must not see or re-run it as themselves."""
+    """End the session and forget the user and everything the pages kept for them (a look-up,
+    a plan, a schedule): the next person on this browser tab must not see or re-run it."""
+    actor = st.session_state.get(_ACTOR)
+    if actor is not None:
+        try:
+            with transaction(engine(), Actor(None, None)) as conn:
+                sign_out(conn, actor)
+        except HardeningError:
+            pass  # the session ends by itself (idle limit); forgetting it here is what matters
     st.session_state.clear()
 
 
@@ -104,14 +113,15 @@ def require_actor() -> Actor:
                 st.rerun()
         return actor
     st.title("Sign in")
+    if st.session_state.pop(_ENDED, False):
+        st.info("Your session has ended (30 minutes without activity, or your account changed).")
     with st.form("sign_in"):
         username = st.text_input("Username")
         password = st.text_input("Password", type="password")
         submitted = st.form_submit_button("Sign in")
     if submitted:
         try:
-            with transaction(engine(), Actor(None, None)) as conn:
-                actor = authenticate_password(conn, username.strip(), password)
+            actor = sign_in(engine(), username.strip(), password)
         except AuthenticationError as exc:
             st.error(str(exc))
         except DatabaseUnavailableError:
@@ -145,6 +155,12 @@ def usable_pages(actor: Actor) -> list[PageRule]:
 
 @contextmanager
 def as_actor(actor: Actor) -> Iterator[Connection]:
-    """One transaction as the signed-in user: pages call service functions inside it."""
-    with transaction(engine(), actor) as conn:
-        yield conn
+    """One transaction as the signed-in user: pages call service functions inside it. When the
+    database no longer accepts the session, back to the sign-in form, saying why."""
+    try:
+        with transaction(engine(), actor) as conn:
+            yield conn
+    except AuthenticationError:
+        st.session_state.clear()
+        st.session_state[_ENDED] = True
+        st.rerun()

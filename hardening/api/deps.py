@@ -11,9 +11,8 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from hardening.api.settings import ApiSettings
-from hardening.db.engine import Actor, set_actor, transaction
+from hardening.db.engine import Actor, authenticate, transaction
 from hardening.errors import AuthenticationError
-from hardening.security.users import authenticate_token
 
 
 def get_engine(request: Request) -> Engine:
@@ -45,20 +44,12 @@ def bearer_token(credentials: CredentialsDep) -> str:
 TokenDep = Annotated[str, Depends(bearer_token)]
 
 
-def authenticate(conn: Connection, request: Request, token: str) -> Actor:
-    """Check the token in conn's transaction (no actor yet; a dead token is a 401), then act
-    as its user for the rest of that transaction; the request keeps who it is (`ActorDep`)."""
-    actor = authenticate_token(conn, token)
-    set_actor(conn, actor)
-    request.state.actor = actor
-    return actor
-
-
 def db_connection(request: Request, engine: EngineDep, token: TokenDep) -> Iterator[Connection]:
-    """One transaction per request, the token checked inside it: committed when the route
-    returns, rolled back when it raises."""
+    """One transaction per request, acting as the token's user (the database checks the token;
+    a dead one is a 401): committed when the route returns, rolled back when it raises. The
+    request keeps who it is (`ActorDep`)."""
     with transaction(engine, Actor(user_id=None, org_id=None)) as conn:
-        authenticate(conn, request, token)
+        request.state.actor = authenticate(conn, token)
         yield conn
 
 

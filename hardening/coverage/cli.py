@@ -13,7 +13,7 @@ from hardening.coverage.anpr import plan_anpr
 from hardening.coverage.cctv import CctvParams, plan_cctv
 from hardening.coverage.plans import compare_plans, list_plans, save_plan
 from hardening.coverage.report import coverage_report
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.settings import get_settings
 
 coverage_app = typer.Typer(help="What existing CCTV covers.", no_args_is_help=True)
@@ -48,7 +48,7 @@ def report_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Coverage of addresses by working CCTV, and what each faulty camera's repair restores."""
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         result = coverage_report(conn, area, visibility=visibility)
     emit(
         result,
@@ -89,7 +89,7 @@ def cctv_cmd(
         visibility,
         time_limit,
     )
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         result = plan_cctv(conn, area, params, progress=info)
         if save:
             result["plan_id"] = save_plan(conn, save, result, asdict(params))
@@ -106,7 +106,7 @@ def anpr_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Best k new ANPR road links by captured flow; existing working ANPR kept."""
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         result = plan_anpr(conn, area, new_sites, destinations, time_limit, progress=info)
         if save:
             params = {"new_sites": new_sites, "destinations": destinations}
@@ -119,7 +119,7 @@ def list_cmd(
     area: Annotated[str | None, typer.Option("--area")] = None, as_json: JsonOption = False
 ) -> None:
     """Saved plans."""
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         rows = list_plans(conn, area)
     emit(
         rows,
@@ -133,6 +133,6 @@ def list_cmd(
 @plan_app.command("compare")
 def compare_cmd(a: int, b: int, as_json: JsonOption = False) -> None:
     """Two saved plans side by side."""
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         result = compare_plans(conn, a, b)
     emit(result, as_json)

@@ -1,7 +1,10 @@
 """Engines and the one way to run a unit of work: a transaction that first sets the actor.
 
-The actor travels in transaction-scoped settings (`set_config(..., true)`), never `SET` at
-session level, so a pooled connection cannot carry one request's identity into the next.
+The database establishes the actor (sql/021_trust_boundary.sql): the service presents the
+user's credential (an API token or a sign-in session's token) to `app_authenticate`; the
+system actor and acting as a named user without a credential are open only to sessions that
+logged in as the schema owner (`system_engine`: importers, CLI maintenance). The actor lives
+for one transaction, so a pooled connection cannot carry one request's identity into the next.
 """
 
 from __future__ import annotations
@@ -14,26 +17,32 @@ import psycopg
 import psycopg.sql
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 
-from hardening.db.urls import app_url_for, libpq_conninfo, owner_url
-from hardening.errors import DatabaseUnavailableError
+from hardening.db.urls import APP_ROLE, app_url_for, libpq_conninfo, owner_url
+from hardening.errors import AuthenticationError, DatabaseUnavailableError, PermissionDeniedError
 from hardening.settings import Settings
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting: RLS policies read these from the transaction's settings."""
+    """Who is acting. The fields say who the database established (`authenticate`); the
+    credential is what proves it again in each transaction (never shown, never compared)."""
 
     user_id: int | None
     org_id: str | None
     roles: tuple[str, ...] = field(default_factory=tuple)
     username: str = "system"
+    credential: str | None = field(default=None, repr=False, compare=False)
 
     @classmethod
     def system(cls) -> Actor:
         """Importers and the sample loader act as the admin of no organisation."""
         return cls(user_id=None, org_id=None, roles=("admin",), username="system")
+
+    @property
+    def is_system(self) -> bool:
+        return self.user_id is None and "admin" in self.roles
 
 
 def make_engine(url: URL, pool_size: int = 5) -> Engine:
@@ -48,21 +57,46 @@ def owner_engine(settings: Settings) -> Engine:
     return make_engine(owner_url(settings), pool_size=2)
 
 
+def system_engine(settings: Settings) -> Engine:
+    """For system work (importers, scoring, CLI maintenance): the schema owner's login, which
+    the service's credentials cannot reach."""
+    return owner_engine(settings)
+
+
+def authenticate(conn: Connection, credential: str) -> Actor:
+    """Act, for the rest of conn's transaction, as whoever the credential belongs to."""
+    row = conn.execute(
+        text("SELECT user_id, org_id, roles, username FROM app_authenticate(:c)"),
+        {"c": credential},
+    ).first()
+    if row is None:
+        raise AuthenticationError("invalid, expired or revoked token, or the session has ended")
+    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), str(row.username),
+                 credential)  # fmt: skip
+
+
 def set_actor(conn: Connection, actor: Actor) -> None:
-    conn.execute(
-        text(
-            "SELECT set_config('app.user_id', :user_id, true), "
-            "set_config('app.org_id', :org_id, true), "
-            "set_config('app.roles', :roles, true), "
-            "set_config('app.username', :username, true)"
-        ),
-        {
-            "user_id": "" if actor.user_id is None else str(actor.user_id),
-            "org_id": actor.org_id or "",
-            "roles": ",".join(actor.roles),
-            "username": actor.username,
-        },
-    )
+    """Establish actor for the rest of conn's transaction: by its credential when it has one;
+    the system or a named user only on a schema owner's session (else PermissionDeniedError)."""
+    if actor.credential is not None:
+        if authenticate(conn, actor.credential).user_id != actor.user_id:
+            raise AuthenticationError("the credential belongs to another user")
+        return
+    if actor.user_id is None and not actor.is_system:
+        conn.execute(text("SELECT app_act_as_nobody()"))
+        return
+    try:
+        if actor.is_system:
+            conn.execute(text("SELECT app_act_as_system()"))
+            return
+        conn.execute(text("SELECT app_act_as_user(:u)"), {"u": actor.user_id})
+    except ProgrammingError as exc:
+        raise PermissionDeniedError(
+            "this connection may act only with a user's credential (the service's role); "
+            "system work runs on the schema owner's connection (system_engine)"
+        ) from exc
+    # A named user on the owner's session takes the service's privileges: their policies apply.
+    conn.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
 
 
 @contextmanager

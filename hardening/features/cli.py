@@ -11,7 +11,7 @@ import typer
 from sqlalchemy import Connection, text
 
 from hardening.clikit import JsonOption, emit
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import NotFoundError
 from hardening.features.bbox import WorldBBox
 from hardening.features.collections import REGISTRY
@@ -44,7 +44,7 @@ def run_export(
     as_user: str | None = None,
     reason: str | None = None,
 ) -> ExportResult:
-    engine = app_engine(get_settings())
+    engine = system_engine(get_settings())
     try:
         actor = Actor.system()
         if as_user is not None:

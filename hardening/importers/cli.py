@@ -16,7 +16,7 @@ import typer
 from sqlalchemy import Connection
 
 from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.importers import addresses, codepoint, lsoa, police_uk, roads, sites, stations
 from hardening.importers.core import ImportRejectedError, ImportReport
 from hardening.settings import get_settings
@@ -58,7 +58,7 @@ def _run(load: Callable[[Connection], ImportReport], js: bool) -> None:
     """Load in one transaction; the loader checks ids against the database, then refuses the
     whole file if any row is bad (unless skipping), so every reason is reported at once."""
     try:
-        engine = app_engine(get_settings())
+        engine = system_engine(get_settings())
         try:
             with transaction(engine, Actor.system()) as conn:
                 report = load(conn)

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import text
 
 from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.reports import kpi as kpi_mod
 from hardening.reports.html import render
 from hardening.reports.publish import publish
@@ -28,7 +28,7 @@ def _report() -> None:
 
 def build_report(year: int, area: str | None, raw: bool = False) -> tuple[dict[str, Any], str]:
     """Published figures (or raw ones for analysts) and the area's display name."""
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         figures = kpi_mod.compute(conn, year, area)
         name = (
             conn.execute(
@@ -78,7 +78,7 @@ def add(
         day = date.fromisoformat(delivered_on)
     except ValueError as exc:
         raise typer.BadParameter(f"--date must be YYYY-MM-DD, not {delivered_on!r}") from exc
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         session_id = add_session(conn, area, day, topic, attendees, partner_org, partner_type)
     emit({"session_id": session_id}, as_json, lambda d: f"recorded session {d['session_id']}")
 
@@ -89,6 +89,6 @@ def list_(
     area: Annotated[str | None, typer.Option("--area")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    with transaction(app_engine(get_settings()), Actor.system()) as conn:
+    with transaction(system_engine(get_settings()), Actor.system()) as conn:
         rows = list_sessions(conn, year, area)
     emit(rows, as_json)

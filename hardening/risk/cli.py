@@ -15,14 +15,14 @@ import typer
 from sqlalchemy import Connection
 
 from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.risk import backtest as backtests
 from hardening.risk import explain as explaining
 from hardening.risk import export as exporting
 from hardening.risk import factors as fx
 from hardening.risk import model as models
-from hardening.risk import scoring
+from hardening.risk import queue, scoring
 from hardening.risk.events import selector_for, split_list
 from hardening.risk.incremental import Cause, rescore_after
 from hardening.settings import get_settings
@@ -64,7 +64,7 @@ Horizon = Annotated[
 
 @contextmanager
 def _system() -> Iterator[Connection]:
-    engine = app_engine(get_settings())
+    engine = system_engine(get_settings())
     try:
         with transaction(engine, Actor.system()) as conn:
             yield conn
@@ -268,6 +268,37 @@ def rescore(
     with _system() as conn:
         result, _ = rescore_after(conn, given[0][0], given[0][1], model_version=model)
     emit(result.to_dict(), as_json, lambda d: f"re-scored {d['scored']} addresses")
+
+
+@app.command()
+def drain(
+    watch: Annotated[
+        float | None,
+        typer.Option(
+            "--watch", min=0.5, help="Keep going, looking for new requests every N seconds."
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Do the re-scores people's work asked for (a visit, a completed order): the system worker.
+    Once by default; with --watch until stopped (`make run` starts one)."""
+    if watch is not None:
+        engine = system_engine(get_settings())
+        try:
+            queue.drain_forever(engine, watch, info)
+        finally:
+            engine.dispose()
+        return
+    with _system() as conn:
+        done = queue.drain(conn, limit=10_000)
+    emit(
+        [d.__dict__ for d in done],
+        as_json,
+        lambda ds: (
+            "\n".join(f"{d['cause']} {d['object_id']}: {d['outcome']}" for d in ds)
+            or "nothing waiting"
+        ),
+    )
 
 
 @app.command("models")

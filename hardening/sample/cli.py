@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.sample import dating
 from hardening.sample.files import file_sources, generated_sources, read_manifest, write_set
@@ -99,11 +99,22 @@ def load(
             "A database keeps the dating of its first load.",
         ),
     ] = None,
+    demo_passwords: Annotated[
+        bool | None,
+        typer.Option(
+            "--demo-passwords/--no-demo-passwords",
+            help="Give new demo users the public demo password (default: only on the managed "
+            "local cluster; on a server named by HARDENING_DATABASE_URL they get none and "
+            "cannot sign in until `hardening users passwd NAME`).",
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Load the committed sample (or --dir, or a freshly generated --addresses N --seed S),
     its dates moved to the week it is first loaded."""
     settings = get_settings()
+    if demo_passwords is None:
+        demo_passwords = settings.database_url is None
     if directory is not None and (addresses is not None or seed is not None):
         raise UserInputError("give either --dir or --addresses/--seed, not both")
     report: dict[str, Any]
@@ -124,7 +135,7 @@ def load(
             "seed": manifest.get("seed"),
             "addresses": manifest.get("addresses"),
         }
-    engine = app_engine(settings)
+    engine = system_engine(settings)
     started = time.perf_counter()
     try:
         with transaction(engine, Actor.system()) as conn:
@@ -136,11 +147,20 @@ def load(
                 f"({dated.shift_days:+,} days)"
             )
             counts = load_sources(
-                conn, dating.shift_sources(sources, dated.shift_days), progress=info
+                conn,
+                dating.shift_sources(sources, dated.shift_days),
+                progress=info,
+                demo_passwords=demo_passwords,
             )
     finally:
         engine.dispose()
     info(f"loaded in {time.perf_counter() - started:.1f}s")
+    new_users = counts["users"].inserted if "users" in counts else 0
+    if new_users and not demo_passwords:
+        info(
+            "note: the demo users have no password on this server (not the managed local "
+            "cluster); set one with `hardening users passwd NAME`, or load with --demo-passwords"
+        )
     report["dating"] = dated.to_dict()
     report["tables"] = {
         name: {"inserted": c.inserted, "updated": c.updated, "unchanged": c.unchanged}

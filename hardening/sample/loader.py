@@ -1,7 +1,7 @@
 """Load a sample (files or generated) table by table, in foreign-key order, in the caller's
 transaction: COPY to staging and upsert on each table's natural key, so a second load changes
-nothing. Demo users get the demo password hashed here (argon2 salts are random, so the files
-hold no hash), and a re-load never touches an existing user's hash.
+nothing. New demo users get the demo password (hashed by the database; the files hold no hash)
+when the caller allows it, and a re-load never touches an existing user's password.
 """
 
 from __future__ import annotations
@@ -19,24 +19,23 @@ from hardening.db.bulk import UpsertCounts, upsert_rows
 from hardening.errors import UserInputError
 from hardening.sample.files import TableSource
 from hardening.sample.spec import DEMO_PASSWORD
-from hardening.security.passwords import hash_password
+from hardening.security.users import set_password
 
 PROGRESS_EVERY: Final = 250_000
 SLOW_TABLE_S: Final = 10.0
 
-# users.password_hash is not readable by the application role, which upsert_rows' staging
-# needs; users are few, so they get one INSERT ... ON CONFLICT of their own.
+# users.password_hash is not the application role's to read or write, and upsert_rows' staging
+# copies every column; users are few, so they get one INSERT ... ON CONFLICT of their own.
 USERS_UPSERT = text(
     """
     WITH incoming AS (
         SELECT * FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(
             user_id bigint, org_id text, username text, display_name text, roles text[],
-            active boolean, created_at timestamptz, password_hash text)
+            active boolean, created_at timestamptz)
     ), written AS (
-        INSERT INTO users (user_id, org_id, username, display_name, roles, active, created_at,
-                           password_hash)
+        INSERT INTO users (user_id, org_id, username, display_name, roles, active, created_at)
         OVERRIDING SYSTEM VALUE
-        SELECT user_id, org_id, username, display_name, roles, active, created_at, password_hash
+        SELECT user_id, org_id, username, display_name, roles, active, created_at
         FROM incoming
         ON CONFLICT (username) DO UPDATE SET
             org_id = EXCLUDED.org_id, display_name = EXCLUDED.display_name,
@@ -73,8 +72,10 @@ def load(
     conn: Connection,
     sources: Sequence[TableSource],
     progress: Callable[[str], None] | None = None,
+    demo_passwords: bool = False,
 ) -> dict[str, UpsertCounts]:
-    """Upsert every table; returns inserted/updated/unchanged per table."""
+    """Upsert every table; returns inserted/updated/unchanged per table. New demo users get
+    the public demo password only with demo_passwords (else they cannot sign in)."""
     say = progress or (lambda _: None)
     out: dict[str, UpsertCounts] = {}
     for source in sources:
@@ -83,7 +84,7 @@ def load(
         rows = _Counted(source.rows, spec.name, say)
         try:
             if spec.name == "users":
-                counts = _load_users(conn, spec.columns, rows)
+                counts = _load_users(conn, spec.columns, rows, demo_passwords)
             else:
                 counts = upsert_rows(
                     conn, spec.name, spec.columns, rows, spec.key, identity=spec.identity
@@ -118,7 +119,10 @@ def _clash(table: str, origin: str, exc: psycopg.Error) -> UserInputError:
 
 
 def _load_users(
-    conn: Connection, columns: Sequence[str], rows: Iterable[tuple[Any, ...]]
+    conn: Connection,
+    columns: Sequence[str],
+    rows: Iterable[tuple[Any, ...]],
+    demo_passwords: bool,
 ) -> UpsertCounts:
     records = [dict(zip(columns, row, strict=True)) for row in rows]
     if not records:
@@ -129,12 +133,12 @@ def _load_users(
             text("SELECT username FROM users WHERE username = ANY(:names)"), {"names": names}
         ).scalars()
     )
-    for r in records:
-        # Existing users keep their hash: the conflict branch never writes this column.
-        r["password_hash"] = "" if r["username"] in existing else hash_password(DEMO_PASSWORD)
     # xmax (insert or update?) is not readable under column grants: compare with `existing`.
     written = set(conn.execute(USERS_UPSERT, {"rows": json.dumps(records)}).scalars())
     inserted, updated = len(written - existing), len(written & existing)
+    if demo_passwords:
+        for username in sorted(written - existing):
+            set_password(conn, username, DEMO_PASSWORD)
     conn.execute(
         text(
             "SELECT setval(pg_get_serial_sequence('users', 'user_id'), "

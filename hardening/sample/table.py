@@ -41,7 +41,7 @@ SPECS: Final = (
         "agreement_id",
     ),
     _spec("agreement_areas", "agreement_id area_id", "agreement_id area_id"),
-    # password_hash is added at load time (argon2 salts are random; the files hold no hash).
+    # No password_hash: the database hashes the demo password at load time (loader.py).
     _spec(
         "users",
         "user_id org_id username display_name roles active created_at",

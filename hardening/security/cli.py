@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 import typer
 
 from hardening.clikit import JsonOption, emit, info, to_json
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.security import audit, retention
 from hardening.security.users import ROLES, add_user, issue_token, revoke_tokens
@@ -24,7 +24,7 @@ review_app = typer.Typer(
 
 
 def _system() -> Any:
-    return transaction(app_engine(get_settings()), Actor.system())
+    return transaction(system_engine(get_settings()), Actor.system())
 
 
 @users_app.command("add")

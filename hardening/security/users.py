@@ -1,8 +1,9 @@
-"""Users, API tokens and authentication.
+"""Users, API tokens, passwords and sign-in.
 
 Tokens are random (secrets.token_urlsafe), shown once, stored as SHA-256 hashes, expiring and
-revocable. Authentication reads hashes only through the database's definer functions, because
-no actor exists yet when a request arrives.
+revocable. Passwords are hashed and checked inside the database (bcrypt through pgcrypto,
+sql/021_trust_boundary.sql): the service never reads a hash. Sign-in opens a server-side
+session whose token, like an API token, is what establishes the actor in each transaction.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Connection, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from hardening.db.engine import Actor
+from hardening.db.engine import Actor, transaction
 from hardening.errors import AuthenticationError, NotFoundError, UserInputError
-from hardening.security.passwords import hash_password, verify_password
 
 ROLES = ("control_room", "visit_team", "housing", "planner", "analyst", "admin")
 TOKEN_PREFIX = "hdn_"
 MIN_PASSWORD_LENGTH = 12
+MAX_PASSWORD_BYTES = 72  # bcrypt reads no further
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,7 @@ def add_user(
     unknown = sorted(set(roles) - set(ROLES))
     if not roles or unknown:
         raise UserInputError(f"roles must be among {', '.join(ROLES)}; got {', '.join(roles)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserInputError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    check_password(password)
     org = conn.execute(text("SELECT 1 FROM organisations WHERE org_id = :o"), {"o": org_id})
     if org.first() is None:
         raise NotFoundError(f"unknown organisation {org_id!r}")
@@ -55,14 +55,13 @@ def add_user(
         with conn.begin_nested():
             user_id = conn.execute(
                 text(
-                    "INSERT INTO users (org_id, username, display_name, password_hash, roles) "
-                    "VALUES (:org, :username, :display, :hash, :roles) RETURNING user_id"
+                    "INSERT INTO users (org_id, username, display_name, roles) "
+                    "VALUES (:org, :username, :display, :roles) RETURNING user_id"
                 ),
                 {
                     "org": org_id,
                     "username": username,
                     "display": display_name or username,
-                    "hash": hash_password(password),
                     "roles": roles,
                 },
             ).scalar_one()
@@ -70,7 +69,26 @@ def add_user(
         raise UserInputError(
             f"cannot add user {username!r}: name taken or not of the form [a-z0-9._-]{{2,64}}"
         ) from exc
+    set_password(conn, username, password)
     return int(user_id)
+
+
+def check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserInputError(f"password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password.encode()) > MAX_PASSWORD_BYTES:
+        raise UserInputError(f"password must have at most {MAX_PASSWORD_BYTES} bytes")
+
+
+def set_password(conn: Connection, username: str, password: str) -> None:
+    """Hash and store a password in the database; ends the user's open sessions. The system,
+    or an administrator for users of their own organisation."""
+    check_password(password)
+    try:
+        with conn.begin_nested():
+            conn.execute(text("SELECT auth_set_password(:u, :p)"), {"u": username, "p": password})
+    except DBAPIError as exc:
+        raise NotFoundError(f"no user {username!r} that you may administer") from exc
 
 
 def issue_token(
@@ -110,32 +128,37 @@ def revoke_tokens(conn: Connection, username: str, token_id: int | None = None) 
     return int(revoked)
 
 
-def _actor(user_id: int, org_id: str, roles: list[str], username: str) -> Actor:
-    return Actor(
-        user_id=int(user_id), org_id=str(org_id), roles=tuple(roles), username=str(username)
-    )
+LOCKED_MESSAGE = "too many wrong passwords: this account is locked until {until:%H:%M} (UTC)"
 
 
-def authenticate_token(conn: Connection, token: str) -> Actor:
-    row = conn.execute(
-        text("SELECT user_id, org_id, roles, username FROM auth_user_for_token(:h)"),
-        {"h": token_hash(token)},
-    ).first()
-    if row is None:
-        raise AuthenticationError("invalid, expired or revoked token")
-    return _actor(row.user_id, row.org_id, row.roles, row.username)
-
-
-def authenticate_password(conn: Connection, username: str, password: str) -> Actor:
-    row = conn.execute(
-        text("SELECT user_id, org_id, roles, password_hash, active FROM auth_user_for_login(:u)"),
-        {"u": username},
-    ).first()
-    # Verify against a dummy hash when the user is unknown so timing does not reveal names.
-    stored = row.password_hash if row is not None else _DUMMY_HASH
-    if not verify_password(stored, password) or row is None or not row.active:
+def sign_in(engine: Engine, username: str, password: str) -> Actor:
+    """Check the password in the database and open a session; the returned actor carries the
+    session's token. Its own transaction, committed whatever the outcome: a wrong password
+    counts towards the lock-out."""
+    with transaction(engine, Actor(None, None)) as conn:
+        row = conn.execute(
+            text(
+                "SELECT outcome, session_token, user_id, org_id, roles, username, locked_until "
+                "FROM auth_sign_in(:u, :p)"
+            ),
+            {"u": username, "p": password},
+        ).one()
+    if row.outcome == "locked":
+        raise AuthenticationError(LOCKED_MESSAGE.format(until=row.locked_until))
+    if row.outcome == "reset_needed":
+        raise AuthenticationError(
+            "this password was stored before passwords moved into the database: an "
+            f"administrator sets a new one (`hardening users passwd {username}`)"
+        )
+    if row.outcome != "ok":
         raise AuthenticationError("wrong username or password")
-    return _actor(row.user_id, row.org_id, row.roles, username)
+    return Actor(
+        int(row.user_id), str(row.org_id), tuple(row.roles), str(row.username),
+        str(row.session_token),
+    )  # fmt: skip
 
 
-_DUMMY_HASH = hash_password(secrets.token_hex(16))
+def sign_out(conn: Connection, actor: Actor) -> None:
+    """End the actor's sign-in session (an API token is revoked with `revoke_tokens`)."""
+    if actor.credential is not None:
+        conn.execute(text("SELECT auth_sign_out(:t)"), {"t": actor.credential})

@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Query
+from fastapi import APIRouter, Query
 
-from hardening.api.deps import ConnDep, EngineDep
+from hardening.api.deps import ConnDep
 from hardening.api.models import IsoDate, IsoTime
 from hardening.errors import UserInputError
 from hardening.visits import lines as lines_mod
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import ReferralUpdate, VisitInput
 from hardening.visits.referrals import list_referrals, update_referral
-from hardening.visits.rescore import rescore_committed
 from hardening.visits.route import TeamDay, day_list
 from hardening.visits.service import get_visit, list_visits, record_visit
 
@@ -27,16 +26,11 @@ AreaQ = Annotated[str | None, Query(pattern=r"^[a-z0-9-]+$")]
 
 
 @router.post("/visits", status_code=201)
-def post_visit(
-    conn: ConnDep, engine: EngineDep, tasks: BackgroundTasks, visit: VisitInput
-) -> dict[str, Any]:
+def post_visit(conn: ConnDep, visit: VisitInput) -> dict[str, Any]:
     """Record a visit and its support package (marker, plan, referrals, kit) in one go. When
-    the risk model reads it and the caller may not write scores, the address is re-scored
-    after the commit, as the system ("rescore": "deferred")."""
-    out = record_visit(conn, visit)
-    if out.rescore == "deferred":
-        tasks.add_task(rescore_committed, engine, out.visit_id)
-    return out.as_dict()
+    the risk model reads it and the caller may not write scores, the system worker re-scores
+    the address shortly after ("rescore": "deferred")."""
+    return record_visit(conn, visit).as_dict()
 
 
 @router.get("/visits")

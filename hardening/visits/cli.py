@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from hardening.clikit import JsonOption, emit
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.settings import get_settings
 from hardening.visits import lines as lines_mod
@@ -36,7 +36,7 @@ def _day(value: str | None) -> date:
 
 
 def _system() -> Any:
-    return transaction(app_engine(get_settings()), Actor.system())
+    return transaction(system_engine(get_settings()), Actor.system())
 
 
 @visits_app.command("record")

@@ -9,8 +9,8 @@ alone trigger nothing.
 Scores are computed from all the data and written by the system or analysts only (a visit team
 may not see works or cameras, and scores computed from its view would be wrong). So a visit
 recorded by a system, admin or analyst actor is re-scored in its own transaction; one recorded
-by a visit team is re-scored after it commits, as the system (`rescore_committed`), the way
-the works API re-scores a completed order; the caller gets back only how many addresses.
+by a visit team asks the system worker for it (hardening.risk.queue), the way a completed
+order does; the caller gets back only how many addresses, or "deferred".
 """
 
 from __future__ import annotations
@@ -19,11 +19,11 @@ import logging
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from hardening.db.engine import Actor, transaction
 from hardening.errors import HardeningError
+from hardening.risk import queue
 from hardening.risk.events import Selector
 from hardening.risk.factors import BY_NAME
 from hardening.risk.incremental import rescore_after
@@ -68,10 +68,8 @@ def after_visit(
     model = _scored_model(conn)
     if model is None or not feeds_model(model, visit, today):
         return "not_needed", None
-    may_write = conn.execute(
-        text("SELECT app_is_system() OR app_has_any_role('{analyst,admin}')")
-    ).scalar_one()
-    if not may_write:
+    if not queue.may_write_scores(conn):
+        queue.request(conn, "visit", visit_id)
         return "deferred", None
     return rescore_visit(conn, visit_id)
 
@@ -86,9 +84,3 @@ def rescore_visit(conn: Connection, visit_id: int) -> tuple[Status, int | None]:
         log.warning("re-scoring after visit %s failed: %s", visit_id, exc)
         return "failed", None
     return "done", len(uprns)
-
-
-def rescore_committed(engine: Engine, visit_id: int) -> tuple[Status, int | None]:
-    """After a visit team's transaction committed: re-score as the system."""
-    with transaction(engine, Actor.system()) as conn:
-        return rescore_visit(conn, visit_id)

@@ -9,13 +9,12 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from pydantic import Field
-from sqlalchemy import Engine
 
-from hardening.api.deps import ActorDep, ConnDep, EngineDep
+from hardening.api.deps import ActorDep, ConnDep
 from hardening.api.models import MAX_ID, ApiModel, ErrorBody, IsoDate
-from hardening.db.engine import Actor, transaction
+from hardening.db.engine import Actor
 from hardening.errors import PermissionDeniedError
 from hardening.works import orders, plan
 from hardening.works.recommend import recommend
@@ -84,24 +83,12 @@ def get_order(conn: ConnDep, order_id: OrderId) -> dict[str, Any]:
 
 
 @router.patch("/orders/{order_id}", summary="Move an order on (send the version you read)")
-def patch_order(
-    conn: ConnDep, engine: EngineDep, tasks: BackgroundTasks, order_id: OrderId,
-    body: OrderChange,
-) -> dict[str, Any]:  # fmt: skip
+def patch_order(conn: ConnDep, order_id: OrderId, body: OrderChange) -> dict[str, Any]:
     if body.status == "completed":
-        done = orders.complete(conn, order_id, body.version, body.cost_pence, rescore=False)
-        tasks.add_task(_rescore, engine, done["installed_id"])
-        return done
+        return orders.complete(conn, order_id, body.version, body.cost_pence)
     if body.status == "no_access":
         return orders.no_access(conn, order_id, body.version)
     return orders.transition(conn, order_id, body.version, body.status)
-
-
-def _rescore(engine: Engine, installed_id: int) -> None:
-    """After the provider's transaction has committed: re-score as the system (scores and
-    their factor explanations are written by the system only; the provider sees bands)."""
-    with transaction(engine, Actor.system()) as conn:
-        orders.rescore_installed(conn, installed_id)
 
 
 @router.get("/schedule", summary="A multi-day schedule of your approved orders")

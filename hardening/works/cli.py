@@ -12,7 +12,7 @@ import typer
 from sqlalchemy import Connection
 
 from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.settings import get_settings
 from hardening.works import orders, plan
 from hardening.works.recommend import recommend as recommend_measures
@@ -25,7 +25,7 @@ Version = Annotated[int, typer.Option(min=1, help="The version you read (see `or
 
 @contextmanager
 def _system() -> Iterator[Connection]:
-    engine = app_engine(get_settings())
+    engine = system_engine(get_settings())
     try:
         with transaction(engine, Actor.system()) as conn:
             yield conn

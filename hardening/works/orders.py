@@ -227,9 +227,9 @@ def complete(
     version: int,
     cost_pence: int | None = None,
     on: date | None = None,
-    rescore: bool = True,
 ) -> dict[str, Any]:
-    """Complete: record cost, install the measure at the address, re-score what it reaches."""
+    """Complete: record cost, install the measure at the address, re-score what it reaches (now
+    when the actor writes scores, else by the system worker: "rescore": "deferred")."""
     if cost_pence is not None and cost_pence < 0:
         raise UserInputError("cost must not be negative")
     done = transition(
@@ -251,16 +251,13 @@ def complete(
     ).scalar_one()  # fmt: skip
     audit.record(conn, "collection", "installed_measure", installed_id, details={"order": order_id})
     done["installed_id"] = int(installed_id)
-    if rescore:
-        done["rescored"] = len(rescore_installed(conn, int(installed_id)))
-    return done
-
-
-def rescore_installed(conn: Connection, installed_id: int) -> list[int]:
-    """Re-score what a newly installed measure protects. Writing scores and their factor
-    explanations needs the system actor (a provider may not see factors), so callers acting as
-    a provider run this afterwards as the system (see works.api)."""
+    from hardening.risk import queue  # the risk engine reads works: import it when needed
     from hardening.risk.incremental import rescore_after
 
-    _, uprns = rescore_after(conn, "measure", installed_id)
-    return uprns
+    if queue.may_write_scores(conn):
+        _, uprns = rescore_after(conn, "measure", int(installed_id))
+        done["rescore"], done["rescored"] = "done", len(uprns)
+    else:
+        queue.request(conn, "measure", int(installed_id))
+        done["rescore"] = "deferred"
+    return done
