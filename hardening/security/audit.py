@@ -246,10 +246,8 @@ def verify(conn: Connection, heads: Sequence[Head] = ()) -> ChainReport:
         if row.v1_in_v2 is not None:
             v1_digest = hashlib.sha256((v1_digest + row.v1_in_v2).encode()).hexdigest()
             v1_rows += 1
-        if row.seal is not None and row.hash_version > 1 and row.seal != {
-            "rows": v1_rows,
-            "digest": v1_digest,
-        }:
+        sealed = {"rows": v1_rows, "digest": v1_digest}
+        if row.seal is not None and row.hash_version > 1 and row.seal != sealed:
             report.problems.append(
                 {
                     "audit_id": row.audit_id,
@@ -268,12 +266,13 @@ def verify(conn: Connection, heads: Sequence[Head] = ()) -> ChainReport:
 def _check_heads(conn: Connection, heads: Sequence[Head]) -> list[dict[str, Any]]:
     if not heads:
         return []
-    held = dict(
-        conn.execute(
+    held = {
+        row.chain_seq: row.row_hash
+        for row in conn.execute(
             text("SELECT chain_seq, row_hash FROM audit_log WHERE chain_seq = ANY(:seqs)"),
             {"seqs": sorted({h.chain_seq for h in heads})},
-        ).tuples()
-    )
+        )
+    }
     problems: list[dict[str, Any]] = []
     seen: set[tuple[int, str]] = set()
     for recorded in heads:
