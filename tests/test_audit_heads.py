@@ -188,6 +188,22 @@ def test_moving_text_in_a_version_1_row_is_caught_by_the_seal(owner: Connection)
     ]  # ...but the seal over the version-1 rows does not
 
 
+def test_a_row_turned_back_to_version_1_is_refused(owner: Connection) -> None:
+    """Re-hashing a new row under the ambiguous encoding (and so re-opening the field-move
+    edit) leaves a version-1 row after version-2 ones, which never happens otherwise."""
+    audit.record(owner, "consultation", "visit", 1, "fuzz")
+    seq = _newest(owner)
+    owner.execute(
+        text("UPDATE audit_log SET hash_version = 1, object_id = NULL, "
+             "justification = '1|fuzz' WHERE chain_seq = :s"),
+        {"s": seq},
+    )  # fmt: skip
+    _rechain(owner, seq)
+    assert [p["problem"] for p in audit.verify(owner).problems] == [
+        "hash version 1 after a version 2 row (version changed)"
+    ]
+
+
 def test_a_rechained_edit_passes_verify_but_not_a_recorded_head(owner: Connection) -> None:
     for n in range(4):
         audit.record(owner, "consultation", "visit", n, f"rechain check {n}")
