@@ -130,8 +130,7 @@ def audit_head(
 ) -> None:
     """Append the chain's current head (sequence number, hash, time) to a file kept elsewhere.
 
-    Run it regularly (cron); `audit verify --heads FILE` then fails if the chain no longer holds
-    a recorded head, which catches an edit re-hashed through the rest of the chain."""
+    Run it from cron; `audit verify --heads FILE` then catches a chain re-hashed after an edit."""
     with _system() as conn:
         found = audit.head(conn)
     audit.append_head(out, found)
