@@ -62,7 +62,7 @@ def _reason(reason: str | None) -> str:
     cleaned = (reason or "").strip()
     if len(cleaned) < 3:
         raise UserInputError("a reason is required (at least 3 characters)")
-    return cleaned
+    return audit.check_text(cleaned)
 
 
 def _future(day: date, today: date, what: str) -> date:

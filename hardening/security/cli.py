@@ -83,21 +83,64 @@ def users_revoke(
 
 
 @audit_app.command("verify")
-def audit_verify(as_json: JsonOption = False) -> None:
+def audit_verify(
+    heads: Annotated[
+        Path | None,
+        typer.Option(
+            "--heads",
+            help="A file written by `audit head`: also fail when the chain no longer holds one "
+            "of its recorded heads (catches a chain edited and re-hashed from that row on).",
+        ),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
     """Recompute the hash chain; exit 1 when any row was edited or deleted."""
+    recorded = audit.read_heads(heads) if heads is not None else []
     with _system() as conn:
-        report = audit.verify(conn)
+        report = audit.verify(conn, recorded)
+    result: dict[str, Any] = {"ok": report.ok, "rows": report.rows, "problems": report.problems}
+    if heads is not None:
+        result["heads"] = report.heads
     emit(
-        {"ok": report.ok, "rows": report.rows, "problems": report.problems},
+        result,
         as_json,
         lambda d: (
-            f"audit log intact ({d['rows']} rows)"
+            f"audit log intact ({d['rows']} rows"
+            + (f", {d['heads']} recorded heads held" if "heads" in d else "")
+            + ")"
             if d["ok"]
             else "\n".join(f"BROKEN: {p}" for p in d["problems"])
         ),
     )
     if not report.ok:
         raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def audit_head(
+    out: Annotated[
+        Path,
+        typer.Option(
+            help="File to append the head to, one JSON line per call (`-`: standard output). "
+            "Keep it where the database's administrators cannot rewrite it: another machine, "
+            "an append-only share, write-once storage."
+        ),
+    ],
+    as_json: JsonOption = False,
+) -> None:
+    """Append the chain's current head (sequence number, hash, time) to a file kept elsewhere.
+
+    Run it from cron; `audit verify --heads FILE` then catches a chain re-hashed after an edit."""
+    with _system() as conn:
+        found = audit.head(conn)
+    audit.append_head(out, found)
+    if str(out) == "-":
+        return
+    emit(
+        {**found.as_dict(), "out": out},
+        as_json,
+        lambda d: f"recorded head {d['chain_seq']} ({d['row_hash'][:16]}...) in {d['out']}",
+    )
 
 
 @audit_app.command("export")
