@@ -15,6 +15,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from engines import app_role_engine
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import ProgrammingError
@@ -23,7 +24,7 @@ from typer.testing import CliRunner
 from hardening.cli import app as cli_app
 from hardening.db import migrate as migrations
 from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, transaction
-from hardening.db.urls import APP_ROLE, libpq_conninfo
+from hardening.db.urls import libpq_conninfo
 from hardening.errors import UserInputError
 from hardening.security import audit
 from hardening.settings import Settings, get_settings
@@ -61,6 +62,18 @@ def chain_db(test_db_url: URL) -> Iterator[tuple[URL, Engine]]:
         )
         migrations.migrate(url)
     owner = make_engine(url, pool_size=2)
+    with owner.begin() as conn:
+        conn.execute(
+            text("INSERT INTO organisations (org_id, name, kind) VALUES (:o, 'T', 'police')"),
+            {"o": AUDITOR.org_id},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO users (user_id, org_id, username, display_name, roles) "
+                "OVERRIDING SYSTEM VALUE VALUES (:i, :o, :u, :u, '{admin}')"
+            ),
+            {"i": AUDITOR.user_id, "o": AUDITOR.org_id, "u": AUDITOR.username},
+        )
     with transaction(owner, AUDITOR) as conn:
         for action, object_id, why, to in LEGACY:
             audit.record(conn, action, "visit", object_id, why, to)
@@ -83,6 +96,7 @@ def owner(chain_db: tuple[URL, Engine]) -> Iterator[Connection]:
     conn = chain_db[1].connect()
     outer = conn.begin()
     set_actor(conn, AUDITOR)
+    conn.execute(text("RESET ROLE"))  # acting as the auditor took the service's role
     try:
         yield conn
     finally:
@@ -238,7 +252,7 @@ def test_a_rechained_edit_passes_verify_but_not_a_recorded_head(owner: Connectio
 
 
 def test_the_application_role_cannot_choose_chain_fields(chain_db: tuple[URL, Engine]) -> None:
-    engine = make_engine(chain_db[0].set(username=APP_ROLE, password=None), pool_size=1)
+    engine = app_role_engine(chain_db[0], pool_size=1)
     try:
         with engine.connect() as conn, conn.begin() as outer:
             set_actor(conn, AUDITOR)

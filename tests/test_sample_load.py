@@ -26,7 +26,7 @@ from typer.testing import CliRunner
 from hardening.db.engine import Actor, ensure_database, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import libpq_conninfo
-from hardening.errors import UserInputError
+from hardening.errors import AuthenticationError, UserInputError
 from hardening.sample.cli import app as sample_app
 from hardening.sample.files import file_sources, generated_sources
 from hardening.sample.generate import generate
@@ -135,6 +135,28 @@ def test_demo_users_get_the_demo_password_once(loaded: Loaded) -> None:
     engine = service_engine_for(loaded.url)
     try:
         assert sign_in(engine, "demo.control", "hardening-demo").username == "demo.control"
+    finally:
+        engine.dispose()
+
+
+def test_on_a_named_server_demo_users_get_no_password(fresh_db: Callable[[str], URL]) -> None:
+    """`sample load` into a database named by HARDENING_DATABASE_URL (maybe production) must
+    not create accounts anyone can sign in to with the public demo password."""
+    url = fresh_db("nodemo")
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("HARDENING_DATABASE_URL", url.render_as_string(hide_password=False))
+        get_settings.cache_clear()
+        try:
+            result = CliRunner().invoke(sample_app, ["load", "--addresses", "1200", "--seed", "9"])
+        finally:
+            get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert "no password on this server" in result.output
+    assert set(hashes(url).values()) == {"!"}
+    engine = service_engine_for(url)
+    try:
+        with pytest.raises(AuthenticationError, match="wrong username or password"):
+            sign_in(engine, "demo.admin", "hardening-demo")
     finally:
         engine.dispose()
 

@@ -5,13 +5,16 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
-from sqlalchemy import Connection, text
+import pytest
+from sqlalchemy import Connection, Engine, text
 from typer.testing import CliRunner
 from world import HOUSING_A, World
 
 from hardening.cli import app
 from hardening.db.engine import set_actor
+from hardening.errors import AuthenticationError
 from hardening.security import retention
+from hardening.security.users import sign_in
 
 runner = CliRunner()
 
@@ -33,6 +36,23 @@ def test_users_add_token_revoke(world: World) -> None:
     assert _json(["users", "revoke", "t.cli-user"]) == {"revoked": 1}
     again = runner.invoke(app, ["users", "revoke", "t.cli-user"])
     assert again.exit_code == 1 and "no live token" in again.output
+
+
+def test_users_passwd_sets_a_password_the_map_accepts(world: World, service_engine: Engine) -> None:
+    _json(
+        ["users", "add", "t.cli-pw", "--org", HOUSING_A, "--role", "housing", "--password-stdin"],
+        stdin="the first long password\n",
+    )
+    assert _json(["users", "passwd", "t.cli-pw", "--password-stdin"], "a second long one\n") == {
+        "username": "t.cli-pw"
+    }
+    assert sign_in(service_engine, "t.cli-pw", "a second long one").username == "t.cli-pw"
+    with pytest.raises(AuthenticationError):
+        sign_in(service_engine, "t.cli-pw", "the first long password")
+    unknown = runner.invoke(
+        app, ["users", "passwd", "t.nobody", "--password-stdin"], input="x" * 12
+    )
+    assert unknown.exit_code == 1 and "no user 't.nobody'" in unknown.output
 
 
 def test_bad_input_is_one_line_and_exit_1(world: World) -> None:

@@ -20,7 +20,12 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from hardening.db.urls import APP_ROLE, app_url_for, libpq_conninfo, owner_url
-from hardening.errors import AuthenticationError, DatabaseUnavailableError, PermissionDeniedError
+from hardening.errors import (
+    AuthenticationError,
+    DatabaseUnavailableError,
+    NotFoundError,
+    PermissionDeniedError,
+)
 from hardening.settings import Settings
 
 
@@ -91,6 +96,8 @@ def set_actor(conn: Connection, actor: Actor) -> None:
             return
         conn.execute(text("SELECT app_act_as_user(:u)"), {"u": actor.user_id})
     except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) == "P0002":  # no_data_found
+            raise NotFoundError(f"no user with id {actor.user_id}") from exc
         raise PermissionDeniedError(
             "this connection may act only with a user's credential (the service's role); "
             "system work runs on the schema owner's connection (system_engine)"

@@ -13,7 +13,7 @@ from hardening.clikit import JsonOption, emit, info, to_json
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.security import audit, retention
-from hardening.security.users import ROLES, add_user, issue_token, revoke_tokens
+from hardening.security.users import ROLES, add_user, issue_token, revoke_tokens, set_password
 from hardening.settings import get_settings
 
 users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
@@ -51,6 +51,25 @@ def users_add(
         as_json,
         lambda d: f"added {d['username']} (id {d['user_id']})",
     )
+
+
+@users_app.command("passwd")
+def users_passwd(
+    username: str,
+    password_stdin: Annotated[
+        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+    ] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Set a user's password (12 to 72 bytes): ends their open sessions and lifts a lock-out."""
+    password = (
+        sys.stdin.readline().rstrip("\n")
+        if password_stdin
+        else typer.prompt("New password", hide_input=True, confirmation_prompt=True)
+    )
+    with _system() as conn:
+        set_password(conn, username, password)
+    emit({"username": username}, as_json, lambda d: f"password set for {d['username']}")
 
 
 @users_app.command("token")
