@@ -49,10 +49,11 @@ GRANT INSERT (user_id, org_id, username, display_name, roles, active, created_at
     ON users TO hardening_app;
 GRANT UPDATE (org_id, display_name, roles, active) ON users TO hardening_app;
 
--- Reference data is the importers' (the system, on the owner's login); the service only reads
--- it, so a stolen service connection cannot redraw areas or change costs either.
-REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON areas, lsoas, imd_deciles, postcode_units, roads,
-    transport_hubs, measures_catalogue, schema_migrations, spatial_ref_sys FROM hardening_app;
+-- The migrations record, the catalogue of measures (its costs) and PostGIS's reference systems
+-- are the owner's; the service only reads them. (Imported reference data, such as areas and
+-- roads, is still writable by the service role: see docs/security.md.)
+REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON measures_catalogue, schema_migrations, spatial_ref_sys
+    FROM hardening_app;
 
 -- The owner acts as the application role in its tests and tools (SET ROLE hardening_app);
 -- a superuser may already, a plain owner needs the membership.
