@@ -312,9 +312,7 @@ with due_tab:
     if st.button("Plan the day's route", key="plan_route", disabled=len(why) < 3):
         try:
             with as_actor(actor) as conn:
-                planned_now = day_list(
-                    conn, due_day, area, stops, team_day, town=town, reason=why
-                )
+                planned_now = day_list(conn, due_day, area, stops, team_day, town=town, reason=why)
         except HardeningError as exc:
             st.error(str(exc))
         else:
