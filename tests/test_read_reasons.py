@@ -44,17 +44,25 @@ def _partner(conn: Connection, org: str, classes: list[str], roles: tuple[str, .
     return Actor(user_id=999_990 + len(org), org_id=org, roles=roles)
 
 
-def _audit_rows(conn: Connection, object_type: str) -> list[Any]:
+def _audit_rows(conn: Connection, object_type: str, after: int) -> list[Any]:
+    """Audit rows of the object type appended after chain position `after` (other tests
+    commit rows of their own)."""
     set_actor(conn, Actor.system())
     return list(
         conn.execute(
             text(
                 "SELECT action, object_type, object_id, justification, details, actor_user_id "
-                "FROM audit_log WHERE object_type = :t ORDER BY chain_seq"
+                "FROM audit_log WHERE object_type = :t AND chain_seq > :s ORDER BY chain_seq"
             ),
-            {"t": object_type},
+            {"t": object_type, "s": after},
         )
     )
+
+
+def _head(conn: Connection) -> int:
+    """The audit chain's position now (read as the system; the actor is set back after)."""
+    set_actor(conn, Actor.system())
+    return int(conn.execute(text("SELECT coalesce(max(chain_seq), 0) FROM audit_log")).scalar())
 
 
 # --- who to visit next and the day's route ------------------------------------------------------
@@ -89,6 +97,7 @@ def test_a_due_list_or_route_needs_a_reason_and_is_audited(
     marker = app_conn.execute(
         text("SELECT marker_id FROM safe_markers WHERE uprn = :u"), {"u": homes["h3"]}
     ).scalar_one()
+    head = _head(app_conn)
     actor = world.actors["visit_team"]
     set_actor(app_conn, actor)
     for none in (None, "", "  ", "x"):
@@ -96,17 +105,17 @@ def test_a_due_list_or_route_needs_a_reason_and_is_audited(
             who_to_visit_next(app_conn, DAY, area=AREA, reason=none)
         with pytest.raises(UserInputError, match="reason is required"):
             day_list(app_conn, DAY, area=AREA, reason=none)
-    assert _audit_rows(app_conn, "visits_due") == []
+    assert _audit_rows(app_conn, "visits_due", head) == []
     set_actor(app_conn, actor)
     cases = who_to_visit_next(app_conn, DAY, area=AREA, reason=WHY)
-    (row,) = _audit_rows(app_conn, "visits_due")
+    (row,) = _audit_rows(app_conn, "visits_due", head)
     assert (row.action, row.object_type, row.justification) == ("consultation", "visits_due", WHY)
     assert row.actor_user_id == actor.user_id
     assert row.details["uprns"] == [c.uprn for c in cases]
     assert row.details["marker_ids"] == [marker] and row.details["on"] == DAY.isoformat()
     set_actor(app_conn, actor)
     route = day_list(app_conn, DAY, area=AREA, max_stops=2, reason="route for Tuesday")
-    (row,) = _audit_rows(app_conn, "visit_route")
+    (row,) = _audit_rows(app_conn, "visit_route", head)
     assert (row.action, row.justification) == ("consultation", "route for Tuesday")
     routed = [c["uprn"] for c in route["stops"] + route["left_out"]]
     assert sorted(row.details["uprns"]) == sorted(routed) and row.details["town"] == AREA
@@ -143,16 +152,17 @@ def test_due_and_route_over_http(api: TestClient, tokens: dict[str, str], world:
 # --- risk scores --------------------------------------------------------------------------------
 def test_a_risk_score_is_read_with_a_reason_and_audited(app_conn: Connection, world: World) -> None:
     scoring.score(app_conn, "addresses", NORTH)
+    head = _head(app_conn)
     home = world.homes_a[1]  # a cuckooing report and a marker in the world
     police = world.actors["control_room"]
     set_actor(app_conn, police)
     with pytest.raises(UserInputError, match="reason is required"):
         explain(app_conn, home)
-    assert _audit_rows(app_conn, "risk_explanation") == []
+    assert _audit_rows(app_conn, "risk_explanation", head) == []
     set_actor(app_conn, police)
     view = explain(app_conn, home, "call from a neighbour")
     assert view["detail"] == "factors" and "score" in view
-    (row,) = _audit_rows(app_conn, "risk_explanation")
+    (row,) = _audit_rows(app_conn, "risk_explanation", head)
     assert (row.action, row.object_id, row.justification) == (
         "consultation",
         str(home),
@@ -187,18 +197,19 @@ def test_a_provider_learns_that_an_alert_stands_not_that_it_is_a_marker(
 def test_work_order_exports_need_a_reason_and_are_audited(
     app_conn: Connection, world: World, tmp_path: Path
 ) -> None:
+    head = _head(app_conn)
     order = _marked_order(app_conn, world)
     out = tmp_path / "orders.geojson"
     for who in ("housing_a", "analyst"):
         set_actor(app_conn, world.actors[who])
         with pytest.raises(UserInputError, match="reason is required"):
             export(app_conn, "work-orders", "geojson", out)
-    read = [r for r in _audit_rows(app_conn, "work_order") if r.action == "consultation"]
+    read = [r for r in _audit_rows(app_conn, "work_order", head) if r.action == "consultation"]
     assert not out.exists() and read == []  # (raising the order was audited: 'collection')
     set_actor(app_conn, world.actors["housing_a"])
     done = export(app_conn, "work-orders", "geojson", out, reason="contractor hand-over")
     assert done.features >= 1
-    (row,) = [r for r in _audit_rows(app_conn, "work_order") if r.action == "consultation"]
+    (row,) = [r for r in _audit_rows(app_conn, "work_order", head) if r.action == "consultation"]
     assert (row.justification, row.details["collection"]) == (
         "contractor hand-over",
         "work-orders",
