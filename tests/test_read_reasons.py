@@ -62,7 +62,7 @@ def _audit_rows(conn: Connection, object_type: str, after: int) -> list[Any]:
 def _head(conn: Connection) -> int:
     """The audit chain's position now (read as the system; the actor is set back after)."""
     set_actor(conn, Actor.system())
-    return int(conn.execute(text("SELECT coalesce(max(chain_seq), 0) FROM audit_log")).scalar())
+    return int(conn.execute(text("SELECT coalesce(max(chain_seq), 0) FROM audit_log")).scalar_one())
 
 
 # --- who to visit next and the day's route ------------------------------------------------------
