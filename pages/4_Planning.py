@@ -24,6 +24,7 @@ from hardening.coverage.summary import (
     cctv_sentence,
     homes,
     money,
+    percent,
     place_names,
 )
 from hardening.errors import HardeningError
@@ -77,7 +78,7 @@ def _site_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
             cost = unit["cctv_repair"] if repair else unit["new_cctv"]
             adds = (
                 f"sees {homes(c['adds_households'], more=True)}, "
-                f"{100 * c['adds_share']:.1f}% of the area's risk"
+                f"{percent(c['adds_share'], 1)} of the area's risk"
             )
         rows.append({"where": place, "what": what, "cost": money(cost), "adds": adds})
     return rows
@@ -94,8 +95,8 @@ except HardeningError as exc:
 cols = st.columns(4)
 cols[0].metric("Working cameras", report["cameras"]["working"])
 cols[1].metric("Faulty cameras", report["cameras"]["faulty"])
-cols[2].metric("Share of the risk cameras see", f"{report['covered']['weight_share']:.0%}")
-cols[3].metric("Homes cameras see", f"{report['covered']['household_share']:.0%}")
+cols[2].metric("Share of the risk cameras see", percent(report["covered"]["weight_share"]))
+cols[3].metric("Homes cameras see", percent(report["covered"]["household_share"]))
 if report["note"]:
     st.info(report["note"])
 
@@ -249,7 +250,7 @@ if report["repairs"]:
                 {
                     "camera": r["name"] or f"camera {r['site_id']}",
                     "homes it would see again": homes(r["restored_households"]),
-                    "share of the area's risk": f"{100 * r['restored_share']:.2f}%",
+                    "share of the area's risk": percent(r["restored_share"], 2),
                 }
                 for r in report["repairs"]
             ]

@@ -14,7 +14,7 @@ from hardening import layers
 from hardening.addresses.match import match
 from hardening.errors import HardeningError
 from hardening.markers.records import REASONS
-from hardening.visits.due import who_to_visit_next
+from hardening.visits.due import DueCase, who_to_visit_next
 from hardening.visits.models import KIT_ITEMS, SERVICES, SIGNS, SUBJECT_TYPES, VisitInput
 from hardening.visits.options import form_options
 from hardening.visits.route import TeamDay, day_list, town_of
@@ -33,6 +33,7 @@ ROUTE_COLOUR = [31, 95, 168]
 STOP_COLOUR = [224, 120, 0]
 PAD_DEG = 0.004  # streets this far around the route
 ROUTE_FALLBACK = {"longitude": -3.22, "latitude": 54.12, "zoom": 13}
+DUE_KEY = "due_cases"  # (question, cases) of the last audited due list
 ROUTE_LEGEND = (
     '<div style="font-size:0.85rem">'
     '<span style="display:inline-block;width:12px;height:12px;border-radius:50%;'
@@ -258,6 +259,7 @@ with record_tab:
                     st.error(str(exc))
                 else:
                     st.success(f"Visit {saved.visit_id} saved. {_saved_words(saved)}")
+                    st.session_state.pop(DUE_KEY, None)  # the due list may have changed
 
 with due_tab:
     due_day = st.date_input("Day", value=today, key="due_day", format="DD/MM/YYYY")
@@ -267,12 +269,29 @@ with due_tab:
         format_func=lambda a: "all my areas" if a is None else options.areas[a],
         key="due_area",
     )
-    try:
-        with as_actor(actor) as conn:
-            cases = who_to_visit_next(conn, due_day, area)
-    except HardeningError as exc:
-        st.error(str(exc))
-        st.stop()
+    why = st.text_input(
+        "Reason (audited)", key="due_reason", placeholder="e.g. planning this week's visits"
+    ).strip()
+    cases: list[DueCase] = []
+    if len(why) < 3:
+        st.caption(
+            "Give the reason you are looking: the list names vulnerable people's homes, and "
+            "each look is recorded in the audit log."
+        )
+    else:
+        # One audited read per question, kept for the session: reruns do not read again.
+        question = (due_day, area, why)
+        listed = st.session_state.get(DUE_KEY)
+        if listed is not None and listed[0] == question:
+            cases = listed[1]
+        else:
+            try:
+                with as_actor(actor) as conn:
+                    cases = who_to_visit_next(conn, due_day, area, reason=why)
+            except HardeningError as exc:
+                st.error(str(exc))
+                st.stop()
+            st.session_state[DUE_KEY] = (question, cases)
     towns: dict[str, int] = {}  # most pressing town first
     for case in cases:
         towns[town_of(case)] = towns.get(town_of(case), 0) + 1
@@ -286,12 +305,12 @@ with due_tab:
     hours = st.slider("Working hours", 6, 22, (9, 17), key="hours")
     visit_minutes = st.slider("Minutes per visit", 15, 120, 45, step=5, key="visit_minutes")
     team_day = TeamDay(hours[0] * 60, hours[1] * 60, visit_minutes)
-    asked = (due_day, area, town, stops, team_day)
+    asked = (due_day, area, town, stops, team_day, why)
     # The scheduler searches for a second: only when asked, not on every rerun.
-    if st.button("Plan the day's route", key="plan_route"):
+    if st.button("Plan the day's route", key="plan_route", disabled=len(why) < 3):
         try:
             with as_actor(actor) as conn:
-                planned_now = day_list(conn, due_day, area, stops, team_day, town=town)
+                planned_now = day_list(conn, due_day, area, stops, team_day, town=town, reason=why)
         except HardeningError as exc:
             st.error(str(exc))
         else:
@@ -309,7 +328,7 @@ with due_tab:
             f"{len(route_stops)} of its {len(route_stops) + len(route['left_out'])} most "
             f"pressing ({route['travel_m'] / 1000:.1f} km straight-line, back to base included)."
         )
-    else:
+    elif len(why) >= 3:
         st.caption(f"{len(cases)} due.")
     if route is not None and route_stops:
         st.table(  # a short list, all of it on screen (and on paper)

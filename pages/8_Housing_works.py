@@ -54,7 +54,7 @@ def _when(value: datetime) -> str:
 
 
 def _flag(reason: str | None) -> str:
-    """ "marker:threat_to_life" -> "⚠ SAFE marker: Threat to life"."""
+    """ "alert" -> "⚠ Alert" (the service never says which alert: works.orders.ESCALATION)."""
     kind, _, what = (reason or "alert:").partition(":")
     source = {"marker": "SAFE marker", "incident": "Incident"}.get(kind, word(kind))
     return f"⚠ {source}: {word(what)}" if what else f"⚠ {source}"
@@ -108,8 +108,8 @@ with queue_tab:
         )
         st.dataframe(styled, hide_index=True, width="stretch", key="queue")
         st.caption(
-            "Times are UK local time. An order is escalated to an emergency when a SAFE marker "
-            "or a cuckooing or threat-to-life incident stands at its address or block."
+            "Times are UK local time. An order is escalated to an emergency when the police "
+            "record an alert at its address or block; what the alert is, is not shown."
         )
 
 

@@ -430,12 +430,16 @@ def test_visits_route_stays_in_the_chosen_town(
 ) -> None:
     """Two towns on a day when both markers are due for review: each route visits its own."""
     on = date.today() + timedelta(days=100)
-    cases = _as(app_engine, world, "visit_team", who_to_visit_next, on)
+    why = "browser test: planning the day"  # a due list is read with a reason (audited)
+    cases = _as(app_engine, world, "visit_team", who_to_visit_next, on, reason=why)
     towns = {town_of(c) for c in cases}
     assert {NORTH, SOUTH} <= towns
     page = tab.open("visit_team", BY_NAME["Visits"])
     page.get_by_role("tab", name="Who to visit next").click()
     pick_date(page, "Day", f"{on:%d/%m/%Y}")
+    reason = page.get_by_label("Reason (audited)", exact=True)
+    reason.fill(why)
+    rerun(page, lambda: reason.press("Enter"))
     page.get_by_text(f"{len(cases)} due.").wait_for()
     for town, home in ((NORTH, world.homes_a[1]), (SOUTH, world.south_homes[0])):
         mine = [c for c in cases if town_of(c) == town]

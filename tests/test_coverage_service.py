@@ -31,8 +31,9 @@ PERSONAL_KEYS = {"uprn", "full_address", "street", "postcode", "house_number", "
 
 
 def _town(conn: Connection) -> None:
-    """A camera looking east at two front doors, one behind a house; twelve flats at a far
-    point seen only by a faulty camera; incidents near the flats; a small street grid."""
+    """A camera looking east at two front doors (ten flats each), one behind a house; twelve
+    flats at a far point seen only by a faulty camera; incidents near the flats; a small street
+    grid. Every group of homes is 10 or more, so disclosure control withholds nothing."""
     conn.execute(
         text(
             "INSERT INTO areas VALUES (:a, 'T Coverage', "
@@ -47,8 +48,9 @@ def _town(conn: Connection) -> None:
         ),
         {"a": AREA, "p": PLANNERS},
     )
-    homes = [(UPRN, X + 25, Y), (UPRN + 1, X + 25, Y + 15)]
-    homes += [(UPRN + 2 + k, X + 1000, Y + 1000) for k in range(12)]
+    homes = [(UPRN + k, X + 25, Y) for k in range(10)]
+    homes += [(UPRN + 10 + k, X + 25, Y + 15) for k in range(10)]
+    homes += [(UPRN + 20 + k, X + 1000, Y + 1000) for k in range(12)]
     conn.execute(
         text(
             "INSERT INTO addresses (uprn, area_id, full_address, property_type, geom) "
@@ -130,7 +132,7 @@ def test_walls_hide_doors_and_repairs_are_valued(app_conn: Connection, world: Wo
     assert seen["weight_basis"] == "incidents"  # no risk scores in this world
     assert seen["note"] and "incidents" in seen["note"]
     # Weights: 0.1 per household + 1 per recent incident within 50 m.
-    door_hidden, door_open = 0.1 + 1, 0.1 + 1
+    door_hidden, door_open = 10 * 0.1 + 1, 10 * 0.1 + 1
     flats = 12 * 0.1 + 3
     assert seen["demand"]["weight"] == pytest.approx(door_hidden + door_open + flats)
     assert seen["covered"]["weight"] == pytest.approx(door_open)  # the house hides the other
@@ -149,9 +151,9 @@ def test_planners_get_aggregates_only(app_conn: Connection, world: World) -> Non
     assert report["covered"]["weight"] > 0
     _no_personal_keys(report)
     cells = report["uncovered_cells"]
-    # The hidden door's cell (1 household) is suppressed, weight too; the flats' 12 show as 10.
-    shown = sorted((c["households"] is None, c["households"], c["weight"]) for c in cells)
-    assert shown == [(False, 10, pytest.approx(4.2)), (True, None, None)]
+    # The hidden door's 10 and the flats' 12 both show as 10, with their weights.
+    shown = sorted((c["households"], c["weight"]) for c in cells)
+    assert shown == [(10, pytest.approx(2.0)), (10, pytest.approx(4.2))]
     plan = plan_cctv(app_conn, AREA, CctvParams(new_sites=1, spacing_m=50))
     _no_personal_keys(plan)
 

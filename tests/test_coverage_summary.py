@@ -60,12 +60,20 @@ def test_fewer_sites_than_asked_say_why_and_each_site_says_what_it_adds(
     plan = plan_cctv(app_conn, NORTH, params)
     assert 1 <= len(plan["chosen"]) < 40
     assert plan["shortfall"].startswith(f"only {len(plan['chosen'])} place(s)")
-    shares = [c["adds_share"] for c in plan["chosen"]]
-    assert shares == sorted(shares, reverse=True) and all(s > 0 for s in shares)
+    # The world's homes stand in a thin line: no site sees 10 of them, so no site's count of
+    # homes or its share of the risk is published (a share beside a withheld count gives it away)
+    adds = [(c["adds_households"], c["adds_share"]) for c in plan["chosen"]]
+    assert adds == [(None, None)] * len(adds)
+    # and so are the plan's totals: fewer than 10 homes added, and coverage before and after
+    # (and the objective, the weight covered) are about a handful of homes or leave one out
+    withheld = ("households_added", "coverage_before", "coverage_after", "objective", "bound")
+    assert [plan[k] for k in withheld] == [None] * len(withheld)
+    assert plan["greedy"]["objective"] is None
     assert plan["cost"] == len(plan["chosen"]) * costs.new_cctv
     plan["cost_pounds"] = plan["cost"]
     sentence = cctv_sentence(plan, "Test North")
     assert f"for £{plan['cost']:,.0f}" in sentence and "of the risk in Test North" in sentence
+    assert "a few more homes (under 10, not published)" in sentence
     enough = plan_cctv(app_conn, NORTH, CctvParams(new_sites=1))
     assert enough["shortfall"] is None
     with pytest.raises(UserInputError):

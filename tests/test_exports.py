@@ -69,7 +69,7 @@ def test_cli_exports_what_the_user_may_see(
     out = tmp_path / f"orders.{fmt}"
     result = run(
         "export", "work-orders", "--format", fmt, "--out", str(out), "--as-user", "t.housing-a",
-        "--json",
+        "--reason", "works review", "--json",
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
@@ -164,8 +164,11 @@ def bearer(tokens: dict[str, str], role: str) -> dict[str, str]:
 def test_api_download_is_a_file_of_the_callers_rows(
     api: TestClient, tokens: dict[str, str], tmp_path: Path, orders: dict[str, int]
 ) -> None:
+    why = {"reason": "works review"}  # work orders are read with a reason (audited)
     response = api.get(
-        "/v1/exports/work-orders", params={"format": "geojson"}, headers=bearer(tokens, "housing_a")
+        "/v1/exports/work-orders",
+        params={"format": "geojson", **why},
+        headers=bearer(tokens, "housing_a"),
     )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/geo+json")
@@ -174,7 +177,7 @@ def test_api_download_is_a_file_of_the_callers_rows(
     features = response.json()["features"]
     assert {f["properties"]["provider_org_id"] for f in features} == {"t-housing-a"}
     assert orders["t-housing-b"] not in {f["properties"]["work_order_id"] for f in features}
-    gpkg = api.get("/v1/exports/work-orders", headers=bearer(tokens, "housing_a"))
+    gpkg = api.get("/v1/exports/work-orders", params=why, headers=bearer(tokens, "housing_a"))
     assert gpkg.headers["content-type"] == "application/geopackage+sqlite3"
     (tmp_path / "o.gpkg").write_bytes(gpkg.content)
     _, rows, _ = read(tmp_path / "o.gpkg")

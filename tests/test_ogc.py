@@ -266,17 +266,21 @@ def test_housing_sees_only_its_own_work_orders(
             ).all()
         )
     api = client(ogc_url, tokens["housing_a"])
-    page = api.collection_items("work-orders", limit=100)
+    with pytest.raises(RuntimeError, match="reason"):  # addresses beside escalations: audited
+        api.collection_items("work-orders", limit=100)
+    why = "works review"
+    page = api.collection_items("work-orders", limit=100, reason=why)
     assert page["numberMatched"] == 1
     (order,) = page["features"]
     assert order["id"] == orders["t-housing-a"]
     assert order["properties"]["provider_org_id"] == "t-housing-a"
     assert "escalation_reason" not in order["properties"]
     assert order["geometry"]["type"] == "Point"
+    api.headers["X-Reason"] = why  # as a header: OWSLib's item call takes no parameters
     with pytest.raises(RuntimeError, match="not_found"):
         api.collection_item("work-orders", str(orders["t-housing-b"]))
     analyst = client(ogc_url, tokens["analyst"])
-    both = analyst.collection_items("work-orders", bbox=WORLD_BOX, limit=100)
+    both = analyst.collection_items("work-orders", bbox=WORLD_BOX, limit=100, reason=why)
     providers = {f["properties"]["provider_org_id"] for f in both["features"]}
     assert providers == {"t-housing-a", "t-housing-b"}
 

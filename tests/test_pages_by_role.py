@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from streamlit.testing.v1 import AppTest
 from test_risk_page import committed_town
 from test_risk_town import AREA as RISK_TOWN
-from test_visits_due import AREA, DAY, _build
+from test_visits_due import AREA, DAY, WHY, _build
 from world import HEALTH, World
 
 from hardening.db.engine import Actor, set_actor
@@ -129,10 +129,10 @@ def test_a_days_route_stays_in_one_town(app_conn: Connection, world: World) -> N
     homes = _build(app_conn)
     _towns(app_conn, homes)
     set_actor(app_conn, world.actors["visit_team"])
-    first = plan_day(app_conn, DAY, area=AREA, max_stops=4).as_dict()
+    first = plan_day(app_conn, DAY, area=AREA, max_stops=4, reason=WHY).as_dict()
     assert first["town"] == "Barrow"  # the most pressing case's (h1's plan visit)
     assert {s["uprn"] for s in first["stops"]} == {homes["h1"], homes["h3"]}
-    other = plan_day(app_conn, DAY, area=AREA, max_stops=4, town="Dalton").as_dict()
+    other = plan_day(app_conn, DAY, area=AREA, max_stops=4, town="Dalton", reason=WHY).as_dict()
     assert other["town"] == "Dalton"
     assert {s["uprn"] for s in other["stops"]} == {homes["h5"], homes["h7"]}
 
@@ -146,11 +146,11 @@ def test_todays_route_starts_now_rounded_up(app_conn: Connection, world: World) 
     assert start_minute(DAY, team, datetime(2026, 6, 1, 7, 0, tzinfo=LONDON)) == 9 * 60
     assert start_minute(DAY, team, datetime(2026, 5, 31, 12, 0, tzinfo=LONDON)) == 9 * 60
     now = datetime(2026, 6, 1, 12, 31, tzinfo=LONDON)
-    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=now).as_dict()
+    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=now, reason=WHY).as_dict()
     assert out["starts"] == "12:45" and out["stops"]
     assert min(s["arrive"] for s in out["stops"]) >= "12:45"
     late = datetime(2026, 6, 1, 17, 5, tzinfo=LONDON)
-    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=late).as_dict()
+    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=late, reason=WHY).as_dict()
     assert out["stops"] == [] and {c["why"] for c in out["left_out"]} == {DAY_OVER}
     assert homes
 
@@ -161,7 +161,7 @@ def test_left_out_cases_are_said_in_the_visit_teams_words(
     _build(app_conn)
     set_actor(app_conn, world.actors["visit_team"])
     for team, stops in ((TeamDay(9 * 60, 10 * 60, 90), 2), (TeamDay(9 * 60, 11 * 60, 50), 4)):
-        out = plan_day(app_conn, DAY, area=AREA, max_stops=stops, team=team).as_dict()
+        out = plan_day(app_conn, DAY, area=AREA, max_stops=stops, team=team, reason=WHY).as_dict()
         assert out["left_out"]
         for case in out["left_out"]:
             assert "operative" not in case["why"] and "shift" not in case["why"]
@@ -221,4 +221,4 @@ def test_the_kpi_page_draws_months_and_words(fresh: None, world: World) -> None:
 def test_an_unknown_town_is_refused_not_answered_empty(app_conn: Connection, world: World) -> None:
     set_actor(app_conn, world.actors["visit_team"])
     with pytest.raises(NotFoundError, match="no town called"):
-        plan_day(app_conn, DAY, area=AREA, town="Nowhere-on-Sea")
+        plan_day(app_conn, DAY, area=AREA, town="Nowhere-on-Sea", reason=WHY)

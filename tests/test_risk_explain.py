@@ -92,7 +92,9 @@ def test_housing_sees_its_homes_band_and_measures_only(
 def test_police_need_a_reason_to_see_the_factors(app_conn: Connection, scored_world: World) -> None:
     set_actor(app_conn, scored_world.actors["control_room"])
     home = scored_world.homes_a[1]  # has a cuckooing report in the world
-    assert explain(app_conn, home)["detail"] == "score"
+    for none in (None, "", "  "):  # not even the score without a reason: it is intelligence
+        with pytest.raises(UserInputError, match="reason is required"):
+            explain(app_conn, home, none)
     view = explain(app_conn, home, "call to the address")
     assert view["detail"] == "factors"
     assert any(c["factor"] == "prior_here" for c in view["contributions"])
@@ -133,7 +135,8 @@ def test_api_minimises_by_role(client_as, scored_world: World) -> None:  # type:
     assert full.status_code == 200, full.text
     body = full.json()
     assert body["detail"] == "factors" and body["contributions"] and len(body["top_reasons"]) >= 1
-    assert police.get(f"/v1/risk/{home}").json()["detail"] == "score"
+    refused = police.get(f"/v1/risk/{home}")
+    assert refused.status_code == 400 and "reason is required" in refused.json()["description"]
     housing = client_as(scored_world.actors["housing_a"])
     band = housing.get(f"/v1/risk/{scored_world.homes_a[0]}", params={"reason": "works"}).json()
     assert band["detail"] == "band" and "score" not in band and "contributions" not in band
@@ -186,9 +189,12 @@ def test_cli_scores_explains_and_exports(
     assert code == 0, out
     scored = json.loads(out)
     assert scored["scored"] == 9 and scored["model_version"] == DEFAULT_MODEL.version
-    code, out, _ = run(cli, "explain", str(UPRN["A"]), "--json")
+    code, out, _ = run(cli, "explain", str(UPRN["A"]), "--reason", "street review", "--json")
     assert code == 0 and len(json.loads(out)["top_reasons"]) == 3
     code, out, err = run(cli, "export", "--format", "csv", "--area", AREA)
+    assert code == 1 and out == "" and "a reason is required" in err  # scores of addresses
+    why = ("--reason", "street review")
+    code, out, err = run(cli, "export", "--format", "csv", "--area", AREA, *why)
     rows = list(csv.DictReader(io.StringIO(out)))
     assert code == 0 and len(rows) == 9 and "exported 9" in err
     assert set(rows[0]) == {"id", "x", "y", "score", "band", "model_version", "computed_at"}
@@ -196,7 +202,9 @@ def test_cli_scores_explains_and_exports(
     first = next(r for r in rows if r["id"] == str(UPRN["A"]))
     assert (float(first["x"]), float(first["y"])) == pytest.approx((lon, lat), abs=1e-6)
     target = tmp_path / "risk.geojson"
-    code, _, _ = run(cli, "export", "--format", "geojson", "--area", AREA, "--out", str(target))
+    code, _, _ = run(
+        cli, "export", "--format", "geojson", "--area", AREA, "--out", str(target), *why
+    )
     collection = json.loads(target.read_text())
     assert code == 0 and len(collection["features"]) == 9
     assert collection["features"][0]["properties"]["model_version"] == DEFAULT_MODEL.version
@@ -225,7 +233,7 @@ def test_cli_lists_models_and_factors(cli: typer.Typer) -> None:
           "2018-11"], "give both"),
         (["rescore"], "exactly one"),
         (["rescore", "--incident", "999999999"], "no incident"),
-        (["explain", "999999999"], "no default-v1 risk score"),
+        (["explain", "999999999", "--reason", "bad input"], "no default-v1 risk score"),
         (["score", "--area", "atlantis"], "no area"),
         (["fit", "--train-start", "2018-10", "--train-end", "2018-10", "--categories",
           "jaywalking"], "unknown incident categories"),

@@ -138,3 +138,31 @@ def test_every_v1_route_requires_a_token(client: TestClient, world: World) -> No
         response = client.request(method, path, params=query)
         assert response.status_code == 401, (method, path, response.status_code)
         assert response.json()["code"]
+
+
+def test_every_authenticated_response_is_no_store(
+    client: TestClient, tokens: dict[str, str], world: World
+) -> None:
+    """Personal data must not be kept by a browser or proxy: every /v1 and /ogc response
+    (answers, files, tiles and errors alike) says `Cache-Control: no-store`."""
+    headers = {"Authorization": f"Bearer {tokens['analyst']}"}
+    seen: set[int] = set()
+    for method, path, query in _requests(client, world.homes_a[0]):
+        body: dict[str, Any] | None = {} if method in {"POST", "PUT", "PATCH"} else None
+        response = client.request(method, path, params=query, headers=headers, json=body)
+        assert response.headers.get("cache-control") == "no-store", (method, path)
+        seen.add(response.status_code // 100)
+    assert seen >= {2, 4}  # successes and refusals both checked
+    for path in (
+        "/ogc/collections",
+        "/ogc/collections/work-orders/items?limit=5",
+        "/v1/exports/cctv-sites?format=csv",
+        "/v1/tiles/addresses/15/16300/10500.pbf",
+        "/v1/coverage?area=test-north",
+    ):
+        response = client.get(path, headers=headers)
+        assert response.status_code < 500 and response.headers["cache-control"] == "no-store", path
+    anonymous = client.get("/v1/coverage", params={"area": "test-north"})
+    assert anonymous.status_code == 401 and anonymous.headers["cache-control"] == "no-store"
+    health = client.get("/healthz")
+    assert "no-store" not in health.headers.get("cache-control", "")

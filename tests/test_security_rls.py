@@ -118,11 +118,11 @@ def test_partner_sees_and_updates_only_referrals_made_to_it(
     set_actor(app_conn, world.actors["health"])
     partners = app_conn.execute(text("SELECT DISTINCT partner_org_id FROM referrals"))
     assert [r[0] for r in partners] == [HEALTH]
-    # its agreement covers north only, but a referral made to it is its own wherever it is
-    assert _count(app_conn, "SELECT count(*) FROM referrals") == 2
+    # made to it in north and in south; its agreement covers north only (sql/022)
+    assert [r[0] for r in app_conn.execute(text("SELECT area_id FROM referrals"))] == [NORTH]
     assert _count(app_conn, "SELECT count(*) FROM visits") == 0
     changed = app_conn.execute(text("UPDATE referrals SET status = 'accepted'")).rowcount
-    assert changed == 2
+    assert changed == 1
 
 
 def test_expired_agreement_grants_nothing(app_conn: Connection, world: World) -> None:

@@ -46,7 +46,7 @@ def test_a_tile_with_its_cache_headers_and_304(
     first = client.get(url, headers=as_user(tokens["housing_a"]))
     assert first.status_code == 200, first.text
     assert first.headers["content-type"] == MVT
-    assert first.headers["cache-control"] == "private, max-age=60"
+    assert first.headers["cache-control"] == "no-store"
     assert first.headers["vary"] == "Authorization"
     etag = first.headers["etag"]
     assert etag.startswith('"') and etag.endswith('"')
@@ -56,7 +56,7 @@ def test_a_tile_with_its_cache_headers_and_304(
         again = client.get(url, headers=as_user(tokens["housing_a"], **{"If-None-Match": sent}))
         assert again.status_code == 304 and again.content == b"", sent
         assert again.headers["etag"] == etag
-        assert again.headers["cache-control"] == "private, max-age=60"
+        assert again.headers["cache-control"] == "no-store"
     changed = client.get(url, headers=as_user(tokens["housing_a"], **{"If-None-Match": '"x"'}))
     assert changed.status_code == 200 and changed.content == first.content
     # The validator is the tile's bytes: another provider has nothing here, whatever it sends.
@@ -79,7 +79,7 @@ def test_empty_tiles_are_204(client: TestClient, tokens: dict[str, str]) -> None
     for url in ("/v1/tiles/addresses/4/0/0.pbf", "/v1/tiles/cctv/3/7/7.pbf"):  # not Britain
         empty = client.get(url, headers=as_user(tokens["control_room"]))
         assert empty.status_code == 204 and empty.content == b""
-        assert empty.headers["cache-control"] == "private, max-age=60"
+        assert empty.headers["cache-control"] == "no-store"
         assert "etag" not in empty.headers
 
 
@@ -91,7 +91,7 @@ def test_marker_tiles_need_a_reason(client: TestClient, tokens: dict[str, str]) 
     assert short.status_code == 422
     why = {"reason": "incident 42"}
     shown = client.get(url, params=why, headers=as_user(tokens["control_room"]))
-    assert shown.status_code == 200 and shown.headers["cache-control"] == "private, no-cache"
+    assert shown.status_code == 200 and shown.headers["cache-control"] == "no-store"
     assert mapbox_vector_tile.decode(shown.content)["markers"]["features"]
     hidden = client.get(url, params=why, headers=as_user(tokens["housing_a"]))
     assert hidden.status_code == 204

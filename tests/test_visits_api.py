@@ -58,15 +58,21 @@ def test_recording_is_refused_to_partners(
 
 def test_due_lines_and_kpi(client: TestClient, tokens: dict[str, str]) -> None:
     vt = _as(tokens, "visit_team")
-    assert client.get("/v1/visits/due", headers=vt).status_code == 200
-    assert client.get("/v1/visits/route", params={"stops": 99}, headers=vt).status_code == 422
-    route = client.get("/v1/visits/route", params={"on": "2025-06-01", "stops": 3}, headers=vt)
+    why = {"reason": "planning the week's visits"}
+    assert client.get("/v1/visits/due", params=why, headers=vt).status_code == 200
+    assert client.get("/v1/visits/due", headers=vt).status_code == 422  # no reason
+    assert (
+        client.get("/v1/visits/route", params={"stops": 99, **why}, headers=vt).status_code == 422
+    )
+    route = client.get(
+        "/v1/visits/route", params={"on": "2025-06-01", "stops": 3, **why}, headers=vt
+    )
     assert route.status_code == 200 and {"stops", "left_out", "base", "travel_m"} <= set(
         route.json()
     )
-    half = client.get("/v1/visits/route", params={"base_lon": -3.2}, headers=vt)
+    half = client.get("/v1/visits/route", params={"base_lon": -3.2, **why}, headers=vt)
     assert half.status_code == 400 and "base_lat" in half.text
-    swapped = {"base_lon": 54.1, "base_lat": -3.2}  # lat/lon the wrong way round: in the sea
+    swapped = {"base_lon": 54.1, "base_lat": -3.2, **why}  # lat/lon the wrong way round: the sea
     assert client.get("/v1/visits/route", params=swapped, headers=vt).status_code == 400
     assert (
         client.get("/v1/lines/active", params={"on": "2025-06-01"}, headers=vt).status_code == 200

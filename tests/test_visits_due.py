@@ -11,11 +11,12 @@ from sqlalchemy import Connection, text
 from world import POLICE, World
 
 from hardening.db.engine import Actor, set_actor
-from hardening.errors import UserInputError
+from hardening.errors import PermissionDeniedError, UserInputError
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.route import TeamDay, day_list, plan_day
 from hardening.works.problem import Problem, evaluate, violations
 
+WHY = "planning the visit team's week"  # due lists and routes are audited
 AREA = "test-due"
 DAY = date(2026, 6, 1)
 BASE = 5_100_000_000
@@ -144,7 +145,7 @@ def _build(conn: Connection) -> dict[str, int]:
 def test_who_to_visit_next_lists_exactly_the_due_cases(app_conn: Connection, world: World) -> None:
     homes = _build(app_conn)
     set_actor(app_conn, world.actors["visit_team"])
-    cases = who_to_visit_next(app_conn, DAY, area=AREA)
+    cases = who_to_visit_next(app_conn, DAY, area=AREA, reason=WHY)
     assert [c.uprn for c in cases][:2] == [homes["h1"], homes["h3"]]  # plan visit, then review
     assert {c.uprn for c in cases} == {homes[h] for h in ("h1", "h3", "h5", "h7")}
     reasons = {c.uprn: c.reasons for c in cases}
@@ -153,16 +154,17 @@ def test_who_to_visit_next_lists_exactly_the_due_cases(app_conn: Connection, wor
     assert reasons[homes["h5"]] == reasons[homes["h7"]] == ["high_risk_signs"]
     assert next(c for c in cases if c.uprn == homes["h1"]).due_on == _day(-6)
     # Forty days earlier neither h1's plan visit nor h3's marker review was due yet.
-    earlier = {c.uprn for c in who_to_visit_next(app_conn, _day(-40), area=AREA)}
+    earlier = {c.uprn for c in who_to_visit_next(app_conn, _day(-40), area=AREA, reason=WHY)}
     assert homes["h1"] not in earlier and homes["h3"] not in earlier
 
 
 def test_partners_get_no_cases(app_conn: Connection, world: World) -> None:
     _build(app_conn)
-    set_actor(app_conn, world.actors["health"])
-    assert who_to_visit_next(app_conn, DAY, area=AREA) == []
+    set_actor(app_conn, world.actors["health"])  # a visit_team whose agreement is referrals
+    with pytest.raises(PermissionDeniedError, match="covers visits"):
+        who_to_visit_next(app_conn, DAY, area=AREA, reason=WHY)
     set_actor(app_conn, Actor.system())
-    assert len(who_to_visit_next(app_conn, DAY, area=AREA)) == 4
+    assert len(who_to_visit_next(app_conn, DAY, area=AREA, reason=WHY)) == 4
 
 
 def test_day_route_is_the_schedulers_and_passes_its_checker(
@@ -170,7 +172,7 @@ def test_day_route_is_the_schedulers_and_passes_its_checker(
 ) -> None:
     homes = _build(app_conn)
     set_actor(app_conn, world.actors["visit_team"])
-    plan = plan_day(app_conn, DAY, area=AREA, max_stops=3)
+    plan = plan_day(app_conn, DAY, area=AREA, max_stops=3, reason=WHY)
     assert violations(plan.problem, plan.schedule) == []
     assert plan.schedule.solver == "ortools" and not plan.schedule.unscheduled
     out = plan.as_dict()
@@ -190,13 +192,13 @@ def test_a_short_day_keeps_the_most_pressing_and_says_why(
     homes = _build(app_conn)
     set_actor(app_conn, world.actors["visit_team"])
     two_hours = TeamDay(start_min=9 * 60, end_min=11 * 60, visit_minutes=50)
-    out = day_list(app_conn, DAY, area=AREA, max_stops=4, team=two_hours)
+    out = day_list(app_conn, DAY, area=AREA, max_stops=4, team=two_hours, reason=WHY)
     assert {s["uprn"] for s in out["stops"]} == {homes["h1"], homes["h3"]}
     left = {c["uprn"]: c["why"] for c in out["left_out"]}
     assert set(left) == {homes["h5"], homes["h7"]}
     assert all(why.startswith("capacity") for why in left.values())
     too_long = TeamDay(start_min=9 * 60, end_min=10 * 60, visit_minutes=90)
-    out = day_list(app_conn, DAY, area=AREA, max_stops=2, team=too_long)
+    out = day_list(app_conn, DAY, area=AREA, max_stops=2, team=too_long, reason=WHY)
     assert out["stops"] == [] and len(out["left_out"]) == 2
     assert all("long enough" in c["why"] for c in out["left_out"])
 
@@ -212,8 +214,8 @@ def test_bad_route_requests_are_refused(app_conn: Connection, world: World) -> N
         (None, 0),
     ):
         with pytest.raises(UserInputError):
-            day_list(app_conn, DAY, area=AREA, max_stops=stops, team=team)
-    empty = day_list(app_conn, DAY, area="nowhere", max_stops=3)
+            day_list(app_conn, DAY, area=AREA, max_stops=stops, team=team, reason=WHY)
+    empty = day_list(app_conn, DAY, area="nowhere", max_stops=3, reason=WHY)
     assert empty["stops"] == [] and empty["base"] is None
 
 
@@ -263,7 +265,7 @@ def test_route_is_no_longer_than_nearest_neighbour(app_conn: Connection, world: 
     app_conn.execute(text("DELETE FROM safe_markers WHERE area_id = :a"), {"a": AREA})
     app_conn.execute(text("DELETE FROM risk_scores WHERE area_id = :a"), {"a": AREA})
     set_actor(app_conn, world.actors["visit_team"])
-    plan = plan_day(app_conn, DAY, area=AREA, max_stops=10)
+    plan = plan_day(app_conn, DAY, area=AREA, max_stops=10, reason=WHY)
     assert len(plan.problem.jobs) == len(ZIGZAG) and not plan.schedule.unscheduled
     assert (plan.problem.operatives[0].x, plan.problem.operatives[0].y) == (X0, Y0)
     assert violations(plan.problem, plan.schedule) == []

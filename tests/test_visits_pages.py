@@ -48,6 +48,8 @@ def test_visit_page_offers_the_form_only_to_who_may_record(
 def test_visit_page_plans_a_route_on_request(test_db_url: object, world: World) -> None:
     at = _page("pages/5_Visits.py", world.actors["visit_team"])
     assert "route" not in at.session_state  # the scheduler runs only when asked
+    assert at.button(key="plan_route").disabled  # nor before a reason is given (audited)
+    at.text_input(key="due_reason").input("planning this week's visits").run()
     at.button(key="plan_route").click().run()
     assert not at.exception and not at.error
     _, route = at.session_state["route"]

@@ -42,7 +42,13 @@ def test_queue_escalates_an_old_overdue_order_where_a_marker_stands(
     set_actor(app_conn, world.actors["housing_a"])
     rows = {r["work_order_id"]: r for r in board.queue(app_conn, HOUSING_A)}
     assert rows[hot]["escalated"] and rows[hot]["priority"] == "emergency"
-    assert rows[hot]["escalation_reason"] == "marker:cuckooing"
+    assert rows[hot]["escalation_reason"] == "alert"  # not "marker:cuckooing": housing
+    set_actor(app_conn, Actor.system())
+    recorded = app_conn.execute(
+        text("SELECT escalation_reason FROM work_orders WHERE work_order_id = :i"), {"i": hot}
+    ).scalar_one()
+    assert recorded == "marker:cuckooing"  # the database keeps the source for auditors
+    set_actor(app_conn, world.actors["housing_a"])
     assert rows[hot]["due_at"] == before[hot]["due_at"]  # late already: never pushed later
     assert rows[hot]["version"] == before[hot]["version"] + 1  # stale edits now fail
     assert rows[hot]["sla_state"] == "overdue"

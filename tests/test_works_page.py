@@ -104,7 +104,7 @@ def test_each_provider_sees_only_its_own_queue(world: World, committed: Orders) 
     assert not mine & set(committed["b"])
     frame = at.dataframe[0].value
     hot = frame[frame["order"] == committed["escalated"][0]].iloc[0]
-    assert hot["priority"] == "Emergency" and hot["flag"] == "⚠ SAFE marker: Cuckooing"
+    assert hot["priority"] == "Emergency" and hot["flag"] == "⚠ Alert"  # never which alert
     assert set(frame["state"]) <= {"ok", "due_soon", "overdue"}
     assert all(c.endswith(" left") or c.endswith(" overdue") for c in frame["SLA clock"])
     assert "_" not in "".join(frame["measure"]) + "".join(frame["status"])  # words, not codes

@@ -13,6 +13,7 @@ from hardening.api import health, openapi, v1
 from hardening.api.errors import add_exception_handlers
 from hardening.api.limits import BodyLimitMiddleware
 from hardening.api.models import ErrorBody
+from hardening.api.nostore import NoStoreMiddleware
 from hardening.api.openapi import COMMON_ERRORS
 from hardening.api.settings import ApiSettings
 from hardening.db.engine import app_engine
@@ -46,6 +47,7 @@ def create_app(
     )
     app.state.api_settings = api_settings
     app.add_middleware(BodyLimitMiddleware, max_bytes=api_settings.max_body_bytes)
+    app.add_middleware(NoStoreMiddleware)  # outermost: its 413s and every error body too
     add_exception_handlers(app)
     app.include_router(health.router)
     app.include_router(v1.router)

@@ -24,6 +24,11 @@ def coverage(
     area: Annotated[str, Query(pattern="^[a-z0-9-]+$")],
     visibility: bool = True,
 ) -> dict[str, Any]:
+    """Coverage of an area by its working CCTV, what each faulty camera's repair restores, and
+    uncovered homes per 250 m square. Disclosure-controlled: a household count under 10 is
+    null, and so is every figure derived from it (a repair's `restored_weight` and
+    `restored_share` with its `restored_households`; `covered` weight and shares unless both
+    the covered and the uncovered homes are publishable)."""
     return coverage_report(conn, area, visibility=visibility)
 
 
@@ -49,6 +54,9 @@ class AnprPlanIn(ApiModel):
 
 @router.post("/plans/cctv")
 def new_cctv_plan(conn: ConnDep, body: CctvPlanIn) -> dict[str, Any]:
+    """Best new CCTV sites. Disclosure-controlled like `/coverage`: a site's `adds_share` is
+    null with its `adds_households`; `coverage_before`, `coverage_after`, `objective`, `bound`
+    and `greedy.objective` are null when they would speak of fewer than 10 homes."""
     params = CctvParams(
         body.new_sites,
         body.budget,

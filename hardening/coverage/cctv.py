@@ -1,5 +1,9 @@
 """New CCTV sites for an area: candidates along streets, at junctions, faulty cameras as repairs
-and the user's own; existing working cameras locked; MCLP by HiGHS beside the greedy answer."""
+and the user's own; existing working cameras locked; MCLP by HiGHS beside the greedy answer.
+
+The answer is disclosure-controlled like the coverage report (`_publish`): a site's share of the
+risk is withheld with its count of homes, and coverage before or after (and the optimiser's
+objective, which is the weight covered) with the homes they are about."""
 
 from __future__ import annotations
 
@@ -16,7 +20,7 @@ from hardening.coverage.matrix import Candidate, cover_matrix, street_points, vi
 from hardening.coverage.mclp import CoverProblem, greedy, solve
 from hardening.errors import UserInputError
 from hardening.geo import to_bng, to_lon_lat
-from hardening.security.disclosure import publishable
+from hardening.security.disclosure import publishable, split_publishable
 
 
 @dataclass(frozen=True)
@@ -96,7 +100,8 @@ def plan_cctv(
     total = float(dem.weight.sum())
     before = problem.value([])
     order, adds, seen = _marginals(problem, best.new, dem.households, total)
-    return {
+    start = np.asarray(problem.cover[:, problem.locked].sum(axis=1)).ravel() > 0
+    plan: dict[str, Any] = {
         "kind": "cctv",
         "area_id": area_id,
         "weight_basis": dem.basis,
@@ -119,6 +124,34 @@ def plan_cctv(
         "households_added": publishable(seen),
         "shortfall": _shortfall(problem, params, order),
     }
+    return _publish(plan, int(dem.households[start].sum()), seen, int(dem.households.sum()))
+
+
+def _publish(plan: dict[str, Any], before: int, added: int, total: int) -> dict[str, Any]:
+    """Withhold what would speak of fewer than 10 homes. Coverage before is about the homes
+    the existing cameras see (and, with the area's weight, the rest); coverage after about
+    those seen after, and minus coverage before about the homes added; the objective, bound and
+    greedy figure are the weight seen after. Each site's share goes with its homes, and when
+    exactly one site's is withheld while the total added shows, the smallest other one too
+    (else the one is the total minus the others)."""
+    before_ok = split_publishable(before, total)
+    after_ok = split_publishable(before + added, total) and (
+        publishable(added) is not None or not before_ok
+    )
+    if not before_ok:
+        plan["coverage_before"] = None
+    if not after_ok:
+        plan["coverage_after"] = plan["objective"] = plan["bound"] = None
+        plan["greedy"]["objective"] = None
+    sites: list[dict[str, Any]] = plan["chosen"]
+    for site in sites:
+        if site["adds_households"] is None:
+            site["adds_share"] = None
+    withheld = [a for a in sites if a["adds_share"] is None]
+    shown = [a for a in sites if a["adds_share"] is not None]
+    if len(withheld) == 1 and before_ok and after_ok and shown:
+        min(shown, key=lambda a: float(a["adds_share"]))["adds_share"] = None
+    return plan
 
 
 def _marginals(

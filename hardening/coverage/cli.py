@@ -13,6 +13,7 @@ from hardening.coverage.anpr import plan_anpr
 from hardening.coverage.cctv import CctvParams, plan_cctv
 from hardening.coverage.plans import compare_plans, list_plans, save_plan
 from hardening.coverage.report import coverage_report
+from hardening.coverage.summary import percent
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.settings import get_settings
 
@@ -35,7 +36,8 @@ def _human(result: dict[str, Any]) -> str:
         f"{result['kind']} plan for {result['area_id']}: {result['status']}, "
         f"objective {result['objective']} (bound {result['bound']}, gap {result['gap']}), "
         f"greedy {result['greedy']['objective']}",
-        f"coverage {result['coverage_before']:.1%} -> {result['coverage_after']:.1%}",
+        f"coverage {percent(result['coverage_before'], 1)} -> "
+        f"{percent(result['coverage_after'], 1)}",
     ]
     lines += [f"  {c.get('kind', 'link')} {c['lon']:.5f},{c['lat']:.5f}" for c in result["chosen"]]
     return "\n".join(lines)
@@ -55,7 +57,8 @@ def report_cmd(
         as_json,
         lambda r: (
             f"{r['area_id']}: {r['cameras']['working']} working, {r['cameras']['faulty']} faulty; "
-            f"{r['covered']['weight_share']:.1%} of weighted demand covered ({r['weight_basis']})"
+            f"{percent(r['covered']['weight_share'], 1)} of weighted demand covered "
+            f"({r['weight_basis']})"
         ),
     )
 

@@ -99,7 +99,9 @@ def compare_plans(conn: Connection, a: int, b: int) -> dict[str, Any]:
             "objective": r.get("objective"),
             "coverage_before": r.get("coverage_before"),
             "coverage_after": r.get("coverage_after"),
-            "coverage_gained": round(r["coverage_after"] - r["coverage_before"], 4),
+            "coverage_gained": None  # withheld figures stay withheld (coverage/cctv.py)
+            if r.get("coverage_after") is None or r.get("coverage_before") is None
+            else round(r["coverage_after"] - r["coverage_before"], 4),
             "cost": r.get("cost"),
             "sites": len(r.get("chosen", [])),
         }
@@ -111,7 +113,9 @@ def compare_plans(conn: Connection, a: int, b: int) -> dict[str, Any]:
     return {
         "a": left,
         "b": right,
-        "coverage_gained_difference": round(right["coverage_gained"] - left["coverage_gained"], 4),
+        "coverage_gained_difference": None
+        if left["coverage_gained"] is None or right["coverage_gained"] is None
+        else round(right["coverage_gained"] - left["coverage_gained"], 4),
         "cost_difference": None
         if left["cost"] is None or right["cost"] is None
         else round(right["cost"] - left["cost"], 3),

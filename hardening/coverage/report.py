@@ -2,7 +2,9 @@
 where uncovered risk lies, as published (disclosure-controlled) grid cells.
 
 Planners get aggregates only: area totals and shares, household counts through
-`disclosure.publishable`, cells through `disclosure.publish_grid`.
+`disclosure.publishable`, cells through `disclosure.publish_grid`. A weight or share is
+withheld (null) with the household count it is about (`disclosure.with_count`,
+`split_publishable`): a repair restoring 8 households shows neither their count nor their risk.
 """
 
 from __future__ import annotations
@@ -18,7 +20,12 @@ from hardening.coverage.geometry import Walls
 from hardening.coverage.matrix import cover_matrix
 from hardening.coverage.matrix import views as camera_views
 from hardening.geo import BNG, WGS84, transformer
-from hardening.security.disclosure import publish_grid, publishable
+from hardening.security.disclosure import (
+    publish_grid,
+    publishable,
+    split_publishable,
+    with_count,
+)
 
 GRID_M: Final = 250
 
@@ -44,22 +51,35 @@ def coverage_report(
     level = np.asarray(cover[:, np.flatnonzero(working)].sum(axis=1)).ravel()
     covered = level > 0
     total_w, total_h = float(dem.weight.sum()), int(dem.households.sum())
-    repairs: list[dict[str, Any]] = []
+    repairs: list[tuple[float, dict[str, Any]]] = []
     for j in np.flatnonzero(~working).tolist():
         col = sp.csc_matrix(cover[:, j])
         gain = np.zeros(len(dem), dtype=bool)
         gain[col.indices] = True
         gain &= ~covered
+        households = publishable(int(dem.households[gain].sum()))
+        weight = float(dem.weight[gain].sum())
         repairs.append(
-            {
-                "site_id": sites[j].site_id,
-                "name": sites[j].name,
-                "restored_weight": round(float(dem.weight[gain].sum()), 3),
-                "restored_share": _share(float(dem.weight[gain].sum()), total_w),
-                "restored_households": publishable(int(dem.households[gain].sum())),
-            }
+            (
+                weight if households is not None else 0.0,
+                {
+                    "site_id": sites[j].site_id,
+                    "name": sites[j].name,
+                    "restored_weight": with_count(households, round(weight, 3)),
+                    "restored_share": with_count(households, _share(weight, total_w)),
+                    "restored_households": households,
+                },
+            )
         )
-    repairs.sort(key=lambda r: -float(r["restored_weight"]))
+    # Largest published repair first; withheld ones after, in site order (not by their weight).
+    repairs.sort(key=lambda wr: (wr[1]["restored_weight"] is None, -wr[0], wr[1]["site_id"]))
+    cells = uncovered_cells(dem, covered, cell_m)
+    covered_h = int(dem.households[covered].sum())
+    covered_w = float(dem.weight[covered].sum())
+    # Covered and uncovered split the area: the covered weight, with the area's, gives the
+    # uncovered one, and with the published cells' weights the one withheld cell's.
+    lone_cell = sum(c["households"] is None for c in cells) == 1
+    split = split_publishable(covered_h, total_h) and not lone_cell
     return {
         "area_id": area_id,
         "visibility": visibility,
@@ -69,15 +89,18 @@ def coverage_report(
         if dem.basis == "risk_scores"
         else "no risk scores yet: demand is weighted by recent incidents (plus 0.1 per household)",
         "cameras": {"working": int(working.sum()), "faulty": int((~working).sum())},
-        "demand": {"households": publishable(total_h), "weight": round(total_w, 3)},
-        "covered": {
-            "households": publishable(int(dem.households[covered].sum())),
-            "household_share": _share(float(dem.households[covered].sum()), total_h),
-            "weight": round(float(dem.weight[covered].sum()), 3),
-            "weight_share": _share(float(dem.weight[covered].sum()), total_w),
+        "demand": {
+            "households": publishable(total_h),
+            "weight": with_count(publishable(total_h), round(total_w, 3)),
         },
-        "repairs": repairs,
-        "uncovered_cells": uncovered_cells(dem, covered, cell_m),
+        "covered": {
+            "households": publishable(covered_h),
+            "household_share": _share(covered_h, total_h) if split else None,
+            "weight": round(covered_w, 3) if split else None,
+            "weight_share": _share(covered_w, total_w) if split else None,
+        },
+        "repairs": [r for _, r in repairs],
+        "uncovered_cells": cells,
     }
 
 

@@ -83,6 +83,11 @@ def share(value: float | None) -> str:
     return "an unknown share" if value is None else f"{100 * value:.0f}%"
 
 
+def percent(value: float | None, digits: int = 0) -> str:
+    """A share as a percentage; None (withheld: it would speak of fewer than 10 homes) says so."""
+    return "withheld (under 10 homes)" if value is None else f"{100 * value:.{digits}f}%"
+
+
 def homes(n: int | None, more: bool = False) -> str:
     """A published household count in words (None: too few to publish): "1,240 homes",
     with more=True "1,240 more homes"."""

@@ -57,7 +57,9 @@ def get_export(
     ] = None,
     reason: Annotated[
         str | None,
-        Query(max_length=500, description="Why (required for SAFE markers; audited)"),
+        Query(
+            max_length=500, description="Why (required for safe-markers and work-orders; audited)"
+        ),
     ] = None,
 ) -> FileResponse:
     """GeoPackage in British National Grid (EPSG:27700); GeoJSON and CSV in WGS84. Row-level

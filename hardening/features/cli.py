@@ -75,7 +75,8 @@ def register(app: typer.Typer) -> None:
             typer.Option("--as-user", help="Export what this user may see (default: all)."),
         ] = None,
         reason: Annotated[
-            str | None, typer.Option(help="Why (required for safe-markers; audited).")
+            str | None,
+            typer.Option(help="Why (required for safe-markers and work-orders; audited)."),
         ] = None,
         as_json: JsonOption = False,
     ) -> None:

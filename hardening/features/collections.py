@@ -7,8 +7,10 @@ indistinguishable from a forbidden one. Rows are then filtered by the policies t
 
 Properties are chosen per audience: work orders leave out `escalation_reason` (it can name a
 SAFE marker's reason, which housing staff must not see) and markers leave out the visit and the
-author; a marker read is personal data, so it needs a reason and is audited like the markers
-service's listings.
+author. A marker read is personal data, so it needs a reason and is audited like the markers
+service's listings; so is a read of work orders, which puts addresses beside `escalated_at` (an
+alert, a marker or a cuckooing or threat-to-life incident, stands there) and leaves the service
+as a file or a page of GeoJSON.
 """
 
 from __future__ import annotations
@@ -80,7 +82,9 @@ WORK_ORDERS = TableCollection(
     id="work-orders",
     title="Security work orders",
     description="Target-hardening work orders at their address: a housing provider sees its "
-    "own only; police analysts and admins those in their areas.",
+    "own only; police analysts and admins those in their areas. Personal data (an escalation "
+    "says an alert stands at the address): every read needs a reason (`reason` parameter or "
+    "`X-Reason` header) and is written to the audit log.",
     geometry_type="Point",
     may_read="app_is_system() OR app_may('{housing}', 'works') "
     "OR (app_has_any_role('{analyst,admin}') AND app_classes() @> '{works}')",
@@ -88,6 +92,7 @@ WORK_ORDERS = TableCollection(
     key="t.work_order_id",
     geom="t.geom",  # the address's point, copied by the database (sql/012)
     tile_key="t.tile_key",
+    audit_object="work_order",
     fields=(
         Field("work_order_id", "t.work_order_id", "int"),
         Field("provider_org_id", "t.provider_org_id"),

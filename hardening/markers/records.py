@@ -81,12 +81,13 @@ class Marker:
         return asdict(self)
 
 
-def allowed(conn: Connection, roles: str) -> bool:
-    """The actor has one of the roles and an agreement that covers markers (or is the system)."""
+def allowed(conn: Connection, roles: str, data_class: str = "markers") -> bool:
+    """The actor has one of the roles and an agreement that covers the data class (markers
+    unless said), or is the system."""
     return bool(
         conn.execute(
-            text("SELECT app_is_system() OR app_may(CAST(:roles AS text[]), 'markers')"),
-            {"roles": roles},
+            text("SELECT app_is_system() OR app_may(CAST(:roles AS text[]), :class)"),
+            {"roles": roles, "class": data_class},
         ).scalar_one()
     )
 

@@ -76,7 +76,10 @@ router = APIRouter(
 CollectionId = Annotated[str, Path(alias="collectionId", max_length=64)]
 ReasonQuery = Annotated[
     str | None,
-    Query(max_length=500, description="Why you look (SAFE markers only; audited)."),
+    Query(
+        max_length=500,
+        description="Why you look: required for safe-markers and work-orders (audited).",
+    ),
 ]
 ReasonHeader = Annotated[
     str | None,

@@ -35,13 +35,15 @@ class Measure(BaseModel):
 
 class RiskView(BaseModel):
     """`detail` says how much the caller may see: `band` (housing: band and recommended
-    measures by name), `score` (police without a reason) or `factors` (police with one)."""
+    measures by name) or `factors` (police roles with `risk_factors`: the score and why, only
+    with a reason, audited). `score` is no longer returned: a score without a reason was a
+    read of intelligence-derived personal data with no audit row."""
 
     uprn: int
     model_version: str
     band: Literal["low", "medium", "high", "very_high"]
     computed_at: datetime
-    detail: Literal["band", "score", "factors"]
+    detail: Literal["band", "factors"]
     score: float | None = None
     note: str | None = None
     as_of: datetime | None = None
@@ -64,7 +66,8 @@ router = APIRouter(
     "/{uprn}",
     response_model=RiskView,
     response_model_exclude_none=True,
-    summary="An address's risk score, band and (for police, with a reason) why",
+    summary="An address's risk band (housing) or score and why (police, with a reason)",
+    responses={400: {"model": ErrorBody, "description": "Police roles: no reason given"}},
 )
 def get_risk(
     uprn: Annotated[int, Path(ge=1, le=MAX_ID, description="The address's UPRN.")],
@@ -74,7 +77,8 @@ def get_risk(
         Query(
             min_length=3,
             max_length=500,
-            description="Why you look: needed to see the factors; logged in the audit trail.",
+            description="Why you look: required of police roles (who see the score and its "
+            "factors), each look-up recorded in the audit log; housing needs none.",
         ),
     ] = None,
     model: Annotated[

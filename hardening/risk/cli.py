@@ -25,6 +25,7 @@ from hardening.risk import model as models
 from hardening.risk import queue, scoring
 from hardening.risk.events import selector_for, split_list
 from hardening.risk.incremental import Cause, rescore_after
+from hardening.security import audit
 from hardening.settings import get_settings
 
 app = typer.Typer(
@@ -107,7 +108,7 @@ def explain(
     uprn: Annotated[int, typer.Argument(min=1, help="The address's UPRN.")],
     reason: Annotated[
         str, typer.Option("--reason", help="Why you look (logged in the audit trail).")
-    ] = "risk explanation from the command line",
+    ],
     model: ModelOpt = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -137,14 +138,25 @@ def export(
     area: Area = None,
     model: ModelOpt = None,
     out: Annotated[Path | None, typer.Option("--out", help="File (default: stdout).")] = None,
+    reason: Annotated[
+        str | None,
+        typer.Option("--reason", help="Why (required for addresses; logged in the audit trail)."),
+    ] = None,
 ) -> None:
-    """Write id, x, y (WGS84), score, band and model version of every stored score."""
+    """Write id, x, y (WGS84), score, band and model version of every stored score (scores of
+    addresses: with a reason, audited)."""
+    if units is UnitsChoice.addresses:
+        audit.require_reason(reason)  # before a file is opened
     with _system() as conn:
         if out is None:
-            count = exporting.write(conn, sys.stdout, fmt.value, units.value, area, model)
+            count = exporting.write(
+                conn, sys.stdout, fmt.value, units.value, area, model, reason=reason
+            )
         else:
             with out.open("w", encoding="utf-8") as handle:
-                count = exporting.write(conn, handle, fmt.value, units.value, area, model)
+                count = exporting.write(
+                    conn, handle, fmt.value, units.value, area, model, reason=reason
+                )
     info(f"exported {count:,} {units.value}" + (f" to {out}" if out else ""))
 
 

@@ -3,10 +3,11 @@ English, and the catalogue measures that would lower the score most (the score r
 the measure installed: the model is additive in the logit, so the counterfactual is exact).
 
 Minimised by what the actor may see, as row-level security decides: the score row (band) for
-whoever sees the address with `risk_band`; the contributions only for police roles with
-`risk_factors` (risk_explanations), and only with a reason, since the factors can come from
-intelligence: that look-up writes one audit consultation row. Housing sees band and the
-recommended measures, without numbers.
+whoever sees the address with `risk_band`; the score and its contributions only for police roles
+with `risk_factors` (risk_explanations). The score comes from intelligence, visits and incidents
+at the address, so those roles must give a reason for any look-up (none is a UserInputError,
+400) and each writes one audit consultation row. Housing sees band and the recommended measures,
+without numbers, and needs no reason.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError
+from hardening.markers.records import POLICE_ROLES, allowed
 from hardening.risk import factors as fx
 from hardening.risk.model import Model, load, sigmoid
 from hardening.security import audit
@@ -176,6 +178,8 @@ def explain(
     top_measures: int = 3,
 ) -> dict[str, Any]:
     """What the actor may know about an address's risk (see the module docstring)."""
+    # Police roles with risk_factors see the score itself: ask why before anything is read.
+    why = audit.require_reason(reason) if allowed(conn, POLICE_ROLES, "risk_factors") else None
     model = load(conn, model_version, store=False)
     score_row = conn.execute(
         text(
@@ -198,6 +202,11 @@ def explain(
         "band": band,
         "computed_at": computed_at,
     }
+    if why is not None:
+        audit.record(
+            conn, "consultation", "risk_explanation", uprn, justification=why,
+            details={"model_version": model.version, "factors": detail is not None},
+        )  # fmt: skip
     if detail is None:  # band only (housing): measures by name, in order, no numbers
         shown = measures(conn, model, uprn, logit, None)[:top_measures]
         return base | {
@@ -206,13 +215,6 @@ def explain(
                 {k: m[k] for k in ("measure_code", "name", "scope")} for m in shown
             ],
         }
-    if reason is None or not reason.strip():
-        return base | {
-            "score": round(score, 4),
-            "detail": "score",
-            "note": "give a reason to see the factors behind the score (the look-up is logged)",
-        }
-    why = audit.require_reason(reason)
     contributions = {str(k): float(v) for k, v in dict(detail[0]).items()}
     values = {n: c / model.coefficient(n) for n, c in contributions.items() if model.coefficient(n)}
     run = conn.execute(
@@ -222,10 +224,6 @@ def explain(
         ),
         {"m": model.version, "at": computed_at},
     ).first()
-    audit.record(
-        conn, "consultation", "risk_explanation", uprn, justification=why,
-        details={"model_version": model.version},
-    )  # fmt: skip
     total = model.intercept + sum(contributions.values())
     return base | {
         "score": round(score, 4),

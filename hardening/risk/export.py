@@ -1,7 +1,9 @@
 """Exports of stored scores: CSV or GeoJSON with id, x, y (WGS84), score, band, model version.
 
 Rows stream from a server-side cursor and are written as they come, so a million scores never
-sit in memory. Only what the actor may see is exported (row-level security).
+sit in memory. Only what the actor may see is exported (row-level security). A score per address
+is personal data drawn from intelligence and visits: exporting them needs a reason and writes one
+audit consultation row with the number exported; postcode-unit scores (aggregates) need none.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sqlalchemy import Connection, text
 
 from hardening.risk.model import load
 from hardening.risk.worktables import Units
+from hardening.security import audit
 
 Format = Literal["csv", "geojson"]
 COLUMNS = ("id", "x", "y", "score", "band", "model_version", "computed_at")
@@ -55,8 +58,27 @@ def write(
     units: Units = "addresses",
     area_id: str | None = None,
     model_version: str | None = None,
+    reason: str | None = None,
 ) -> int:
-    """Write the export to out; returns the number of rows."""
+    """Write the export to out; returns the number of rows. Addresses need a reason (audited)."""
+    why = audit.require_reason(reason) if units == "addresses" else None
+    count = _write(conn, out, fmt, units, area_id, model_version)
+    if why is not None:
+        audit.record(
+            conn, "consultation", "risk_scores", None, why,
+            details={"export": fmt, "units": units, "area": area_id, "rows": count},
+        )  # fmt: skip
+    return count
+
+
+def _write(
+    conn: Connection,
+    out: TextIO,
+    fmt: Format,
+    units: Units,
+    area_id: str | None,
+    model_version: str | None,
+) -> int:
     count = 0
     if fmt == "csv":
         writer = csv.writer(out, lineterminator="\n")

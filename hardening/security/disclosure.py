@@ -3,6 +3,11 @@
 Counts under 10 are suppressed, the rest rounded to the nearest 5; then secondary suppression
 makes sure no row or column of the grid whose total is published has exactly one suppressed
 cell, so no suppressed cell can be recovered by subtraction from a published total.
+
+A figure derived from a count (the risk weight of those households, their share of an area's
+risk) is withheld with it: a weight beside a withheld count says how much risk a handful of
+households carry. A figure about part of an area's households is shown only when both the part
+and the rest are publishable, since the area's figure minus the part's speaks of the rest.
 """
 
 from __future__ import annotations
@@ -10,11 +15,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 THRESHOLD = 10
 ROUNDING = 5
 
 Cell = tuple[int, int]  # (column index, row index) of a fixed grid
+T = TypeVar("T")
 
 
 def round_to_base(value: int, base: int = ROUNDING) -> int:
@@ -24,6 +31,18 @@ def round_to_base(value: int, base: int = ROUNDING) -> int:
 def publishable(value: int) -> int | None:
     """The published form of one count: None when suppressed."""
     return None if value < THRESHOLD else round_to_base(value)
+
+
+def with_count(published_count: int | None, value: T) -> T | None:
+    """A figure derived from a count, as published: withheld (None) when the count is."""
+    return None if published_count is None else value
+
+
+def split_publishable(part: int, whole: int) -> bool:
+    """May a figure about `part` of `whole` households (their weight, their share) be shown?
+    Only when the part is a publishable count and the rest is too, or empty."""
+    rest = whole - part
+    return publishable(part) is not None and (rest == 0 or publishable(rest) is not None)
 
 
 @dataclass

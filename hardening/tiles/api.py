@@ -1,20 +1,18 @@
 """`/v1/tiles/...`: Mapbox Vector Tiles of the map layers, and a TileJSON document per layer.
 
 A tile is computed as the caller, in the request's one transaction (row-level security), so it
-is private to that user: `Cache-Control: private`, `Vary: Authorization`, a strong ETag of the
-tile's bytes and 304 Not Modified on a matching If-None-Match. A tile with no features is
-`204 No Content` (MapLibre, OpenLayers and QGIS draw nothing and do not retry).
+is that user's alone: `Cache-Control: no-store` (set for every `/v1` response by
+`hardening.api.nostore`), `Vary: Authorization`, a strong ETag of the tile's bytes and 304 Not
+Modified on a matching If-None-Match (for a client that keeps tiles itself). A tile with no
+features is `204 No Content` (MapLibre, OpenLayers and QGIS draw nothing and do not retry).
 """
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from fastapi import APIRouter, Header, Path, Query, Request, Response
 
 from hardening.api.deps import ActorDep, ConnDep
 from hardening.api.models import ErrorBody
@@ -23,21 +21,6 @@ from hardening.tiles.grid import MAX_ZOOM, TileId
 from hardening.tiles.layers import LAYERS
 from hardening.tiles.service import MEDIA_TYPE, Tile, check_layer, render
 
-
-class TilesSettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="HARDENING_TILES_", extra="ignore")
-
-    max_age_s: int = Field(
-        default=60, ge=0, le=86400, description="How long a browser may reuse a tile unasked."
-    )
-
-
-@lru_cache(maxsize=1)
-def tiles_settings() -> TilesSettings:
-    return TilesSettings()
-
-
-SettingsDep = Annotated[TilesSettings, Depends(tiles_settings)]
 LayerPath = Annotated[str, Path(description=f"One of: {', '.join(LAYERS)}", max_length=40)]
 ZPath = Annotated[int, Path(description=f"Zoom 0..{MAX_ZOOM}")]
 XYPath = Annotated[int, Path(description="Column/row 0..2^z-1 (XYZ scheme, y down)")]
@@ -60,13 +43,6 @@ router = APIRouter(
 )
 
 
-def _cache_control(layer: str, settings: TilesSettings) -> str:
-    # Markers change when a visit team acts and every view is audited: revalidate each time.
-    if LAYERS[layer].needs_reason:
-        return "private, no-cache"
-    return f"private, max-age={settings.max_age_s}"
-
-
 def _matches(if_none_match: str | None, etag: str) -> bool:
     if not if_none_match:
         return False
@@ -86,7 +62,6 @@ def _matches(if_none_match: str | None, etag: str) -> bool:
 )
 def get_tile(
     conn: ConnDep,
-    settings: SettingsDep,
     layer: LayerPath,
     z: ZPath,
     x: XYPath,
@@ -96,7 +71,7 @@ def get_tile(
 ) -> Response:
     check_layer(layer)
     tile: Tile = render(conn, layer, TileId(z, x, y), reason)
-    headers = {"Cache-Control": _cache_control(layer, settings), "Vary": "Authorization"}
+    headers = {"Vary": "Authorization"}  # Cache-Control: no-store comes from the middleware
     if tile.empty:
         return Response(status_code=204, headers=headers)
     headers["ETag"] = tile.etag

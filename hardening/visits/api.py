@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import IsoDate, IsoTime
+from hardening.api.models import ErrorBody, IsoDate, IsoTime
 from hardening.errors import UserInputError
 from hardening.visits import lines as lines_mod
 from hardening.visits.due import who_to_visit_next
@@ -45,15 +45,27 @@ def get_visits(
     return list_visits(conn, reason, area, since, until, limit)
 
 
-@router.get("/visits/due")
-def get_due(conn: ConnDep, on: IsoDate | None = None, area: AreaQ = None) -> list[dict[str, Any]]:
-    """Who to visit next on a day (default today)."""
-    return [c.as_dict() for c in who_to_visit_next(conn, on or date.today(), area)]
+@router.get(
+    "/visits/due",
+    responses={403: {"model": ErrorBody, "description": "The agreement does not cover visits"}},
+)
+def get_due(
+    conn: ConnDep, reason: Reason, on: IsoDate | None = None, area: AreaQ = None
+) -> list[dict[str, Any]]:
+    """Who to visit next on a day (default today). Personal data: `reason` is required and the
+    list is written to the audit log (a `visits_due` consultation naming the addresses and
+    markers shown). For visit teams and police roles whose agreement covers visits (else 403);
+    `marker_review_due` is listed only when the agreement also covers markers."""
+    return [c.as_dict() for c in who_to_visit_next(conn, on or date.today(), area, reason=reason)]
 
 
-@router.get("/visits/route")
+@router.get(
+    "/visits/route",
+    responses={403: {"model": ErrorBody, "description": "The agreement does not cover visits"}},
+)
 def get_route(
     conn: ConnDep,
+    reason: Reason,
     on: IsoDate | None = None,
     area: AreaQ = None,
     stops: Annotated[int, Query(ge=1, le=30)] = 8,
@@ -66,12 +78,13 @@ def get_route(
 ) -> dict[str, Any]:
     """A team's day in one town (default: the most pressing case's): the most pressing due
     cases routed by the works scheduler from its base (default: the most pressing case), from
-    now when the day is today, and the cases the day cannot hold with the reason."""
+    now when the day is today, and the cases the day cannot hold with the reason. Read like
+    `/visits/due`: `reason` required, one `visit_route` audit row, 403 without visits."""
     if (base_lon is None) != (base_lat is None):
         raise UserInputError("give both base_lon and base_lat, or neither")
     base = None if base_lon is None or base_lat is None else (base_lon, base_lat)
     team = TeamDay(start.hour * 60 + start.minute, end.hour * 60 + end.minute, visit_minutes, base)
-    return day_list(conn, on or date.today(), area, stops, team, town=town)
+    return day_list(conn, on or date.today(), area, stops, team, town=town, reason=reason)
 
 
 @router.get("/visits/{visit_id}")

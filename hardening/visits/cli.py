@@ -68,15 +68,20 @@ def show(
         emit(get_visit(conn, visit_id, reason), as_json)
 
 
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why you look (audited).")]
+
+
 @visits_app.command("due")
 def due(
+    reason: ReasonOpt,
     on: Annotated[str | None, typer.Option("--on", help="Day, YYYY-MM-DD (default today).")] = None,
     area: AreaOpt = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Protection plans due a visit or review, markers due review, high-risk homes with signs."""
+    """Protection plans due a visit or review, markers due review, high-risk homes with signs
+    (personal data: the reason is written to the audit log)."""
     with _system() as conn:
-        cases = [c.as_dict() for c in who_to_visit_next(conn, _day(on), area)]
+        cases = [c.as_dict() for c in who_to_visit_next(conn, _day(on), area, reason=reason)]
     emit(
         cases,
         as_json,
@@ -122,6 +127,7 @@ def _route_text(plan: dict[str, Any]) -> str:
 
 @visits_app.command("route")
 def route(
+    reason: ReasonOpt,
     on: Annotated[str | None, typer.Option("--on")] = None,
     area: AreaOpt = None,
     stops: Annotated[int, typer.Option("--stops", help="Most pressing cases to route.")] = 8,
@@ -138,11 +144,12 @@ def route(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """One team's day in one town: the most pressing cases routed by the works scheduler."""
+    """One team's day in one town: the most pressing cases routed by the works scheduler
+    (personal data: the reason is written to the audit log)."""
     start, end = _hours(hours)
     team = TeamDay(start, end, visit_minutes, _lon_lat(base))
     with _system() as conn:
-        plan = day_list(conn, _day(on), area, stops, team, town=town)
+        plan = day_list(conn, _day(on), area, stops, team, town=town, reason=reason)
     emit(plan, as_json, _route_text)
 
 

@@ -11,6 +11,9 @@ factor at 30 km/h.
 A day's route stays in one town (the most pressing case's, unless one is asked for): a team does
 not drive Barrow, Ulverston and Dalton in one day. A route for today starts now, rounded up to
 the quarter hour, not at the start of the shift.
+
+A route is a due list (due.py): it needs a reason and writes one consultation row naming the
+cases it routed or left out and the markers among them.
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, UserInputError
 from hardening.geo import to_bng, to_lon_lat
-from hardening.visits.due import DueCase, who_to_visit_next
+from hardening.security import audit
+from hardening.visits.due import DueCase, audit_details, due_cases, require_visit_reader
 from hardening.works.problem import DAY, LOCAL_TZ, Job, Operative, Problem, Schedule
 from hardening.works.solver import solve
 
@@ -169,16 +173,21 @@ def plan_day(
     seconds: float = SOLVE_SECONDS,
     town: str | None = None,
     now: datetime | None = None,
+    *,
+    reason: str | None,
 ) -> DayPlan:
     """Route the `max_stops` most pressing cases due on the day in one town (`town`, else the
-    most pressing case's) through the team's hours, from now when the day is today."""
+    most pressing case's) through the team's hours, from now when the day is today. A reason
+    is required; the cases routed or left out are audited (one consultation row)."""
+    why = audit.require_reason(reason)
     if not 1 <= max_stops <= 30:
         raise UserInputError("max_stops must be between 1 and 30")
     team = team or TeamDay()
     team.check()
+    require_visit_reader(conn)  # before saying whether a town is known
     if town is not None:
         _check_town(conn, town)
-    due = who_to_visit_next(conn, on_day, area)
+    due = due_cases(conn, on_day, area)
     if town is not None:
         due = [c for c in due if town_of(c) == town]
     chosen = [c for c in due if town_of(c) == town_of(due[0])][:max_stops] if due else []
@@ -187,6 +196,9 @@ def plan_day(
         base_xy = to_bng(*team.base)
     elif chosen:
         base_xy = (chosen[0].x, chosen[0].y)
+    routed = town_of(chosen[0]) if chosen else town
+    details = audit_details(chosen, on=on_day.isoformat(), area=area, town=routed)
+    audit.record(conn, "consultation", "visit_route", None, why, details=details)
     starts = start_minute(on_day, team, now)
     problem = build_problem(chosen, on_day, team, base_xy or (0.0, 0.0), min(starts, team.end_min))
     if not chosen:
@@ -197,7 +209,7 @@ def plan_day(
         schedule = solve(problem, seconds)
     plan = DayPlan(
         on_day, problem, schedule, {c.uprn: c for c in chosen}, base_xy,
-        town=town_of(chosen[0]) if chosen else town,
+        town=routed,
         starts=_clock(min(starts, team.end_min)),
     )  # fmt: skip
     x, y = base_xy or (0.0, 0.0)
@@ -226,7 +238,10 @@ def day_list(
     team: TeamDay | None = None,
     town: str | None = None,
     now: datetime | None = None,
+    *,
+    reason: str | None,
 ) -> dict[str, Any]:
     """The day's route as plain data: the town, stops in order with times and straight-line
-    legs, and the cases the day could not hold with the reason."""
-    return plan_day(conn, on_day, area, max_stops, team, town=town, now=now).as_dict()
+    legs, and the cases the day could not hold with the reason (audited: see plan_day)."""
+    plan = plan_day(conn, on_day, area, max_stops, team, town=town, now=now, reason=reason)
+    return plan.as_dict()

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
-from hardening.works.orders import OPEN, escalate_standing
+from hardening.works.orders import ESCALATION, OPEN, escalate_standing
 from hardening.works.problem import LOCAL_TZ
 
 DUE_SOON_SHARE: Final = 0.25  # amber when less than a quarter of the SLA is left
@@ -54,7 +54,8 @@ def queue(conn: Connection, provider: str, now: datetime | None = None) -> list[
         text(
             "SELECT w.work_order_id, w.version, w.status, w.priority, w.measure_code, w.uprn, "
             "a.full_address, w.due_at, w.created_at, w.scheduled_start, w.operative_id, "
-            "w.escalated_at, w.escalation_reason, w.no_access_attempts "
+            f"w.escalated_at, {ESCALATION.format(t='w.')} AS escalation_reason, "
+            "w.no_access_attempts "
             "FROM work_orders w JOIN addresses a USING (uprn) "
             "WHERE w.provider_org_id = :p AND w.status = ANY(:s) "
             "ORDER BY w.due_at, w.work_order_id"

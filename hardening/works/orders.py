@@ -6,6 +6,11 @@ falling back to the defaults); the database escalates open orders by itself when
 cuckooing / threat-to-life incident lands at the address or its block (sql/009_works.sql),
 and `escalate_standing` sweeps a provider's open orders for alerts that stood before the order
 was raised or loaded (sql/020_works_standing_alerts.sql): the queue and the planner run it first.
+
+What stands there is not said: the database records the source (`marker:threat_to_life`,
+`incident:cuckooing`), but every read through this service says `alert` (`ESCALATION`). A
+housing provider must act fast, not learn that a SAFE marker exists or why; police read markers
+through the markers service, with a reason, audited.
 """
 
 from __future__ import annotations
@@ -29,11 +34,13 @@ TRANSITIONS: Final[dict[str, frozenset[str]]] = {
     "completed": frozenset(),
     "cancelled": frozenset(),
 }
+# The escalation as read: that an alert stands, never what it is (see the module docstring).
+ESCALATION: Final = "CASE WHEN {t}escalation_reason IS NOT NULL THEN 'alert' END"
 COLUMNS: Final = (
     "work_order_id, provider_org_id, uprn, measure_code, priority, status, due_at, "
     "scheduled_start, scheduled_end, operative_id, tenant_window_start, tenant_window_end, "
     "cost_pence, no_access_attempts, created_at, updated_at, completed_at, version, area_id, "
-    "escalated_at, escalation_reason"
+    f"escalated_at, {ESCALATION.format(t='')} AS escalation_reason"
 )
 
 
