@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from engines import credentialed
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from streamlit.testing.v1 import AppTest
@@ -161,7 +162,7 @@ def test_api_and_cli_json_say_null(
 
 def test_planning_page_says_withheld(test_db_url: object, world: World, town: None) -> None:
     at = AppTest.from_file(str(PROJECT_ROOT / "pages/4_Planning.py"), default_timeout=60)
-    at.session_state["actor"] = world.actors["planner"]
+    at.session_state["actor"] = credentialed(world.actors["planner"])
     at.session_state["actor_expires_at"] = time.time() + 3600
     at.run()
     at.sidebar.selectbox[0].select(AREA).run()

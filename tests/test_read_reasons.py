@@ -41,7 +41,14 @@ def _partner(conn: Connection, org: str, classes: list[str], roles: tuple[str, .
     ).scalar_one()
     conn.execute(text("INSERT INTO agreement_areas VALUES (:a, :area)"), {"a": agreement,
                  "area": AREA})  # fmt: skip
-    return Actor(user_id=999_990 + len(org), org_id=org, roles=roles)
+    user_id = conn.execute(
+        text(
+            "INSERT INTO users (org_id, username, display_name, roles) "
+            "VALUES (:o, :u, :u, :r) RETURNING user_id"
+        ),
+        {"o": org, "u": f"t.{org}", "r": list(roles)},
+    ).scalar_one()
+    return Actor(user_id=user_id, org_id=org, roles=roles)
 
 
 def _audit_rows(conn: Connection, object_type: str, after: int) -> list[Any]:

@@ -14,7 +14,7 @@ from world import HEALTH, NORTH, SOUTH, World
 from hardening.db.engine import Actor, set_actor
 
 ORG = "t-review"
-USER = Actor(user_id=999_998, org_id=ORG, roles=("control_room", "visit_team"))
+ROLES = ("control_room", "visit_team")
 
 
 def _count(conn: Connection, sql: str) -> int:
@@ -73,7 +73,8 @@ def test_training_sessions_follow_the_agreement_not_a_role_name(
     assert _training(app_conn, SOUTH) > session
 
 
-def _agreement(conn: Connection, ends_on: date, review_on: date) -> None:
+def _agreement(conn: Connection, ends_on: date, review_on: date) -> Actor:
+    """The agreement of a police organisation of its own; returns its user."""
     conn.execute(text("INSERT INTO organisations VALUES (:o, 'T Review', 'police')"), {"o": ORG})
     agreement = conn.execute(
         text(
@@ -84,6 +85,14 @@ def _agreement(conn: Connection, ends_on: date, review_on: date) -> None:
         {"o": ORG, "e": ends_on, "r": review_on},
     ).scalar_one()
     conn.execute(text("INSERT INTO agreement_areas VALUES (:a, :n)"), {"a": agreement, "n": NORTH})
+    user_id = conn.execute(
+        text(
+            "INSERT INTO users (org_id, username, display_name, roles) "
+            "VALUES (:o, 't.review', 'T', :r) RETURNING user_id"
+        ),
+        {"o": ORG, "r": list(ROLES)},
+    ).scalar_one()
+    return Actor(user_id, ORG, ROLES)
 
 
 @pytest.mark.parametrize(
@@ -100,8 +109,8 @@ def test_an_agreement_past_its_end_or_review_date_grants_nothing(
     app_conn: Connection, world: World, ends_in: int, review_in: int, grants: bool
 ) -> None:
     today = date.today()
-    _agreement(app_conn, today + timedelta(days=ends_in), today + timedelta(days=review_in))
-    set_actor(app_conn, USER)
+    user = _agreement(app_conn, today + timedelta(days=ends_in), today + timedelta(days=review_in))
+    set_actor(app_conn, user)
     classes, areas = app_conn.execute(text("SELECT app_classes(), app_areas()")).one()
     markers = _count(
         app_conn,
