@@ -7,6 +7,8 @@ from __future__ import annotations
 import time
 
 import pytest
+import streamlit as st
+from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 from test_app_layers import (
     CCTV,
@@ -19,9 +21,13 @@ from test_app_layers import (
 )
 from test_app_map import APP, fresh_caches, layers_by_id, signed_in
 
+from hardening.db.engine import Actor, transaction
+from hardening.security.users import add_user
+
 __all__ = ["committed_map_fixture", "fresh_caches"]  # fixtures, imported to be used here
 pytestmark = pytest.mark.usefixtures("test_db_url", "fresh_caches")
 FIXTURE_CAMERAS = {row[1] for row in CCTV} | {ELSEWHERE_CCTV[1]}
+GUESSED = "test-app.guessed"
 
 
 def assert_sign_in_form_only(at: AppTest) -> None:
@@ -97,3 +103,36 @@ def test_each_user_gets_their_own_layers_not_a_cached_copy(
     assert cameras(at) == set() and layers_by_id(at)["anpr"]["data"] == []
     assert {m.label: m.value for m in at.metric}["CCTV working"] == "0"
     assert cameras(signed_in(committed_map_fixture.viewer).run()) == viewer_cameras
+
+
+def test_five_wrong_passwords_lock_the_sign_in(
+    committed_map_fixture: MapFixture, app_engine: Engine
+) -> None:
+    with transaction(app_engine, Actor.system()) as conn:
+        add_user(conn, GUESSED, str(committed_map_fixture.viewer.org_id), ["planner"], PASSWORD)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    for _ in range(5):
+        at = sign_in(at, GUESSED, "a wrong guess, again")
+        assert [e.value for e in at.error] == ["wrong username or password"]
+    at = sign_in(at, GUESSED, PASSWORD)  # the right one, too late
+    assert len(at.error) == 1 and "locked until" in at.error[0].value
+    assert_sign_in_form_only(at)
+
+
+def test_a_session_the_database_ended_goes_back_to_the_form_saying_why(
+    committed_map_fixture: MapFixture, owner_engine: Engine
+) -> None:
+    at = sign_in(AppTest.from_file(APP, default_timeout=60).run(), VIEWER, PASSWORD)
+    assert at.get("deck_gl_json_chart")
+    with owner_engine.begin() as conn:  # half an hour without a click
+        conn.execute(
+            text(
+                "UPDATE auth_sessions SET last_seen_at = now() - interval '31 minutes' "
+                "WHERE token_hash = auth_token_hash(:t)"
+            ),
+            {"t": at.session_state["actor"].credential},
+        )
+    st.cache_data.clear()  # the layers are cached for a minute: a new question, as after a pan
+    at.run()
+    assert any("session has ended" in i.value for i in at.info)
+    assert_sign_in_form_only(at)
