@@ -147,3 +147,19 @@ def test_the_actor_ends_with_the_transaction(
         with conn.begin():  # the next transaction on the same pooled connection
             assert conn.execute(text("SELECT app_user_id()")).scalar_one() is None
             assert conn.execute(text("SELECT count(*) FROM safe_markers")).scalar_one() == 0
+
+
+def test_a_user_may_ask_for_a_rescore_only_of_what_they_see(
+    thief: Connection, owner_engine: Engine, tokens: dict[str, str]
+) -> None:
+    with owner_engine.connect() as owner:
+        visit = owner.execute(text("SELECT min(visit_id) FROM visits")).scalar_one()
+    ask = text("INSERT INTO rescore_requests (cause, object_id) VALUES ('visit', :v)")
+    authenticate(thief, tokens["housing_a"])  # sees no visits
+    with pytest.raises(DBAPIError, match="row-level security"), thief.begin_nested():
+        thief.execute(ask, {"v": visit})
+    authenticate(thief, tokens["visit_team"])
+    thief.execute(ask, {"v": visit})
+    assert thief.execute(text("SELECT count(*) FROM rescore_requests")).scalar_one() == 0
+    done = thief.execute(text("UPDATE rescore_requests SET done_at = now()")).rowcount
+    assert done == 0  # asking is all: only the system reads and does them
