@@ -33,3 +33,11 @@ class DatabaseUnavailableError(HardeningError):
 
 class SetupError(HardeningError):
     """The machine lacks something the service needs (binaries, permissions)."""
+
+
+class OverloadedError(HardeningError):
+    """Too much heavy work in flight (the caller's share, or the service's): try again later."""
+
+    def __init__(self, message: str, retry_after_s: int = 15) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -15,6 +15,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
@@ -25,6 +26,7 @@ from hardening.errors import (
     DatabaseUnavailableError,
     HardeningError,
     NotFoundError,
+    OverloadedError,
     PermissionDeniedError,
     SetupError,
     UserInputError,
@@ -141,6 +143,25 @@ async def data_error(request: Request, exc: Exception) -> Response:
     return error_response(400, "invalid_input", f"a value cannot be stored or compared: {reason}")
 
 
+# Retry-After for a pool that ran out of connections (heavy work says its own).
+POOL_RETRY_AFTER_S = 5
+
+
+async def overloaded(request: Request, exc: Exception) -> Response:
+    """Saturation, not failure: heavy work over its budget (the caller's share or the
+    service's), or no connection free within the pool's timeout. 503 with Retry-After."""
+    if isinstance(exc, OverloadedError):
+        description, retry = str(exc), exc.retry_after_s
+    else:
+        logger.warning("%s %s: connection pool exhausted: %s", request.method,
+                       request.url.path, exc)  # fmt: skip
+        description = "the service is busy: no database connection was free"
+        retry = POOL_RETRY_AFTER_S
+    response = error_response(503, "overloaded", description)
+    response.headers["Retry-After"] = str(retry)
+    return response
+
+
 async def unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "internal_error", _public_5xx[500])
@@ -152,4 +173,6 @@ def add_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(DataError, data_error)
+    app.add_exception_handler(OverloadedError, overloaded)
+    app.add_exception_handler(PoolTimeoutError, overloaded)
     app.add_exception_handler(Exception, unexpected_error)

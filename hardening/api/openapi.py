@@ -22,7 +22,9 @@ _REPLACED = ("/ErrorBody", "/HTTPValidationError")
 COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
     422: {"description": "Invalid parameters or body"},
     500: {"description": "Internal error"},
-    503: {"description": "Database unavailable"},
+    503: {
+        "description": "Database unavailable, or busy (heavy work over its budget): see Retry-After"
+    },
 }
 # What any operation that acts as a user (it names a security scheme) can answer: the domain
 # error map (api/errors.py) applies to all of them.

@@ -41,18 +41,41 @@ class EntryFlows:
     destinations: int
 
 
+@dataclass(frozen=True)
+class EntryInputs:
+    """What the entry flows are built from, read in one transaction (the values pickle)."""
+
+    area: shapely.Geometry
+    roads: list[data.Road]
+    demand: data.Demand | None  # None when there are no roads (nothing more was read)
+    stations: list[tuple[str, float, float]]
+
+
+def read_entry_inputs(conn: Connection, area_id: str, days: int = 365) -> EntryInputs:
+    area = data.area_polygon(conn, area_id)
+    roads = data.roads(conn, area)
+    if not roads:
+        return EntryInputs(area, roads, None, [])
+    return EntryInputs(
+        area, roads, data.demand(conn, area_id, days=days), data.stations(conn, area_id)
+    )
+
+
 def entry_flows(
     conn: Connection, area_id: str, destinations: int, days: int = 365
 ) -> EntryFlows | None:
     """The flows ANPR sites are judged on; None when the area has no roads."""
-    area = data.area_polygon(conn, area_id)
-    roads = data.roads(conn, area)
-    if not roads:
+    return flows_from(read_entry_inputs(conn, area_id, days), destinations)
+
+
+def flows_from(inputs: EntryInputs, destinations: int) -> EntryFlows | None:
+    """The entry flows from their inputs (no database); None when there are no roads."""
+    area, roads, dem = inputs.area, inputs.roads, inputs.demand
+    if not roads or dem is None:
         return None
     graph = build_graph(roads)
-    dem = data.demand(conn, area_id, days=days)
     entries = entry_points(graph, area)
-    hubs = [graph.nearest_node(x, y) for _, x, y in data.stations(conn, area_id)]
+    hubs = [graph.nearest_node(x, y) for _, x, y in inputs.stations]
     origins = entries + [h for h in hubs if h not in entries]
     is_entry = [True] * len(entries) + [False] * (len(origins) - len(entries))
     ix, iy = np.floor(dem.x / CELL_M).astype(np.int64), np.floor(dem.y / CELL_M).astype(np.int64)
@@ -88,10 +111,36 @@ def plan_anpr(
     days: int = 365,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
+    inputs, sites = read_anpr(conn, area_id, new_sites, destinations, days)
+    return solve_anpr(inputs, sites, area_id, new_sites, destinations, time_limit_s, progress)
+
+
+def read_anpr(
+    conn: Connection, area_id: str, new_sites: int, destinations: int = 20, days: int = 365
+) -> tuple[EntryInputs, list[tuple[int, str | None, str, float, float]]]:
+    """An ANPR plan's inputs, read as conn's actor: the solve needs no connection."""
+    _check(new_sites, destinations)
+    return read_entry_inputs(conn, area_id, days), data.anpr_sites(conn, area_id)
+
+
+def _check(new_sites: int, destinations: int) -> None:
     if not 0 <= new_sites <= 500 or not 1 <= destinations <= 500:
         raise UserInputError("--new-sites must be 0..500 and --destinations 1..500")
+
+
+def solve_anpr(
+    inputs: EntryInputs,
+    sites: list[tuple[int, str | None, str, float, float]],
+    area_id: str,
+    new_sites: int,
+    destinations: int = 20,
+    time_limit_s: float = 60.0,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """The plan from its inputs: no database."""
+    _check(new_sites, destinations)
     say = progress or (lambda _: None)
-    setup = entry_flows(conn, area_id, destinations, days)
+    setup = flows_from(inputs, destinations)
     if setup is None:
         raise UserInputError(f"no roads in area {area_id!r}: import OSM roads or load the sample")
     say(
@@ -100,7 +149,7 @@ def plan_anpr(
     )
     roads, flows, tree = setup.roads, setup.flows, setup.tree
     locked: list[int] = []
-    for _sid, _name, status, x, y in data.anpr_sites(conn, area_id):
+    for _sid, _name, status, x, y in sites:
         link = snap_to_link(tree, x, y)
         if status == "working" and link is not None:
             locked.append(link)

@@ -7,13 +7,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 from pydantic import Field
+from sqlalchemy import Connection
 
-from hardening.api.deps import ConnDep
+from hardening.api.deps import ConnDep, TokenDep
+from hardening.api.heavy import HeavyDep
 from hardening.api.models import MAX_ID, ApiModel
-from hardening.coverage.anpr import plan_anpr
-from hardening.coverage.cctv import CctvParams, plan_cctv
+from hardening.coverage.anpr import EntryInputs, read_anpr, solve_anpr
+from hardening.coverage.cctv import CctvInputs, CctvParams, read_cctv, solve_cctv
 from hardening.coverage.plans import compare_plans, get_plan, list_plans, save_plan
 from hardening.coverage.report import coverage_report
+from hardening.db.engine import Actor
 
 router = APIRouter(tags=["coverage"])
 
@@ -53,10 +56,12 @@ class AnprPlanIn(ApiModel):
 
 
 @router.post("/plans/cctv")
-def new_cctv_plan(conn: ConnDep, body: CctvPlanIn) -> dict[str, Any]:
+def new_cctv_plan(heavy: HeavyDep, token: TokenDep, body: CctvPlanIn) -> dict[str, Any]:
     """Best new CCTV sites. Disclosure-controlled like `/coverage`: a site's `adds_share` is
     null with its `adds_households`; `coverage_before`, `coverage_after`, `objective`, `bound`
-    and `greedy.objective` are null when they would speak of fewer than 10 homes."""
+    and `greedy.objective` are null when they would speak of fewer than 10 homes.
+
+    Heavy work (docs/capacity.md): 503 with Retry-After when over its budget."""
     params = CctvParams(
         body.new_sites,
         body.budget,
@@ -66,18 +71,42 @@ def new_cctv_plan(conn: ConnDep, body: CctvPlanIn) -> dict[str, Any]:
         backup_weight=body.backup_weight,
         time_limit_s=body.time_limit_s,
     )
-    result = plan_cctv(conn, body.area, params)
-    if body.name:
-        result["plan_id"] = save_plan(conn, body.name, result, asdict(params))
-    return result
+
+    def read(conn: Connection, actor: Actor) -> CctvInputs:
+        return read_cctv(conn, body.area, params)
+
+    def solve(inputs: CctvInputs) -> dict[str, Any]:
+        return heavy.solve(solve_cctv, inputs, params)
+
+    def write(conn: Connection, actor: Actor, result: dict[str, Any]) -> dict[str, Any]:
+        if body.name:
+            result["plan_id"] = save_plan(conn, body.name, result, asdict(params))
+        return result
+
+    return heavy.run(token, read, solve, write)
+
+
+AnprInputs = tuple[EntryInputs, list[tuple[int, str | None, str, float, float]]]
 
 
 @router.post("/plans/anpr")
-def new_anpr_plan(conn: ConnDep, body: AnprPlanIn) -> dict[str, Any]:
-    result = plan_anpr(conn, body.area, body.new_sites, body.destinations, body.time_limit_s)
-    if body.name:
-        result["plan_id"] = save_plan(conn, body.name, result, body.model_dump())
-    return result
+def new_anpr_plan(heavy: HeavyDep, token: TokenDep, body: AnprPlanIn) -> dict[str, Any]:
+    """Best new ANPR sites on the roads. Heavy work: 503 with Retry-After over its budget."""
+
+    def read(conn: Connection, actor: Actor) -> AnprInputs:
+        return read_anpr(conn, body.area, body.new_sites, body.destinations)
+
+    def solve(inputs: AnprInputs) -> dict[str, Any]:
+        entry, sites = inputs
+        return heavy.solve(solve_anpr, entry, sites, body.area, body.new_sites,
+                           body.destinations, body.time_limit_s)  # fmt: skip
+
+    def write(conn: Connection, actor: Actor, result: dict[str, Any]) -> dict[str, Any]:
+        if body.name:
+            result["plan_id"] = save_plan(conn, body.name, result, body.model_dump())
+        return result
+
+    return heavy.run(token, read, solve, write)
 
 
 @router.get("/plans")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import shapely
 from sqlalchemy import Connection
 
 from hardening.coverage import data
@@ -47,20 +48,48 @@ class CctvParams:
             raise UserInputError("the time limit must be between 0.1 s and an hour")
 
 
+@dataclass(frozen=True)
+class CctvInputs:
+    """What a CCTV plan reads from the database (one short transaction), so the solve can run
+    with no connection held, in this process or another (the values pickle)."""
+
+    area_id: str
+    area: shapely.Geometry
+    fence: Walls
+    demand: data.Demand
+    sites: list[data.Site]
+    roads: list[data.Road]
+
+
+def read_cctv(conn: Connection, area_id: str, params: CctvParams) -> CctvInputs:
+    """The plan's inputs, read as conn's actor."""
+    params.check()
+    area = data.area_polygon(conn, area_id)
+    fence = data.walls(conn, area) if params.visibility else Walls()
+    dem = data.demand(conn, area_id, days=params.days, fence=fence)
+    sites = data.cctv_sites(conn, area_id)
+    return CctvInputs(area_id, area, fence, dem, sites, data.roads(conn, area))
+
+
 def plan_cctv(
     conn: Connection,
     area_id: str,
     params: CctvParams,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
-    params.check()
+    return solve_cctv(read_cctv(conn, area_id, params), params, progress)
+
+
+def solve_cctv(
+    inputs: CctvInputs, params: CctvParams, progress: Callable[[str], None] | None = None
+) -> dict[str, Any]:
+    """The plan from its inputs: no database."""
     say = progress or (lambda _: None)
-    area = data.area_polygon(conn, area_id)
-    fence = data.walls(conn, area) if params.visibility else Walls()
-    dem = data.demand(conn, area_id, days=params.days, fence=fence)
-    sites = data.cctv_sites(conn, area_id)
+    area_id, area, fence, dem, sites = (
+        inputs.area_id, inputs.area, inputs.fence, inputs.demand, inputs.sites
+    )  # fmt: skip
     say(f"{len(dem):,} demand points, {len(sites)} existing cameras, {len(fence):,} walls")
-    along, joints = street_points(data.roads(conn, area), area, params.spacing_m)
+    along, joints = street_points(inputs.roads, area, params.spacing_m)
     cands = [
         Candidate(
             s.cam,

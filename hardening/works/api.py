@@ -11,12 +11,15 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, status
 from pydantic import Field
+from sqlalchemy import Connection
 
-from hardening.api.deps import ActorDep, ConnDep
+from hardening.api.deps import ActorDep, ConnDep, TokenDep
+from hardening.api.heavy import HeavyDep
 from hardening.api.models import MAX_ID, ApiModel, ErrorBody, IsoDate
 from hardening.db.engine import Actor
 from hardening.errors import PermissionDeniedError
 from hardening.works import orders, plan
+from hardening.works.problem import Problem
 from hardening.works.recommend import recommend
 
 router = APIRouter(
@@ -93,10 +96,18 @@ def patch_order(conn: ConnDep, order_id: OrderId, body: OrderChange) -> dict[str
 
 @router.get("/schedule", summary="A multi-day schedule of your approved orders")
 def get_schedule(
-    conn: ConnDep,
-    actor: ActorDep,
+    heavy: HeavyDep,
+    token: TokenDep,
     start: IsoDate,
     days: Annotated[int, Query(ge=1, le=31)] = 5,
     seconds: Annotated[float, Query(ge=0.5, le=30)] = 3.0,
 ) -> dict[str, Any]:
-    return plan.schedule(conn, _provider(actor), start, days, seconds)
+    """Heavy work (docs/capacity.md): 503 with Retry-After when over its budget."""
+
+    def read(conn: Connection, actor: Actor) -> Problem:
+        return plan.read_schedule(conn, _provider(actor), start, days)
+
+    def solve(problem: Problem) -> dict[str, Any]:
+        return heavy.solve(plan.solve_schedule, problem, seconds)
+
+    return heavy.run(token, read, solve)

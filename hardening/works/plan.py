@@ -164,12 +164,22 @@ def schedule(
 ) -> dict[str, Any]:  # fmt: skip
     """Plan the provider's open orders; with commit, write each visit onto its order. Alerts
     that already stand at an order's address make it an emergency first."""
-    orders.escalate_standing(conn, provider)
-    problem = load_problem(conn, provider, start, days)
-    result = to_dict(problem, solve(problem, seconds, workers))
+    result = solve_schedule(read_schedule(conn, provider, start, days), seconds, workers)
     if commit:
         commit_visits(conn, result)
     return result
+
+
+def read_schedule(conn: Connection, provider: str, start: date, days: int) -> Problem:
+    """A schedule's inputs, read as conn's actor (standing alerts escalate orders first); the
+    solve needs no connection."""
+    orders.escalate_standing(conn, provider)
+    return load_problem(conn, provider, start, days)
+
+
+def solve_schedule(problem: Problem, seconds: float = 5.0, workers: int = 1) -> dict[str, Any]:
+    """The schedule of a problem, as `to_dict` gives it: no database."""
+    return to_dict(problem, solve(problem, seconds, workers))
 
 
 def commit_visits(conn: Connection, result: dict[str, Any]) -> int:
