@@ -44,7 +44,7 @@ from serving import free_port, start_api
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.db.urls import libpq_conninfo, owner_url
 from hardening.security.users import issue_token
 from hardening.settings import get_settings
@@ -93,7 +93,7 @@ def drop_database() -> None:
 def prepare() -> int:
     """Migrate; load the sample town and score it unless already there. Returns addresses."""
     cli("db", "migrate")
-    engine = app_engine(get_settings())
+    engine = system_engine(get_settings())
     try:
         with transaction(engine, Actor.system()) as conn:
             addresses = int(conn.execute(text("SELECT count(*) FROM addresses")).scalar_one())
@@ -106,7 +106,7 @@ def prepare() -> int:
     if not scored:
         say("scoring risk")
         cli("risk", "score")
-    engine = app_engine(get_settings())
+    engine = system_engine(get_settings())
     try:
         with transaction(engine, Actor.system()) as conn:
             return int(conn.execute(text("SELECT count(*) FROM addresses")).scalar_one())
@@ -124,7 +124,7 @@ class Fixtures:
 
 
 def fixtures(seed: int) -> Fixtures:
-    engine = app_engine(get_settings())
+    engine = system_engine(get_settings())
     try:
         with transaction(engine, Actor.system()) as conn:
             conn.execute(text("SELECT setseed(:s)"), {"s": (seed % 1000) / 1000})
