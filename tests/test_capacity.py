@@ -18,7 +18,7 @@ from hardening.api.app import create_app
 from hardening.api.heavy import Budget, Heavy
 from hardening.api.settings import ApiSettings
 from hardening.coverage import api as coverage_api
-from hardening.coverage.cctv import CctvInputs, CctvParams
+from hardening.coverage.cctv import CctvInputs, CctvParams, solve_cctv
 from hardening.errors import OverloadedError
 
 PLAN = {"area": NORTH, "new_sites": 1, "time_limit_s": 1}
@@ -109,7 +109,7 @@ def test_one_user_at_a_time_and_no_connection_held_while_solving(
     client = app_and_client
     heavy = heavy_of(client)
     solving, release = threading.Event(), threading.Event()
-    real = coverage_api.solve_cctv
+    real = solve_cctv
 
     def held(inputs: CctvInputs, params: CctvParams) -> dict[str, Any]:
         solving.set()
