@@ -11,8 +11,8 @@ settings (docs/capacity.md). Control-room look-ups (`GET /v1/lookup` by UPRN and
 --alone seconds (the reference, measured in the same run), then for --seconds while every
 planner keeps one `POST /v1/plans/cctv` (--time-limit solver seconds) in flight, every
 scheduler one `GET /v1/works/schedule`, each starting the next as soon as the last is
-answered, and --kpi analysts each ask once for `GET /v1/reports/kpi`; the heavy requests under way when the
-window ends are waited for and counted.
+answered, and --kpi analysts each ask once for `GET /v1/reports/kpi`; the heavy requests
+under way when the window ends are waited for and counted.
 
 One JSON document: look-up p50/p99 alone and under load with their ratio, and per kind of
 request: count, errors by status, p50/p99. Targets (issue 17): p99 under load within 2x of

@@ -56,14 +56,11 @@ def assert_busy(response: httpx.Response, retry: str = "7") -> dict[str, Any]:
 def test_budget_counts_per_user_and_in_all() -> None:
     budget = Budget(in_flight=3, per_user=2, retry_after_s=9)
     with budget.admit(1), budget.admit(1):
-        with pytest.raises(OverloadedError, match="per user") as caught:
-            with budget.admit(1):
-                pass
+        with pytest.raises(OverloadedError, match="per user") as caught, budget.admit(1):
+            pass
         assert caught.value.retry_after_s == 9
-        with budget.admit(2):
-            with pytest.raises(OverloadedError, match="busy"):
-                with budget.admit(3):
-                    pass
+        with budget.admit(2), pytest.raises(OverloadedError, match="busy"), budget.admit(3):
+            pass
     assert budget.busy == 0  # released on the way out, errors included
     with budget.admit(1), budget.admit(1):
         pass
@@ -87,12 +84,16 @@ def test_saturated_heavy_work_is_503_while_lookups_answer(
 
 def test_exhausted_heavy_pool_is_503_not_500(test_db_url: URL, tokens: dict[str, str]) -> None:
     settings = small(heavy_pool_size=1, heavy_pool_timeout_s=0.2)
-    with TestClient(create_app(api_settings=settings), raise_server_exceptions=False) as client:
-        with heavy_of(client).engine.connect():  # the heavy pool's one connection is taken
+    app = create_app(api_settings=settings)
+    with TestClient(app, raise_server_exceptions=False) as client:
+        taken = heavy_of(client).engine.connect()  # the heavy pool's one connection
+        try:
             response = client.post("/v1/plans/cctv", json=PLAN, headers=bearer(tokens, "planner"))
             body = assert_busy(response, retry="5")
             assert "connection" in body["description"]
             assert client.get(LIGHT, headers=bearer(tokens, "control_room")).status_code == 200
+        finally:
+            taken.close()
 
 
 @pytest.mark.parametrize(

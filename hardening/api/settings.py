@@ -25,7 +25,7 @@ class ApiSettings(BaseSettings):
         default=3, ge=1, le=50, description="Connections for heavy routes' short transactions."
     )
     heavy_pool_timeout_s: float = Field(
-        default=5.0, gt=0, le=60, description="How long heavy work waits for one, then 503."
+        default=20.0, gt=0, le=60, description="How long heavy work waits for one, then 503."
     )
     heavy_in_flight: int = Field(
         default=24,
