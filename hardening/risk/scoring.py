@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from hardening.errors import NotFoundError
+from hardening.known import require_area
 from hardening.risk import factors as fx
 from hardening.risk.events import Selector
 from hardening.risk.model import LOGIT_CLAMP, Model, load
@@ -72,13 +72,7 @@ def utc(value: datetime | None) -> datetime:
 
 
 def check_area(conn: Connection, area_id: str | None) -> None:
-    if (
-        area_id is not None
-        and not conn.execute(
-            text("SELECT EXISTS (SELECT 1 FROM areas WHERE area_id = :a)"), {"a": area_id}
-        ).scalar_one()
-    ):
-        raise NotFoundError(f"no area {area_id!r}")
+    require_area(conn, area_id)
 
 
 def absent_factors(
