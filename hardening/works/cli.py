@@ -159,4 +159,5 @@ def schedule(
         + "\n".join(f"{v['operative']:<16} {v['start']:%a %d %H:%M}-{v['end']:%H:%M} "
                   f"#{v['work_order_id']} {v['priority']}" for v in r["visits"])
         + "".join(f"\nleft out #{u['work_order_id']}: {u['reason']}" for u in r["unscheduled"])
+        + (f"\nnothing scheduled: {r['note']}" if r["note"] else "")
     ))  # fmt: skip
