@@ -234,7 +234,8 @@ def test_score_in_an_area_without_units_says_so(app_conn: Connection, world: Wor
     set_actor(app_conn, Actor.system())
     app_conn.execute(
         text(
-            "INSERT INTO areas VALUES ('t-empty', 'T Empty', ST_Multi(ST_MakeEnvelope(1000, 1000, 2000, 2000, 27700)))"
+            "INSERT INTO areas VALUES ('t-empty', 'T Empty', "
+            "ST_Multi(ST_MakeEnvelope(1000, 1000, 2000, 2000, 27700)))"
         )
     )
     result = scoring.score(app_conn, "addresses", "t-empty")
