@@ -21,6 +21,8 @@ from hardening.clikit import JsonOption, emit
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.geo import parse_crs, transformer
+from hardening.importers.codepoint import DISTRICT_AREA
+from hardening.importers.spatial import place_unplaced
 from hardening.settings import get_settings
 
 app = typer.Typer(help="Areas the partnership works in.", no_args_is_help=True)
@@ -121,8 +123,18 @@ def add(
             if not known:
                 raise UserInputError(f"organisation {org!r} has no sharing agreement")
             linked[org] = len(rows)
+        placed = place_unplaced(conn, DISTRICT_AREA)  # rows loaded before the area arrived
     emit(
-        {"area_id": slug, "name": name, "km2": round(shape.area / 1e6, 2), "agreements": linked},
+        {
+            "area_id": slug,
+            "name": name,
+            "km2": round(shape.area / 1e6, 2),
+            "agreements": linked,
+            "placed": placed,
+        },
         as_json,
-        lambda d: f"area {d['area_id']} ({d['km2']} km2); agreements extended: {d['agreements']}",
+        lambda d: (
+            f"area {d['area_id']} ({d['km2']} km2); agreements extended: {d['agreements']}"
+            + (f"; placed in areas: {d['placed']}" if d["placed"] else "")
+        ),
     )

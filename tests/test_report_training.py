@@ -10,7 +10,7 @@ from sqlalchemy import Connection
 from world import HEALTH, NORTH, World
 
 from hardening.db.engine import set_actor
-from hardening.errors import UserInputError
+from hardening.errors import NotFoundError, UserInputError
 from hardening.reports.training import add_session, list_sessions
 
 DAY = date.today() - timedelta(days=3)
@@ -41,5 +41,5 @@ def test_bad_sessions_are_refused(
     app_conn: Connection, world: World, args: tuple[object, ...], message: str
 ) -> None:
     set_actor(app_conn, world.actors["visit_team"])
-    with pytest.raises(UserInputError, match=message):
+    with pytest.raises((UserInputError, NotFoundError), match=message):
         add_session(app_conn, NORTH, *args)  # type: ignore[arg-type]

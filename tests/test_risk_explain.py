@@ -234,7 +234,7 @@ def test_cli_lists_models_and_factors(cli: typer.Typer) -> None:
         (["rescore"], "exactly one"),
         (["rescore", "--incident", "999999999"], "no incident"),
         (["explain", "999999999", "--reason", "bad input"], "no default-v1 risk score"),
-        (["score", "--area", "atlantis"], "no area"),
+        (["score", "--area", "atlantis"], "unknown area"),
         (["fit", "--train-start", "2018-10", "--train-end", "2018-10", "--categories",
           "jaywalking"], "unknown incident categories"),
     ],

@@ -202,7 +202,7 @@ def test_unknown_events_and_areas_are_clear_errors(app_conn: Connection) -> None
     build_town(app_conn)
     with pytest.raises(NotFoundError, match="no incident"):
         rescore_after(app_conn, "incident", 999_999_999, as_of=AS_OF)
-    with pytest.raises(NotFoundError, match="no area"):
+    with pytest.raises(NotFoundError, match="unknown area"):
         scoring.score(app_conn, "addresses", "nowhere", AS_OF)
     with pytest.raises(NotFoundError, match="no risk model"):
         scoring.score(app_conn, "addresses", AREA, AS_OF, model_version="fit-nothing")

@@ -11,7 +11,7 @@ from sqlalchemy import Connection, text
 from world import POLICE, World
 
 from hardening.db.engine import Actor, set_actor
-from hardening.errors import PermissionDeniedError, UserInputError
+from hardening.errors import NotFoundError, PermissionDeniedError, UserInputError
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.route import TeamDay, day_list, plan_day
 from hardening.works.problem import Problem, evaluate, violations
@@ -215,8 +215,9 @@ def test_bad_route_requests_are_refused(app_conn: Connection, world: World) -> N
     ):
         with pytest.raises(UserInputError):
             day_list(app_conn, DAY, area=AREA, max_stops=stops, team=team, reason=WHY)
-    empty = day_list(app_conn, DAY, area="nowhere", max_stops=3, reason=WHY)
-    assert empty["stops"] == [] and empty["base"] is None
+    # An unknown area is refused, naming the areas there are, not answered with an empty day.
+    with pytest.raises(NotFoundError, match=f"unknown area 'nowhere': .*{AREA}"):
+        day_list(app_conn, DAY, area="nowhere", max_stops=3, reason=WHY)
 
 
 # A hand-built day where the nearest-neighbour tour from the base is 27% longer than the best

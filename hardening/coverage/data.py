@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from hardening.coverage.geometry import Camera, Walls
 from hardening.errors import NotFoundError, PermissionDeniedError
+from hardening.known import require_area
 
 FloatArray = NDArray[np.float64]
 INCIDENT_WEIGHT: Final = 0.5  # one recent incident nearby counts as half a top-scored home
@@ -51,6 +52,7 @@ def area_polygon(conn: Connection, area_id: str) -> shapely.Geometry:
         text("SELECT ST_AsBinary(geom) FROM areas WHERE area_id = :a"), {"a": area_id}
     ).scalar()
     if wkb is None:
+        require_area(conn, area_id)  # names the areas there are
         raise NotFoundError(f"unknown area {area_id!r}")
     return shapely.from_wkb(bytes(wkb))
 

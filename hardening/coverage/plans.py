@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from hardening.errors import ConflictError, NotFoundError, UserInputError
+from hardening.known import require_area
 
 
 def save_plan(conn: Connection, name: str, result: dict[str, Any], params: dict[str, Any]) -> int:
@@ -36,6 +37,7 @@ def save_plan(conn: Connection, name: str, result: dict[str, Any], params: dict[
 
 
 def list_plans(conn: Connection, area_id: str | None = None) -> list[dict[str, Any]]:
+    require_area(conn, area_id)
     rows = conn.execute(
         text(
             "SELECT plan_id, name, kind, area_id, created_at, "

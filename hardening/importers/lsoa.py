@@ -2,8 +2,11 @@
 
 Polygons become MultiPolygons in BNG. An LSOA's area comes from its name: the district is the
 name minus its trailing " 001A" part (AREA_DISTRICTS). Each area touched is (re)built as the
-union of its LSOAs, so a real-data install has areas for everything else to fall into. IMD
-deciles go to imd_deciles (they may arrive before the polygons) and onto lsoas.imd_decile.
+union of its LSOAs, so a real-data install has areas for everything else to fall into. Rows
+loaded before the areas (postcode units, addresses, incidents, sites: importers leave them with
+no area) are placed in them afterwards, and addresses get their LSOA: imports do not depend on
+their order. IMD deciles go to imd_deciles (they may arrive before the polygons) and onto
+lsoas.imd_decile.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from sqlalchemy import Connection, text
 from hardening.areas import AREA_DISTRICTS, AREAS
 from hardening.db.bulk import UpsertCounts
 from hardening.errors import UserInputError
+from hardening.importers.codepoint import DISTRICT_AREA
 from hardening.importers.core import (
     Batch,
     ImportReport,
@@ -34,7 +38,7 @@ from hardening.importers.core import (
     text_value,
     write,
 )
-from hardening.importers.spatial import ewkb, geometries_to_bng, read_layer
+from hardening.importers.spatial import ewkb, geometries_to_bng, place_unplaced, read_layer
 
 CODE = re.compile(r"^[EW]0[01]\d{6}$")
 DISTRICT_SUFFIX = r"\s+\d{3}[A-Z]$"
@@ -156,6 +160,9 @@ def load(
         record.values["imd_decile"] = deciles.get(record.values["lsoa_code"])
     counts = write(conn, polygons, "lsoas", TABLE_COLUMNS, ("lsoa_code",))
     related["areas"] = rebuild_areas(conn)
+    # Rows imported before their areas (postcodes, addresses, incidents, sites) get them now.
+    if placed := place_unplaced(conn, DISTRICT_AREA):
+        related["placed"] = placed
     report = ImportReport.of(combined, counts)
     report.related = related
     return report

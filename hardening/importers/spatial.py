@@ -255,3 +255,64 @@ def area_split(conn: Connection, batch: Batch) -> AreaSplit:
     inside = sum(r.values.get("area_id") is not None for r in batch.records)
     defined = int(conn.execute(text("SELECT count(*) FROM areas")).scalar_one())
     return AreaSplit(inside, len(batch.records) - inside, defined)
+
+
+# -- placing rows loaded before their areas ------------------------------------------------------
+
+# Point tables whose rows importers place in an area (assign_areas), with their key column.
+PLACED = {
+    "addresses": "uprn",
+    "postcode_units": "postcode",
+    "incidents": "incident_id",
+    "cctv_sites": "site_id",
+    "anpr_sites": "site_id",
+    "transport_hubs": "hub_id",
+}
+
+
+def place_unplaced(conn: Connection, preferred: dict[str, str] | None = None) -> dict[str, int]:
+    """Give rows loaded with no area (their areas had not arrived yet) the area that now
+    contains them, and addresses without an LSOA theirs: imports do not depend on their order.
+    Set-based, one UPDATE per table over the rows still without one (the area_id index and the
+    areas' GiST index). `preferred` maps a postcode unit's admin district code to its area, as
+    the postcode importer does. Returns the rows placed per table (only tables with some)."""
+    placed: dict[str, int] = {}
+    any_area = conn.execute(text("SELECT EXISTS (SELECT 1 FROM areas)")).scalar_one()
+    inside = (
+        "(SELECT ar.area_id FROM areas ar WHERE ST_Covers(ar.geom, t.geom) "
+        "ORDER BY ar.area_id LIMIT 1)"
+    )
+    codes = preferred or {}
+    for table, key in PLACED.items() if any_area else ():
+        found = inside
+        params: dict[str, Any] = {}
+        if table == "postcode_units" and codes:
+            found = (
+                "COALESCE((SELECT m.area_id FROM unnest(CAST(:codes AS text[]), "
+                "CAST(:areas AS text[])) AS m(code, area_id) JOIN areas USING (area_id) "
+                f"WHERE m.code = t.admin_district), {inside})"
+            )
+            params = {"codes": list(codes), "areas": list(codes.values())}
+        rows = conn.execute(
+            text(
+                f"UPDATE {table} u SET area_id = f.area_id FROM ("
+                f" SELECT t.{key} AS key, {found} AS area_id FROM {table} t"
+                f" WHERE t.area_id IS NULL) f"
+                f" WHERE u.{key} = f.key AND f.area_id IS NOT NULL"
+            ),
+            params,
+        ).rowcount
+        if rows:
+            placed[table] = rows
+    lsoa = conn.execute(
+        text(
+            "UPDATE addresses u SET lsoa_code = f.code FROM ("
+            " SELECT t.uprn, (SELECT l.lsoa_code FROM lsoas l WHERE ST_Covers(l.geom, t.geom)"
+            "  ORDER BY l.lsoa_code LIMIT 1) AS code FROM addresses t"
+            " WHERE t.lsoa_code IS NULL) f"
+            " WHERE u.uprn = f.uprn AND f.code IS NOT NULL"
+        )
+    ).rowcount
+    if lsoa:
+        placed["addresses_lsoa"] = lsoa
+    return placed

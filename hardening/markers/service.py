@@ -19,6 +19,7 @@ from hardening.errors import (
     PermissionDeniedError,
     UserInputError,
 )
+from hardening.known import require_area
 from hardening.markers.records import (
     MAX_LIST,
     REASONS,
@@ -297,6 +298,7 @@ def list_markers(
     why = audit.require_reason(reason)
     if state is not None and state not in STATES:
         raise UserInputError(f"state must be one of {', '.join(STATES)}")
+    require_area(conn, area_id)
     if not 1 <= limit <= MAX_LIST:
         raise UserInputError(f"limit must be between 1 and {MAX_LIST}")
     require_police(conn)

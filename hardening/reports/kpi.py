@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
+from hardening.known import require_area
 from hardening.reports.coverage_change import coverage_change
 from hardening.reports.risk_change import risk_change
 from hardening.visits.lines import active_lines_on
@@ -63,12 +64,7 @@ def _year_counts(conn: Connection, sql: str, params: dict[str, Any]) -> dict[str
 def compute(conn: Connection, year: int, area: str | None = None) -> Kpi:
     if not 2000 <= year <= 2100:
         raise UserInputError(f"year {year} is out of range")
-    if (
-        area is not None
-        and conn.execute(text("SELECT 1 FROM areas WHERE area_id = :a"), {"a": area}).one_or_none()
-        is None
-    ):
-        raise UserInputError(f"unknown area {area!r}")
+    require_area(conn, area)
     p: dict[str, Any] = {
         "area": area,
         "start": date(year, 1, 1),

@@ -9,6 +9,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from hardening.errors import UserInputError
+from hardening.known import require_area, require_organisation
 from hardening.security import audit
 
 PartnerType = Literal[
@@ -55,12 +56,12 @@ def add_session(
         raise UserInputError("attendees must be between 1 and 1000")
     if delivered_on > (today or date.today()):
         raise UserInputError("a training session cannot be recorded before it is delivered")
+    require_area(conn, area)
     if partner_org_id is not None:
+        require_organisation(conn, partner_org_id)
         kind = conn.execute(
             text("SELECT kind FROM organisations WHERE org_id = :o"), {"o": partner_org_id}
-        ).scalar_one_or_none()
-        if kind is None:
-            raise UserInputError(f"unknown organisation {partner_org_id!r}")
+        ).scalar_one()
         partner_type = partner_type or KIND_TO_TYPE[kind]
     if partner_type not in PARTNER_TYPES:
         raise UserInputError(
@@ -92,6 +93,7 @@ def add_session(
 def list_sessions(
     conn: Connection, year: int | None = None, area: str | None = None
 ) -> list[dict[str, Any]]:
+    require_area(conn, area)
     rows = conn.execute(
         text(
             "SELECT session_id, area_id, delivered_on, partner_org_id, partner_type, topic, "

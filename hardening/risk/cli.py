@@ -99,6 +99,7 @@ def score(
             f"{d['seconds']:.1f}s: "
             + ", ".join(f"{k} {v:,}" for k, v in sorted(d["bands"].items()))
             + (f"; absent: {', '.join(d['absent_factors'])}" if d["absent_factors"] else "")
+            + (f"\nnothing scored: {d['note']}" if d["note"] else "")
         ),
     )
 

@@ -15,6 +15,7 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Connection, text
 
+from hardening.known import require_area
 from hardening.risk.model import load
 from hardening.risk.worktables import Units
 from hardening.security import audit
@@ -62,6 +63,7 @@ def write(
 ) -> int:
     """Write the export to out; returns the number of rows. Addresses need a reason (audited)."""
     why = audit.require_reason(reason) if units == "addresses" else None
+    require_area(conn, area_id)
     count = _write(conn, out, fmt, units, area_id, model_version)
     if why is not None:
         audit.record(

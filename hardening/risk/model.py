@@ -214,7 +214,13 @@ def load(conn: Connection, version: str | None = None, store: bool = True) -> Mo
     if row is not None:
         return Model.from_row(row[0], row[1], row[2], row[3])
     if version != DEFAULT_VERSION:
-        raise NotFoundError(f"no risk model {version!r} (see `hardening risk models`)")
+        known = conn.execute(
+            text("SELECT model_version FROM risk_models ORDER BY created_at DESC, model_version")
+        ).scalars()
+        raise NotFoundError(
+            f"no risk model {version!r}: models are {', '.join(known) or 'none yet'} "
+            "(see `hardening risk models`)"
+        )
     if not store:
         return DEFAULT_MODEL
     has_default = conn.execute(text("SELECT EXISTS (SELECT 1 FROM risk_models WHERE is_default)"))

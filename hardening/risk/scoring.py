@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from hardening.errors import NotFoundError
+from hardening.known import require_area
 from hardening.risk import factors as fx
 from hardening.risk.events import Selector
 from hardening.risk.model import LOGIT_CLAMP, Model, load
@@ -47,6 +47,7 @@ class RunResult:
     bands: dict[str, int]
     seconds: float
     cause: dict[str, Any] = field(default_factory=dict)
+    note: str | None = None  # why nothing was scored, when nothing was
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class RunResult:
             "absent_factors": self.absent,
             "seconds": round(self.seconds, 3),
             "cause": self.cause,
+            "note": self.note,
         }
 
 
@@ -72,13 +74,7 @@ def utc(value: datetime | None) -> datetime:
 
 
 def check_area(conn: Connection, area_id: str | None) -> None:
-    if (
-        area_id is not None
-        and not conn.execute(
-            text("SELECT EXISTS (SELECT 1 FROM areas WHERE area_id = :a)"), {"a": area_id}
-        ).scalar_one()
-    ):
-        raise NotFoundError(f"no area {area_id!r}")
+    require_area(conn, area_id)
 
 
 def absent_factors(
@@ -317,9 +313,35 @@ def score(
     result = RunResult(
         0, model.version, units, "full", area_id, moment, computed_at, n, absent, bands, 0.0
     )
+    if n == 0:
+        result.note = nothing_to_score(conn, units, area_id)
     result.seconds = time.perf_counter() - started
     result.run_id = record_run(conn, result)
     return result
+
+
+def nothing_to_score(conn: Connection, units: Units, area_id: str | None) -> str:
+    """Why a run found no unit to score: nothing loaded, nothing placed in an area, or nothing
+    in the area asked for (the factors are then all "absent" for want of units, not of data)."""
+    if units == "postcodes":
+        noun, table, load_hint = "postcode unit", "postcode_units", "hardening import postcodes"
+    else:
+        noun, table, load_hint = "address", "addresses", "hardening import addresses"
+    loaded, placed, here = conn.execute(
+        text(f"SELECT count(*), count(area_id), count(*) FILTER (WHERE area_id = :a) FROM {table}"),
+        {"a": area_id},
+    ).one()
+    if not loaded:
+        return f"no {noun} is loaded ({load_hint}, or hardening sample load)"
+    areas = "import areas (hardening import lsoa, or hardening area add) and they are placed"
+    if not placed:
+        return f"no {noun} has an area ({loaded:,} loaded before any area): {areas}"
+    if area_id is not None and not here:
+        return (
+            f"no {noun} lies in area {area_id} ({placed:,} in other areas, "
+            f"{loaded - placed:,} in none)"
+        )
+    return f"no {noun} in scope is a dwelling (blocks and commercial premises are not scored)"
 
 
 def bands_as_of(

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, text
 
 from hardening.errors import PermissionDeniedError, UserInputError
 from hardening.geo import to_lon_lat
+from hardening.known import require_area
 from hardening.markers.records import POLICE_ROLES, allowed
 from hardening.security import audit
 
@@ -142,6 +143,7 @@ def due_cases(
     if not (1 <= recent_days <= 730 and 1 <= signs_days <= 730):
         raise UserInputError("recent_days and signs_days must be between 1 and 730")
     require_visit_reader(conn)
+    require_area(conn, area)
     rows = conn.execute(
         text(DUE_SQL),
         {

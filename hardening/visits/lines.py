@@ -10,6 +10,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from hardening.errors import ConflictError, NotFoundError, UserInputError
+from hardening.known import require_area
 from hardening.security import audit
 
 LineStatus = Literal["active", "disrupted", "closed"]
@@ -28,6 +29,7 @@ WHERE (CAST(:area AS text) IS NULL OR l.area_id = :area)
 
 def lines_on(conn: Connection, day: date, area: str | None = None) -> list[dict[str, Any]]:
     """Every line known by `day` with its status then."""
+    require_area(conn, area)
     rows = conn.execute(text(STATUS_ON_SQL + " ORDER BY l.name"), {"day": day, "area": area})
     return [dict(r._mapping) for r in rows]
 
@@ -47,6 +49,7 @@ def add_line(
     """A new line, active from the day it was first seen."""
     if not 3 <= len(name.strip()) <= 100:
         raise UserInputError("a line's name must be 3 to 100 characters")
+    require_area(conn, area)
     try:
         with conn.begin_nested():
             line_id: int = conn.execute(

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from hardening.errors import ConflictError, NotFoundError, PermissionDeniedError, UserInputError
+from hardening.known import require_area
 from hardening.security import audit
 from hardening.visits.models import REFERRAL_STATUSES, ReferralUpdate
 
@@ -58,6 +59,7 @@ def list_referrals(
         raise UserInputError(
             f"unknown status {status!r}; use one of {', '.join(REFERRAL_STATUSES)}"
         )
+    require_area(conn, area)
     rows = conn.execute(
         text(
             "SELECT r.referral_id, r.visit_id, r.partner_org_id, o.name AS partner_name, "

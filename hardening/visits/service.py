@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, PermissionDeniedError, UserInputError
+from hardening.known import require_area
 from hardening.security import audit
 from hardening.visits.markers_bridge import create_marker
 from hardening.visits.models import VisitInput
@@ -252,6 +253,7 @@ def list_visits(
     why = audit.require_reason(reason)
     if not 1 <= limit <= 5000:
         raise UserInputError("limit must be between 1 and 5000")
+    require_area(conn, area)
     rows = conn.execute(
         text(
             f"SELECT {VISIT_COLUMNS} FROM visits v JOIN addresses a USING (uprn) "

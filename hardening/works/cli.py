@@ -13,13 +13,14 @@ from sqlalchemy import Connection
 
 from hardening.clikit import JsonOption, emit, info
 from hardening.db.engine import Actor, system_engine, transaction
+from hardening.known import require_provider
 from hardening.settings import get_settings
 from hardening.works import orders, plan
 from hardening.works.recommend import recommend as recommend_measures
 
 app = typer.Typer(help="Housing security works: measures, orders, schedules.", no_args_is_help=True)
 
-Provider = Annotated[str, typer.Option(help="Housing provider org id.")]
+Provider = Annotated[str, typer.Option(help="Housing provider org id (an unknown one is refused).")]
 Version = Annotated[int, typer.Option(min=1, help="The version you read (see `orders`).")]
 
 
@@ -44,6 +45,7 @@ def _order_text(o: dict[str, Any]) -> str:
 def recommend(provider: Provider, limit: int = 20, as_json: JsonOption = False) -> None:
     """Measures that would lower the provider's homes' risk most (block measures once)."""
     with _system() as conn:
+        require_provider(conn, provider)
         items = recommend_measures(conn, provider, limit)
     emit(items, as_json, _recommendations_text)
 
@@ -70,6 +72,7 @@ def raise_order(
 ) -> None:
     """Raise one work order (or the provider's top N recommendations)."""
     with _system() as conn:
+        require_provider(conn, provider)
         if from_recommendations:
             if not provider:
                 raise typer.BadParameter("--provider is needed with --from-recommendations")
@@ -92,6 +95,7 @@ def list_orders(
 ) -> None:
     """Orders, most urgent SLA clock first."""
     with _system() as conn:
+        require_provider(conn, provider)
         rows = orders.list_orders(conn, provider, status)
     emit(rows, as_json, lambda rs: "\n".join(_order_text(o) for o in rs) or "no orders")
 
@@ -140,6 +144,7 @@ def schedule(
     """Multi-day schedule of the provider's approved orders (local times, road travel where
     roads are loaded); says why a job is left out."""
     with _system() as conn:
+        require_provider(conn, provider)
         result = plan.schedule(conn, provider, start.date(), days, seconds, commit, workers)
     for folder, suffix in ((csv_dir, "csv"), (ics_dir, "ics")):
         if folder is None:
@@ -154,4 +159,5 @@ def schedule(
         + "\n".join(f"{v['operative']:<16} {v['start']:%a %d %H:%M}-{v['end']:%H:%M} "
                   f"#{v['work_order_id']} {v['priority']}" for v in r["visits"])
         + "".join(f"\nleft out #{u['work_order_id']}: {u['reason']}" for u in r["unscheduled"])
+        + (f"\nnothing scheduled: {r['note']}" if r["note"] else "")
     ))  # fmt: skip

@@ -106,6 +106,8 @@ def list_orders(
     conn: Connection, provider: str | None = None, status: str | None = None, limit: int = 500
 ) -> list[dict[str, Any]]:
     """Orders the actor may see, most urgent clock first, with hours left on the SLA."""
+    if status is not None and status not in TRANSITIONS:
+        raise UserInputError(f"unknown status {status!r}: use one of {', '.join(TRANSITIONS)}")
     rows = conn.execute(
         text(
             f"SELECT {COLUMNS}, round((extract(epoch FROM due_at - now()) / 3600)::numeric, 1) "

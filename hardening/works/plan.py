@@ -155,7 +155,23 @@ def to_dict(problem: Problem, schedule: Schedule) -> dict[str, Any]:
         "unscheduled": [
             {"work_order_id": k, "reason": why} for k, why in sorted(schedule.unscheduled.items())
         ],
+        "note": empty_reason(problem, schedule),
     }
+
+
+def empty_reason(problem: Problem, schedule: Schedule) -> str | None:
+    """Why a schedule holds no visit (None when it holds some)."""
+    if schedule.visits:
+        return None
+    if not problem.jobs:
+        return (
+            "no approved orders to schedule: the provider has no order approved, scheduled or "
+            "back after no access (approve requested ones: hardening works move ORDER --to "
+            "approved)"
+        )
+    if not problem.operatives:
+        return "the provider has no operatives to schedule its orders onto"
+    return f"none of the {len(problem.jobs)} orders could be placed: see unscheduled for why"
 
 
 def schedule(
