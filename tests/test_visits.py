@@ -231,9 +231,9 @@ def test_a_visit_the_risk_model_reads_rescores_its_address(
     assert (out.rescore, out.rescored) == ("deferred", None)
     assert _score(app_conn, home) == pytest.approx(before)
     # ... as a request the system worker (`hardening risk drain`) does.
-    done_now = queue.drain(app_conn)
-    assert [(d.cause, d.object_id) for d in done_now] == [("visit", out.visit_id)]
-    assert done_now[0].outcome.startswith("re-scored") and queue.drain(app_conn) == []
+    done_now = {(d.cause, d.object_id): d.outcome for d in queue.drain(app_conn)}
+    assert done_now[("visit", out.visit_id)].startswith("re-scored")  # (others' may wait too)
+    assert queue.drain(app_conn) == []
     raised = _score(app_conn, home)
     assert raised > before + 5
     # An admin's visit is re-scored in its own transaction, and the run names its cause.
