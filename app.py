@@ -72,20 +72,36 @@ LAYER_TOGGLES = {
 MapData = layers.MapLayers
 
 
+# Signing in draws the map from these caches. What every user sees alike (mapdata.TownLayers)
+# is loaded once for everyone: `_actor`, not hashed (the leading underscore), only runs the
+# query. Camera sites are cached per organisation, the unit row-level security decides them
+# by (mapdata.CameraLayers); the system actor (no user) has its own entry. Values are classes
+# from importable modules: st.cache_data pickles them.
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Loading map layers...")
-def load_map(actor: Actor, cell_m: int, main_roads_only: bool) -> MapData:
-    """The layers as this user may see them. The whole actor (user id, organisation, roles) is
-    part of the cache key, so one user's layers are never served to another. The value is a
-    class from an importable module: st.cache_data pickles it."""
-    with as_actor(actor) as conn:
-        return mapdata.map_layers(conn, cell_m, main_roads_only)
+def load_town(_actor: Actor, cell_m: int, main_roads_only: bool) -> mapdata.TownLayers:
+    with as_actor(_actor) as conn:
+        return mapdata.town_layers(conn, cell_m, main_roads_only)
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
-def first_view(actor: Actor) -> tuple[int, int]:
+def load_cameras(org_id: str | None, system: bool, _actor: Actor) -> mapdata.CameraLayers:
+    with as_actor(_actor) as conn:
+        return mapdata.camera_layers(conn)
+
+
+def load_map(actor: Actor, cell_m: int, main_roads_only: bool) -> MapData:
+    """The layers as this user may see them."""
+    town = load_town(actor, cell_m, main_roads_only)
+    cameras = load_cameras(actor.org_id, actor.user_id is None, actor)
+    return MapData(town.areas, town.roads, town.density, town.stations, cameras.cctv, cameras.anpr)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner=False)
+def first_view(_actor: Actor) -> tuple[int, int]:
     """The first view's square size and the number of street segments (a large town starts
-    with bigger squares and main roads only, so its first render stays quick)."""
-    with as_actor(actor) as conn:
+    with bigger squares and main roads only, so its first render stays quick); the same for
+    every user, like the town layers."""
+    with as_actor(_actor) as conn:
         return mapdata.first_square(conn), mapdata.street_count(conn)
 
 
@@ -99,10 +115,10 @@ def _ramp(t: float) -> Colour:
 
 def _records(items: list[Any], tip: str, keep: tuple[str, ...]) -> list[dict[str, Any]]:
     """Plain dicts for deck.gl with only the fields the map uses (thousands of cameras go to
-    the browser), each with its tooltip (None shown as blank)."""
+    the browser), each with its tooltip (None shown as blank) and lon/lat to about a metre."""
     rows = [asdict(item) for item in items]
     return [
-        {**{k: row[k] for k in keep},
+        {**{k: row[k] for k in keep}, "lon": round(row["lon"], 5), "lat": round(row["lat"], 5),
          "tip": tip.format(**{k: "" if v is None else v for k, v in row.items()})}
         for row in rows
     ]  # fmt: skip
@@ -137,10 +153,10 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
         out.extend(street_layers(data.roads, pickable=True))
     if show["areas"]:
         out.append(area_outline_layer(data.areas))
-    hubs = _records(data.stations, "<b>{name}</b> {code}", ("key", "kind", "name", "lon", "lat"))
-    for hub in hubs:
-        hub["colour"] = BUS_STATION if hub["kind"] == "bus_station" else STATION
-        hub["tip"] += "<br/>" + hub["kind"].replace("_", " ")
+    hubs = _records(data.stations, "<b>{name}</b> {code}", ("key", "name"))
+    for hub, station in zip(hubs, data.stations, strict=True):
+        hub["colour"] = BUS_STATION if station.kind == "bus_station" else STATION
+        hub["tip"] += "<br/>" + station.kind.replace("_", " ")
     if show["stations"]:
         # Labels go under every marker: a long name never hides a camera or a station.
         out.append(
@@ -152,11 +168,9 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
                       background_padding=[5, 2, 5, 2], pickable=False)
         )  # fmt: skip
     if show["cctv"]:
-        cameras = _records(
-            data.cctv, "<b>CCTV</b> {name}<br/>{status}", ("name", "status", "lon", "lat")
-        )
-        for cam in cameras:
-            cam["colour"] = CCTV_STATUS.get(cam["status"], CCTV_STATUS["removed"])
+        cameras = _records(data.cctv, "<b>CCTV</b> {name}<br/>{status}", ("name",))
+        for cam, site in zip(cameras, data.cctv, strict=True):
+            cam["colour"] = CCTV_STATUS.get(site.status, CCTV_STATUS["removed"])
         out.append(
             pdk.Layer("ScatterplotLayer", cameras, id="cctv", get_position="[lon, lat]",
                       get_fill_color="colour", get_radius=25, radius_min_pixels=6,
@@ -164,9 +178,7 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
                       line_width_min_pixels=1.5, pickable=True)
         )  # fmt: skip
     if show["anpr"]:
-        sites = _records(
-            data.anpr, "<b>ANPR</b> {name}<br/>{road_name} {direction}", ("name", "lon", "lat")
-        )
+        sites = _records(data.anpr, "<b>ANPR</b> {name}<br/>{road_name} {direction}", ("name",))
         out.append(
             pdk.Layer("ScatterplotLayer", sites, id="anpr", get_position="[lon, lat]",
                       get_fill_color=ANPR, get_radius=35, radius_min_pixels=6,

@@ -179,8 +179,8 @@ _LON = "round(ST_X(ST_Transform({g}, 4326))::numeric, 6)::float8"
 _LAT = "round(ST_Y(ST_Transform({g}, 4326))::numeric, 6)::float8"
 
 
-def _coords(geom_sql: str) -> str:
-    return f"(ST_AsGeoJSON(ST_Transform({geom_sql}, 4326), 6)::json -> 'coordinates')"
+def _coords(geom_sql: str, decimals: int = 6) -> str:
+    return f"(ST_AsGeoJSON(ST_Transform({geom_sql}, 4326), {int(decimals)})::json -> 'coordinates')"
 
 
 def _where(bbox: BBox | None, *conditions: str, geom: str = "geom") -> tuple[str, dict[str, Any]]:
@@ -306,16 +306,18 @@ def roads(
     bbox: BBox | None = None,
     main_only: bool = False,
     simplify_m: float = 0.0,
+    decimals: int = 6,
 ) -> list[Road]:
     """Street centre lines for context; main_only keeps motorway..tertiary (the low-zoom view)
-    and simplify_m drops vertices closer than that to the line (Douglas-Peucker, in metres)."""
+    and simplify_m drops vertices closer than that to the line (Douglas-Peucker, in metres);
+    decimals of a degree in the coordinates (5 is about a metre, plenty for a town map)."""
     _check_tolerance(simplify_m)
     conditions = ["road_class = ANY(:classes)"] if main_only else []
     where, params = _where(bbox, *conditions)
     rows = _fetch(
         conn,
         "SELECT road_id, name, ref, road_class, "
-        f"{_coords('ST_SimplifyPreserveTopology(geom, :tolerance)')} AS path "
+        f"{_coords('ST_SimplifyPreserveTopology(geom, :tolerance)', decimals)} AS path "
         f"FROM roads {where} ORDER BY road_id",
         {**params, "classes": list(MAIN_ROAD_CLASSES), "tolerance": simplify_m},
         "roads",
@@ -323,14 +325,17 @@ def roads(
     return [Road(**row) for row in rows]
 
 
-def areas(conn: Connection, bbox: BBox | None = None, simplify_m: float = 0.0) -> list[Area]:
+def areas(
+    conn: Connection, bbox: BBox | None = None, simplify_m: float = 0.0, decimals: int = 6
+) -> list[Area]:
     """Force-area boundaries, the outline a map without a basemap needs most."""
     _check_tolerance(simplify_m)
     where, params = _where(bbox)
     rows = _fetch(
         conn,
         "SELECT area_id, name, "
-        f"{_coords('ST_Multi(ST_SimplifyPreserveTopology(geom, :tolerance))')} AS polygons "
+        f"{_coords('ST_Multi(ST_SimplifyPreserveTopology(geom, :tolerance))', decimals)} "
+        "AS polygons "
         f"FROM areas {where} ORDER BY area_id",
         {**params, "tolerance": simplify_m},
         "areas",

@@ -6,43 +6,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import altair as alt
 import pandas as pd
 import streamlit as st
 
 from hardening.errors import HardeningError
 from hardening.reports.api import get_kpi
-from hardening.reports.charts import monthly_rows
 from hardening.reports.html import render, tile_pairs
 from hardening.reports.publish import LEGEND, shown
 from hardening.reports.tables import sections
 from hardening.visits.options import form_options
+from ui.kpi import monthly_chart, nothing_to_draw
 from ui.labels import cell_words
 from ui.session import as_actor, require_actor
-
-
-def monthly_chart(figures: dict[str, Any]) -> alt.Chart:
-    """One pair of bars (visits, referrals) per month, labelled with the month and year."""
-    rows = pd.DataFrame(monthly_rows(figures), columns=["month", "order", "series", "count"])
-    months = list(dict.fromkeys(rows.sort_values("order")["month"]))
-    chart: alt.Chart = (
-        alt.Chart(rows)
-        .mark_bar()
-        .encode(
-            x=alt.X("month:N", sort=months, title=None, axis=alt.Axis(labelAngle=0)),
-            xOffset=alt.XOffset("series:N", sort=["Visits", "Referrals"]),
-            y=alt.Y("count:Q", title="per month"),
-            color=alt.Color(
-                "series:N",
-                sort=["Visits", "Referrals"],
-                scale=alt.Scale(range=["#1f5fa8", "#e08a00"]),
-                legend=alt.Legend(title=None, orient="top"),
-            ),
-            tooltip=["month", "series", "count"],
-        )
-    )
-    return chart
-
 
 actor = require_actor()
 st.title("Yearly performance")
@@ -79,8 +54,12 @@ for i, (label, pair) in enumerate(tile_pairs(figures), start=1):
     delta = None if pair["change_pct"] is None else f"{pair['change_pct']:+.1f}%"
     cols[i % 4].metric(label, shown(pair["this"]), delta)
 st.subheader("Visits and referrals per month")
-st.altair_chart(monthly_chart(figures), key="monthly_chart")
-st.caption("A withheld month (a count under the disclosure threshold) has no bar.")
+empty = nothing_to_draw(figures, int(year))
+if empty is not None:
+    st.info(empty)
+else:
+    st.altair_chart(monthly_chart(figures), key="monthly_chart")
+    st.caption("A withheld month (a count under the disclosure threshold) has no bar.")
 for section in sections(figures):
     st.subheader(section.title)
     st.dataframe(

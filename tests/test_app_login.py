@@ -1,6 +1,7 @@
 """Signing in to the map (ui.session through app.py, AppTest against the committed fixture): the
 form and no map when nobody is signed in, a real sign-in through the form, a wrong password, an
-expired session, signing out, and each user's layers cached apart from everyone else's."""
+expired session, signing out, and each organisation's camera sites cached apart from everyone
+else's (the town's areas, streets, stations and address squares are the same for all)."""
 
 from __future__ import annotations
 
@@ -95,6 +96,7 @@ def test_each_user_gets_their_own_layers_not_a_cached_copy(
     viewer_cameras = {name for _, name, status, _, _ in CCTV if status != "removed"}
     at = signed_in(committed_map_fixture.viewer).run()
     assert cameras(at) == viewer_cameras
+    town = {k: layers_by_id(at)[k]["data"] for k in ("areas", "density", "roads", "stations")}
     # Same page, same settings, within the cache's lifetime: the outsider (no agreement)
     # still gets only what they may see.
     at = signed_in(committed_map_fixture.outsider).run()
@@ -102,6 +104,8 @@ def test_each_user_gets_their_own_layers_not_a_cached_copy(
     assert at.session_state["actor"].username == OUTSIDER
     assert cameras(at) == set() and layers_by_id(at)["anpr"]["data"] == []
     assert {m.label: m.value for m in at.metric}["CCTV working"] == "0"
+    # Areas, streets, stations and the published address squares are everyone's alike.
+    assert {k: layers_by_id(at)[k]["data"] for k in town} == town
     assert cameras(signed_in(committed_map_fixture.viewer).run()) == viewer_cameras
 
 

@@ -40,6 +40,10 @@ REGISTER = [
     (14, "", "21", "", "THE GREEN", "SUNDERLAND", "SR6 0LQ"),
     (15, "TOP FLOOR FLAT 1", "80", "LANSDOWNE PLACE", "", "HOVE", "BN3 1FH"),
     (16, "", "FLAT 15", "HALLIARD COURT", "", "CARDIFF", "CF10 4NH"),  # the flat as the PAON
+    # A named block whose number is also a flat's.
+    (17, "", "LINDEN HOUSE, 6", "CROSBY STREET", "", "BARROW-IN-FURNESS", "LA14 1JR"),
+    (18, "FLAT 6", "LINDEN HOUSE, 6", "CROSBY STREET", "", "BARROW-IN-FURNESS", "LA14 1JR"),
+    (19, "FLAT 1", "LINDEN HOUSE, 6", "CROSBY STREET", "", "BARROW-IN-FURNESS", "LA14 1JR"),
 ]
 
 
@@ -134,6 +138,9 @@ def test_import_keeps_names_flats_ranges_and_streetless_localities(named: Connec
         ("Top Floor Flat 1, 80 Lansdowne Place, Hove", 15),
         ("Flat 15, CF10 4NH", 16),
         ("flat 15 halliard court cardiff", 16),
+        ("Flat 6, Linden House, Barrow-in-Furness", 18),  # the flat, not the block at 6
+        ("Flat 1, Linden House", 19),
+        ("Linden House, Barrow-in-Furness", 17),
     ],
 )
 def test_named_houses_flats_and_odd_forms_are_found(

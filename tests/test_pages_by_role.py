@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -29,6 +30,7 @@ from hardening.settings import PROJECT_ROOT
 from hardening.visits.models import ReferralUpdate
 from hardening.visits.referrals import list_referrals, movable, update_referral
 from hardening.visits.route import DAY_OVER, TeamDay, plan_day, start_minute
+from ui.kpi import monthly_chart, nothing_to_draw
 
 __all__ = ["committed_town"]  # a fixture: the risk town, scored and committed
 LONDON = ZoneInfo("Europe/London")
@@ -206,16 +208,41 @@ def test_the_monthly_chart_has_a_bar_per_month_with_its_name() -> None:
     assert len(rows) == 23  # March's withheld referrals are left out, not drawn as 0
 
 
-def test_the_kpi_page_draws_months_and_words(fresh: None, world: World) -> None:
+def test_the_kpi_page_uses_words_and_says_when_there_is_nothing_to_chart(
+    fresh: None, world: World
+) -> None:
+    """Words, not codes, in its tables; a year with nothing to draw gets a sentence, not an
+    empty chart (tests/test_report_kpi.py checks the chart the sample town draws)."""
     at = _page("pages/7_KPI.py", world.actors["analyst"])
     assert not at.exception
-    [chart] = at.get("vega_lite_chart")
-    spec = json.loads(chart.proto.spec)
-    assert spec["encoding"]["x"]["field"] == "month" and "xOffset" in spec["encoding"]
-    assert spec["encoding"]["x"]["sort"][0].startswith("Jan ")
     for frame in at.dataframe:
         cells = frame.value.astype(str).to_numpy().ravel()
         assert not [c for c in cells if "_" in c]
+    at.number_input(key="year").set_value(2020).run()
+    assert not at.exception and not at.get("vega_lite_chart")
+    assert [i.value for i in at.info] == ["No visits or referrals were recorded in 2020."]
+
+
+def _year(visits: int | None, referrals: int | None, /, **may: int | None) -> dict[str, Any]:
+    """A year of published months (None: withheld), every month alike but May's `may`."""
+    months = [{"month": date(2025, m, 1), "visits": visits, "referrals": referrals}
+              for m in range(1, 13)]  # fmt: skip
+    months[4].update(may)
+    return {"monthly": months}
+
+
+def test_the_monthly_chart_counts_in_whole_numbers_or_says_why_there_is_none() -> None:
+    """Every month withheld (or withheld and none) gives a sentence, not an empty chart
+    with a 0.000000 axis; a chart's axis ticks whole numbers."""
+    for withheld in (_year(None, None), _year(0, None), _year(None, 0, visits=0)):
+        said = nothing_to_draw(withheld, 2025)
+        assert said is not None and "withheld" in said and "2025" in said
+    assert nothing_to_draw(_year(0, 0), 2025) == "No visits or referrals were recorded in 2025."
+    some = _year(None, None, visits=12)
+    assert nothing_to_draw(some, 2025) is None
+    y = monthly_chart(some).to_dict()["encoding"]["y"]
+    assert y["axis"]["format"] == "d" and y["axis"]["tickMinStep"] == 1
+    assert y["scale"]["domainMin"] == 0
 
 
 def test_an_unknown_town_is_refused_not_answered_empty(app_conn: Connection, world: World) -> None:

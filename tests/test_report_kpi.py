@@ -422,3 +422,9 @@ def test_dashboard_page_shows_the_report(
         want = pd.DataFrame(rows, columns=list(section.headers))
         assert frame.astype(str).values.tolist() == want.astype(str).values.tolist(), section.key
     assert at.get("download_button")
+    # The months as bars beside each other, named with their year, on whole numbers.
+    [chart] = at.get("vega_lite_chart")
+    spec = json.loads(chart.proto.spec)
+    assert spec["encoding"]["x"]["field"] == "month" and "xOffset" in spec["encoding"]
+    assert spec["encoding"]["x"]["sort"] == [f"{date(YEAR, m, 1):%b} {YEAR}" for m in range(1, 13)]
+    assert spec["encoding"]["y"]["axis"]["format"] == "d" and not at.info

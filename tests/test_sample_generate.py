@@ -16,6 +16,7 @@ import shapely
 
 from hardening.errors import UserInputError
 from hardening.geo import to_bng
+from hardening.importers.addresses import PARTS, address_text
 from hardening.sample.files import write_set
 from hardening.sample.generate import SampleSet, generate
 from hardening.sample.spec import (
@@ -105,7 +106,9 @@ def test_flats_share_their_blocks_uprn_point_and_postcode(default_set: SampleSet
         assert a["property_type"][block] == "block" and a["property_type"][i] == "flat"
         for col in ("geom", "street", "house_number", "postcode", "lsoa_code"):
             assert a[col][i] == a[col][block], col
-        assert a["sub_building"][i].startswith("Flat ")
+        for col in ("building_name", "locality"):
+            assert a[col][i] == a[col][block], col
+        assert re.fullmatch(r"(Flat|Apartment) ([A-D]|\d+)", a["sub_building"][i])
         assert a["full_address"][i].startswith(a["sub_building"][i] + ", ")
     assert all(
         t == "flat" or p is None for t, p in zip(a["property_type"], a["parent_uprn"], strict=True)
@@ -118,7 +121,7 @@ def test_addresses_read_like_real_ones(default_set: SampleSet) -> None:
         re.fullmatch(r"Flat 3, 12 Ramsden Street, Barrow-in-Furness, LA14 \d[A-Z]{2}", f)
         for f in a["full_address"]
     )
-    assert any(re.fullmatch(r"\d+A", n) for n in a["house_number"])
+    assert any(re.fullmatch(r"\d+A", n) for n in a["house_number"] if n is not None)
     assert all(POSTCODE.match(p) for p in a["postcode"])
     outward = {t.name: {nb.outward for nb in t.neighbourhoods} for t in TOWNS}
     assert all(p.split()[0] in outward[t] for p, t in zip(a["postcode"], a["town"], strict=True))
@@ -126,8 +129,68 @@ def test_addresses_read_like_real_ones(default_set: SampleSet) -> None:
     assert 10 <= sum(per_postcode) / len(per_postcode) <= 25
     for full, town, postcode in zip(a["full_address"], a["town"], a["postcode"], strict=True):
         assert full.endswith(f", {town}, {postcode}")
+    # The text is the parts in the order an import writes them ("Flat 3, Harbour Court, 12
+    # Dock Street, Walney, Barrow-in-Furness, LA14 3AB").
+    for i, full in enumerate(a["full_address"]):
+        assert full == address_text({part: a[part][i] for part in PARTS}), full
     streets_per_town = Counter((t, s) for t, s in zip(a["town"], a["street"], strict=True))
     assert len(streets_per_town) > 300
+
+
+def test_houses_have_names_most_often_at_the_edge_of_town(default_set: SampleSet) -> None:
+    """As in HM Land Registry's addresses: about one house in sixteen is named, more at the
+    edge of a town; most names stand alone, some keep their number."""
+    a = columns(default_set, "addresses")
+    houses = [i for i, t in enumerate(a["property_type"]) if t in ("house", "bungalow")]
+    named = [i for i in houses if a["building_name"][i] is not None]
+    assert 0.03 < len(named) / len(houses) < 0.12
+    alone = [i for i in named if a["house_number"][i] is None]
+    assert 0.5 < len(alone) / len(named) < 0.95
+    assert any(re.fullmatch(r"[A-Z][a-z ]+, [A-Z][\w ]+, [\w-]+, [A-Z0-9 ]+", a["full_address"][i])
+               for i in alone)  # fmt: skip  # "Rose Cottage, Mill Lane, Ulverston, LA12 7AB"
+    assert {"Rose Cottage", "Fell View"} <= {a["building_name"][i] for i in named}
+    homes = xy(a["geom"])
+    centre = {t.name: (t.x, t.y) for t in TOWNS}
+    edge = np.zeros(len(homes))
+    for town, (x, y) in centre.items():
+        idx = np.array([i for i in houses if a["town"][i] == town])
+        d = np.hypot(homes[idx, 0] - x, homes[idx, 1] - y)
+        edge[idx] = np.argsort(np.argsort(d)) / (len(idx) - 1)
+    is_named = np.array([a["building_name"][i] is not None for i in houses])
+    outer, inner = edge[houses] > 0.8, edge[houses] < 0.5
+    assert is_named[outer].mean() > 3 * is_named[inner].mean()
+    # A street never has two houses of one name; names are not numbers.
+    on_street = Counter((a["town"][i], a["street"][i], a["building_name"][i]) for i in named)
+    assert max(on_street.values()) == 1
+    assert not any(any(c.isdigit() for c in a["building_name"][i]) for i in named)
+
+
+def test_some_flats_are_in_named_blocks(default_set: SampleSet) -> None:
+    """ "Flat 3, Harbour Court, 12 Dock Street", "Apartment 5, Eden Court, Cheviot Walk": a
+    named block's flats carry its name (and its number, or none); small conversions ("Flat A,
+    14 Cross Street") and the callers' "Flat 3, 12 Ramsden Street" have no name."""
+    a = columns(default_set, "addresses")
+    row = {uprn: i for i, uprn in enumerate(a["uprn"])}
+    blocks = [i for i, t in enumerate(a["property_type"]) if t == "block"]
+    named = [i for i in blocks if a["building_name"][i] is not None]
+    assert 0.2 < len(named) / len(blocks) < 0.7 and len(named) > 100
+    flats = [i for i, p in enumerate(a["parent_uprn"]) if p is not None]
+    in_named = [i for i in flats if a["building_name"][row[a["parent_uprn"][i]]] is not None]
+    assert 0.2 < len(in_named) / len(flats) < 0.5  # Land Registry: a third of flats
+    assert any(a["house_number"][i] is None for i in in_named)
+    assert any(a["house_number"][i] is not None for i in in_named)
+    assert any(a["sub_building"][i].startswith("Apartment ") for i in in_named)
+    for i in in_named:
+        assert a["full_address"][i].startswith(f"{a['sub_building'][i]}, {a['building_name'][i]}, ")
+    lettered = {
+        a["parent_uprn"][i] for i in flats if re.fullmatch(r"Flat [A-D]", a["sub_building"][i])
+    }
+    assert lettered and all(a["building_name"][row[u]] is None for u in lettered)
+    ramsden = [f for f in a["full_address"] if f.startswith("Flat 3, 12 Ramsden Street, ")]
+    assert len(ramsden) == 1
+    per_town = Counter((a["town"][i], a["building_name"][i]) for i in named)
+    assert max(per_town.values()) == 1  # one Harbour Court a town
+    assert {"Walney", "Roose", "Stanwix"} <= set(a["locality"]) - {None}
 
 
 def test_tenure_mix_and_landlords(default_set: SampleSet) -> None:

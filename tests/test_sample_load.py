@@ -27,6 +27,7 @@ from hardening.db.engine import Actor, ensure_database, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import libpq_conninfo
 from hardening.errors import AuthenticationError, UserInputError
+from hardening.markers.lookup import lookup
 from hardening.sample.cli import app as sample_app
 from hardening.sample.files import file_sources, generated_sources
 from hardening.sample.generate import generate
@@ -237,6 +238,51 @@ def test_loaded_works_fit_the_catalogue_and_the_rotas(loaded: Loaded) -> None:
             "a.starts_on AND a.ends_on)"
         ).fetchone()
         assert lapsed == (0,)
+
+
+def test_named_houses_and_blocks_load_and_the_control_room_finds_them_by_name(
+    loaded: Loaded,
+) -> None:
+    """The sample's house names, named blocks and localities land in their columns and the
+    name vocabulary; the control room's look-up finds a house by its name alone and a flat by
+    its flat and block name, as a caller would say them, with no street or postcode."""
+    with psycopg.connect(libpq_conninfo(loaded.url)) as conn:
+        q = conn.execute
+        named, flats, localities, vocabulary = q(
+            "SELECT count(*) FILTER (WHERE building_name IS NOT NULL AND parent_uprn IS NULL), "
+            "count(*) FILTER (WHERE building_name IS NOT NULL AND parent_uprn IS NOT NULL), "
+            "count(DISTINCT locality), (SELECT count(*) FROM address_name_vocabulary) "
+            "FROM addresses"
+        ).fetchone()  # type: ignore[misc]
+        assert named > 500 and flats > 500 and localities == 3 and vocabulary > 500
+        # A house known by its name alone, the only one of that name (the first by name).
+        house = q(
+            "SELECT building_name, uprn FROM addresses a "
+            "WHERE property_type = 'house' AND house_number IS NULL AND NOT EXISTS "
+            "(SELECT 1 FROM addresses b WHERE b.building_name = a.building_name "
+            "AND b.uprn <> a.uprn) ORDER BY building_name LIMIT 1"
+        ).fetchone()
+        flat = q(
+            "SELECT f.sub_building || ', ' || f.building_name || ', ' || f.town, f.uprn "
+            "FROM addresses f JOIN addresses b ON b.uprn = f.parent_uprn "
+            "WHERE b.building_name IS NOT NULL AND f.sub_building LIKE 'Apartment %' "
+            "ORDER BY f.uprn LIMIT 1"
+        ).fetchone()
+        user = q(
+            "SELECT user_id, org_id, roles FROM users WHERE username = 'demo.control'"
+        ).fetchone()
+    assert house is not None and flat is not None and user is not None
+    actor = Actor(int(user[0]), str(user[1]), tuple(user[2]), "demo.control")
+    engine = app_engine_for(loaded.url)
+    try:
+        for said, uprn in (house, flat):
+            with transaction(engine, actor) as conn:
+                answer = lookup(conn, reason="caller gave the house's name", q=said)
+            assert answer["match"]["status"] == "matched", (said, answer["match"])
+            assert answer["address"]["uprn"] == uprn, said
+            assert answer["status"] != "not_checked"
+    finally:
+        engine.dispose()
 
 
 def test_a_generated_set_loads_and_reloads_unchanged(fresh_db: Callable[[str], URL]) -> None:

@@ -104,14 +104,16 @@ def street_layers(roads: Sequence[Road], pickable: bool = False) -> list[pdk.Lay
     """Streets as white lines over a grey casing (main roads wider): they read over any fill.
     pickable: the white line shows the street's name ("tip") under the pointer."""
     main = set(MAIN_ROAD_CLASSES)
-    paths = [
-        {"path": r.path, "width": 3.5 if r.road_class in main else 1.5,
-         "tip": " ".join(filter(None, [r.ref, r.name])) or r.road_class.replace("_", " ")}
-        for r in roads
-    ]  # fmt: skip
+    casing = [{"path": r.path, "width": 3.5 if r.road_class in main else 1.5} for r in roads]
+    # Only the white line is picked: the casing goes without names (less for the browser).
+    lines = [
+        {**c, "tip": " ".join(filter(None, [r.ref, r.name])) or r.road_class.replace("_", " ")}
+        for c, r in zip(casing, roads, strict=True)
+    ]
     return [
         pdk.Layer("PathLayer", paths, id=layer_id, get_path="path", get_color=colour,
                   get_width=f"width + {extra}", width_units=PIXELS, cap_rounded=True,
                   joint_rounded=True, pickable=pickable and layer_id == "roads")
-        for layer_id, colour, extra in (("road-casing", ROAD_CASING, 2), ("roads", ROAD_LINE, 0))
+        for layer_id, paths, colour, extra in (("road-casing", casing, ROAD_CASING, 2),
+                                               ("roads", lines, ROAD_LINE, 0))
     ]  # fmt: skip

@@ -354,13 +354,16 @@ def _fetch(
     named_flats: list[bool] = []
     for qid, plan in plans.items():
         flats = all_flats or _mentions_flat(plan.q)
+        # A number said beside a building's name may be its flat's ("9 Bentley House" for
+        # Flat 9, Bentley House, 21 Wellington Way): fetch the named buildings' flats too.
+        named_with_flats = flats or bool(plan.q.numbers)
         for name_id in plan.names:
             name = vocab.names[name_id]
             for key, value in zip(
                 named, (qid, name.name, name.street, name.town, name.postcode), strict=True
             ):
                 named[key].append(value)
-            named_flats.append(flats)
+            named_flats.append(named_with_flats)
         numbers = _number_variants(plan.q)
         for street_id in plan.streets:
             street = vocab.streets[street_id]

@@ -232,6 +232,10 @@ def number_fit(
         letter_flat = True
     elif q.flat == house and q.slash_house is not None and q.slash_house == flat:
         return FLAT_BARE  # "12/3" for flat 3 at 12
+    elif named and q.flat is not None and q.flat == flat:
+        # "Flat 6, Linden House" for flat 6 of Linden House, 6 Crosby Street: the name found
+        # the building, so the number said is the flat's, not the house's.
+        return FLAT_SAID + EXTRA_NUMBER * len(numbers) + NUMBER_UNSAID
     elif q.flat == house and q.slash_house is None and not numbers and not q.flat.isalpha():
         # "Loft Flat, 59 Burleigh Piece" said as "flat 59 burleigh piece": the house is 59
         return FLAT_UNKNOWN if flat is None else FLAT_UNSAID

@@ -80,12 +80,33 @@ class Addresses:
     tenure: ObjArray
     provider: ObjArray
     sub_building: ObjArray
-    house_number: ObjArray
+    house_number: ObjArray  # None for a house or block known by its name alone
     postcode: ObjArray
     full_address: ObjArray
+    building_name: ObjArray  # "Rose Cottage", "Harbour Court" (sample.naming), else None
+    locality: ObjArray  # "Walney", else None
 
     def __len__(self) -> int:
         return len(self.uprn)
+
+    @cached_property
+    def street_line(self) -> ObjArray:
+        """Number and street ("12 Dock Street"), or the street alone where there is no number."""
+        return prefixed(self.house_number, " ", self.street_name.astype(object))
+
+    @cached_property
+    def premises(self) -> ObjArray:
+        """What the building is called: its name, else its number and street."""
+        out = self.street_line.copy()
+        named = np.array([n is not None for n in self.building_name.tolist()], dtype=bool)
+        out[named] = self.building_name[named]
+        return out
+
+    @cached_property
+    def line(self) -> ObjArray:
+        """The address before locality and town: "Flat 3, Harbour Court, 12 Dock Street"."""
+        named = prefixed(self.building_name, ", ", self.street_line)
+        return prefixed(self.sub_building, ", ", named)
 
     @cached_property
     def social(self) -> np.ndarray:
@@ -191,6 +212,7 @@ def _expand(
     line = number + " " + names[st]
     line = prefixed(sub, ", ", line)
     full = line + ", " + town_name + ", " + postcode
+    nobody = np.full(len(unit), None, dtype=object)  # names and localities: sample.naming
     return Addresses(
         uprn=UPRN_BASE + np.arange(len(unit), dtype=np.int64),
         parent=parent,
@@ -209,6 +231,8 @@ def _expand(
         house_number=number,
         postcode=postcode,
         full_address=full.astype(object),
+        building_name=nobody,
+        locality=nobody.copy(),
     )
 
 
@@ -314,8 +338,10 @@ def addresses_table(addr: Addresses, lsoa_code: ObjArray) -> Table:
         area_id=np.array([t.area_id for t in TOWNS], dtype=object)[addr.town],
         full_address=addr.full_address,
         sub_building=addr.sub_building,
+        building_name=addr.building_name,
         house_number=addr.house_number,
         street=addr.street_name,
+        locality=addr.locality,
         town=np.array([t.name for t in TOWNS], dtype=object)[addr.town],
         postcode=addr.postcode,
         property_type=addr.kind,

@@ -49,7 +49,7 @@ def cctv(
     for i in np.flatnonzero(kit.cctv).tolist():
         rows.append(
             (
-                f"{addr.house_number[i]} {addr.street_name[i]} block camera",
+                f"{addr.premises[i]} block camera",
                 str(addr.provider[i]),
                 float(rng.uniform(0, 360)),
                 90.0,

@@ -27,7 +27,6 @@ from hardening.sample.util import (
     choose,
     nullable,
     points_ewkt,
-    prefixed,
 )
 from hardening.sample.util import utc_text as utc
 from hardening.sample.zones import Zones
@@ -227,9 +226,7 @@ def incidents_table(
     # Street-level events sit a few metres off the building, as anonymised map points do.
     x = addr.x[a] + np.where(at_address, 0.0, rng.normal(0.0, 12.0, n))
     y = addr.y[a] + np.where(at_address, 0.0, rng.normal(0.0, 12.0, n))
-    short = addr.house_number[a] + " " + addr.street_name[a]
-    short = prefixed(addr.sub_building[a], ", ", short)
-    location = np.where(at_address, short, "On or near " + addr.street_name[a])
+    location = np.where(at_address, addr.line[a], "On or near " + addr.street_name[a])
     day = inc.seconds // 86400
     line = np.where(inc.spot >= 0, spots.line[np.maximum(inc.spot, 0)], -1)
     first, last = line_live

@@ -25,6 +25,7 @@ from hardening.sample import (
     layout,
     lines,
     markers,
+    naming,
     partners,
     site_dates,
     training,
@@ -59,6 +60,7 @@ STAGES = (
     "cameras",
     "site_dates",
     "training",
+    "naming",  # last: a stage added later leaves the streams of the others as they were
 )
 
 
@@ -134,6 +136,7 @@ def generate(
     slots = layout.house_slots(rng["layout"], streets)
     say("placing houses and flats")
     addr = addresses_mod.build(rng["addresses"], streets, names, slots, want)
+    addr = naming.name(rng["naming"], addr)
     stations = geography.hubs()
     say("drawing zones and deprivation")
     zone = zones.build(rng["zones"], addr, stations)

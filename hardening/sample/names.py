@@ -63,3 +63,33 @@ LINE_ORIGINS: Final = (
     "Liverpool", "Merseyside", "Manchester", "Salford", "Preston", "Blackpool", "Birmingham",
     "West Yorkshire", "Newcastle", "Glasgow", "London",
 )  # fmt: skip
+
+# House names. Some are as common as they are in real registers ("Rose Cottage" in many
+# towns); the rest are made of a word and an ending ("Beck Cottage", "Rowan Lea").
+CLASSIC_HOUSE_NAMES: Final = (
+    "Rose Cottage", "Ivy Cottage", "The Old Vicarage", "The Old School House",
+    "The Old Forge", "The Old Post Office", "The Coach House", "Fell View", "Fairview",
+    "Hillcrest", "Sunnyside", "The Laurels", "The Willows", "The Croft", "The Gables",
+    "Greystones", "Brookside", "Woodlands", "Orchard House", "The Haven", "The Nook",
+    "Mill House", "Stable Cottage", "The Bungalow", "Bay View", "Sea View", "Lake View",
+    "High Bank", "Dale End", "Fellside", "Moorside", "Hillside", "Holly Bank", "Beck Side",
+)  # fmt: skip
+HOUSE_NAME_WORDS: Final = (
+    "Ash", "Beck", "Beech", "Birch", "Bramble", "Briar", "Brook", "Crag", "Elm", "Fell",
+    "Fern", "Gill", "Glebe", "Hawthorn", "Heather", "High", "Hollin", "Holly", "Howe",
+    "Ivy", "Larch", "Laurel", "Lilac", "Low", "Maple", "Meadow", "Moss", "Oak", "Orchard",
+    "Pine", "Primrose", "Raven", "Rose", "Rowan", "Scar", "Sike", "Stone", "Sunny", "Tarn",
+    "Thistle", "Thorn", "Wells", "Willow", "Yew",
+)  # fmt: skip
+HOUSE_NAME_ENDINGS: Final = (
+    "Cottage", "Cottage", "Cottage", "House", "House", "View", "Lea", "Bank", "Croft",
+    "Garth", "Side", "Dene", "Mount", "Lodge", "End", "Nook", "Rigg", "Brow", "Villa",
+)  # fmt: skip
+# Named blocks of flats: a word (the street words) and an ending by neighbourhood character.
+BLOCK_ENDINGS: Final[dict[str, tuple[str, ...]]] = {
+    "centre": ("House", "House", "Court", "Chambers", "Mews", "Buildings"),
+    "terraces": ("House", "Court", "Mews"),
+    "estate": ("Court", "Court", "House", "House", "Heights", "Point"),
+    "suburb": ("Court", "Lodge", "Mews", "House"),
+}
+TOWER_ENDINGS: Final = ("Tower", "House", "Heights")  # estate blocks of 36 flats or more

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-GENERATOR_VERSION: Final = 2  # 2: open no-access orders and visit reviews are recent
+# 2: open no-access orders and visit reviews are recent; 3: house and block names, localities
+GENERATOR_VERSION: Final = 3
 DEFAULT_ADDRESSES: Final = 20_000
 DEFAULT_SEED: Final = 42
 MIN_ADDRESSES: Final = 1_000
@@ -50,6 +51,7 @@ class Neighbourhood:
     sectors: tuple[int, ...]  # sector digits of its (synthetic) postcodes, disjoint per outward
     character: str  # one of CHARACTERS: street layout, housing mix and tenure
     link_road: str  # the road joining it to the town centre
+    locality: str | None = None  # written under the street, as Royal Mail does ("Walney")
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,12 @@ TOWNS: Final = (
              N("Barrow Island", 319350, 468700, 0.06, "LA14", (2,), "terraces",
                "Michaelson Road"),
              N("Salthouse", 320650, 468950, 0.10, "LA14", (6,), "estate", "Salthouse Road"),
-             N("Walney", 318200, 468850, 0.14, "LA14", (3, 7), "estate", "Walney Promenade"),
+             N("Walney", 318200, 468850, 0.14, "LA14", (3, 7), "estate", "Walney Promenade",
+               "Walney"),
              N("Hawcoat", 320350, 472050, 0.12, "LA14", (4, 8), "suburb", "Hawcoat Lane"),
              N("Ormsgill", 319500, 471300, 0.08, "LA14", (0,), "estate", "Ormsgill Lane"),
              N("Newbarns", 321150, 469900, 0.12, "LA13", (9, 8), "suburb", "Abbey Road"),
-             N("Roose", 322300, 469700, 0.12, "LA13", (0, 1), "terraces", "Roose Road"),
+             N("Roose", 322300, 469700, 0.12, "LA13", (0, 1), "terraces", "Roose Road", "Roose"),
          ),
          ("Ramsden Street", "Cavendish Street", "Greengate Street", "Rawlinson Street",
           "Holker Street", "Market Street", "Scott Street", "Buccleuch Street",
@@ -114,7 +117,8 @@ TOWNS: Final = (
              N("Morton", 338250, 554500, 0.10, "CA2", (6,), "estate", "Wigton Road"),
              N("Raffles", 338550, 555950, 0.06, "CA2", (7,), "estate", "Newtown Road"),
              N("Belle Vue", 337700, 555400, 0.08, "CA2", (9, 8), "suburb", "Orton Road"),
-             N("Stanwix", 339700, 557450, 0.10, "CA3", (9,), "suburb", "Scotland Road"),
+             N("Stanwix", 339700, 557450, 0.10, "CA3", (9,), "suburb", "Scotland Road",
+               "Stanwix"),
              N("Belah and Kingstown", 339600, 558700, 0.10, "CA3", (0,), "suburb",
                "Kingstown Road"),
          ),

@@ -64,8 +64,8 @@ SPECS: Final = (
     _spec("transport_hubs", "hub_id hub_key kind name code area_id geom", "hub_key", "hub_id"),
     _spec(
         "addresses",
-        "uprn parent_uprn area_id full_address sub_building house_number street town postcode "
-        "property_type tenure provider_org_id lsoa_code source geom",
+        "uprn parent_uprn area_id full_address sub_building building_name house_number street "
+        "locality town postcode property_type tenure provider_org_id lsoa_code source geom",
         "uprn",
     ),
     _spec("buildings", "source_ref uprn area_id geom", "source_ref"),

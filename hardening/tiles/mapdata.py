@@ -9,6 +9,7 @@ shows exactly what it showed when it counted every address itself.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final
 
 import numpy as np
@@ -82,13 +83,56 @@ def street_count(conn: Connection) -> int:
     return int(conn.execute(text("SELECT count(*) FROM roads")).scalar_one())
 
 
-def map_layers(conn: Connection, cell_m: int, main_roads_only: bool) -> layers.MapLayers:
-    """Everything the main map draws, as this user may see it (RLS for the camera sites)."""
-    return layers.MapLayers(
-        areas=layers.areas(conn, simplify_m=10),
-        roads=layers.roads(conn, main_only=main_roads_only, simplify_m=2),
+# Five decimals of a degree are about a metre: plenty for a town map, and a sixth less JSON.
+MAP_DECIMALS: Final = 5
+
+
+@dataclass(frozen=True)
+class TownLayers:
+    """What every signed-in user sees alike: areas, roads and stations have no row-level
+    security, and the address squares come from the pre-counted grid that
+    address_cell_counts gives any signed-in user (sql/012_tiles.sql), published the same way
+    for all. A page may compute them once and show them to everyone."""
+
+    areas: list[layers.Area]
+    roads: list[layers.Road]
+    density: list[layers.DensityCell]
+    stations: list[layers.Station]
+
+
+@dataclass(frozen=True)
+class CameraLayers:
+    """Camera sites as one organisation may see them: the read_sites policy filters by the
+    organisation's agreement (its data classes and areas), not by user or role."""
+
+    cctv: list[layers.CctvSite]
+    anpr: list[layers.AnprSite]
+
+
+def town_layers(conn: Connection, cell_m: int, main_roads_only: bool) -> TownLayers:
+    return TownLayers(
+        areas=layers.areas(conn, simplify_m=10, decimals=MAP_DECIMALS),
+        roads=layers.roads(conn, main_only=main_roads_only, simplify_m=2, decimals=MAP_DECIMALS),
         density=address_squares(conn, cell_m),
         stations=layers.stations(conn, areas_only=True),
+    )
+
+
+def camera_layers(conn: Connection) -> CameraLayers:
+    return CameraLayers(
         cctv=layers.cctv_sites(conn, areas_only=True),
         anpr=layers.anpr_sites(conn, areas_only=True),
+    )
+
+
+def map_layers(conn: Connection, cell_m: int, main_roads_only: bool) -> layers.MapLayers:
+    """Everything the main map draws, as this user may see it (RLS for the camera sites)."""
+    town, cameras = town_layers(conn, cell_m, main_roads_only), camera_layers(conn)
+    return layers.MapLayers(
+        areas=town.areas,
+        roads=town.roads,
+        density=town.density,
+        stations=town.stations,
+        cctv=cameras.cctv,
+        anpr=cameras.anpr,
     )
