@@ -104,7 +104,7 @@ AGREEMENTS: Final = (
         ENDS,
         REVIEW,
     ),
-    (NHS, "Mental health referrals", ("referrals",), ALL_AREAS, STARTS, ENDS, "2026-09-30"),
+    (NHS, "Mental health referrals", ("referrals",), ALL_AREAS, STARTS, ENDS, REVIEW),
     (
         "cumbria-fire",
         "Safe and well visits",
