@@ -27,23 +27,28 @@ def _system() -> Any:
     return transaction(system_engine(get_settings()), Actor.system())
 
 
+PasswordStdin = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input.")
+]
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
 @users_app.command("add")
 def users_add(
     username: str,
     org: Annotated[str, typer.Option(help="Organisation id, e.g. cumbria-police.")],
     role: Annotated[list[str], typer.Option(help=f"One of {', '.join(ROLES)}; repeatable.")],
     display_name: Annotated[str | None, typer.Option(help="Name shown in the UI.")] = None,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
+    password_stdin: PasswordStdin = False,
     as_json: JsonOption = False,
 ) -> None:
     """Add a user to an organisation with one or more roles."""
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    )
+    password = _read_password(password_stdin)
     with _system() as conn:
         user_id = add_user(conn, username, org, role, password, display_name)
     emit(
@@ -55,18 +60,10 @@ def users_add(
 
 @users_app.command("passwd")
 def users_passwd(
-    username: str,
-    password_stdin: Annotated[
-        bool, typer.Option("--password-stdin", help="Read the password from standard input.")
-    ] = False,
-    as_json: JsonOption = False,
+    username: str, password_stdin: PasswordStdin = False, as_json: JsonOption = False
 ) -> None:
     """Set a user's password (12 to 72 bytes): ends their open sessions and lifts a lock-out."""
-    password = (
-        sys.stdin.readline().rstrip("\n")
-        if password_stdin
-        else typer.prompt("New password", hide_input=True, confirmation_prompt=True)
-    )
+    password = _read_password(password_stdin)
     with _system() as conn:
         set_password(conn, username, password)
     emit({"username": username}, as_json, lambda d: f"password set for {d['username']}")
