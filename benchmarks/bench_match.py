@@ -48,7 +48,7 @@ from sqlalchemy import Connection, Engine, text
 from hardening.addresses import vocabulary
 from hardening.addresses.match import HIGH_CONFIDENCE, MatchResult, match, match_many
 from hardening.addresses.scoring import LEAD_CAP, LONE_RUNNER_UP
-from hardening.db.engine import Actor, app_engine, ensure_database, transaction
+from hardening.db.engine import Actor, app_role_engine, ensure_database, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import owner_url
 from hardening.importers.addresses import import_file
@@ -73,7 +73,7 @@ def prepare(database: str, addresses: int, seed: int, reuse: bool, source: str =
     url = owner_url(settings)
     ensure_database(settings, url)
     migrate(url)
-    engine = app_engine(settings)
+    engine = app_role_engine(url)
     with transaction(engine, Actor.system()) as conn:
         have = conn.execute(
             text("SELECT count(*) FROM addresses WHERE source LIKE :s"), {"s": source}

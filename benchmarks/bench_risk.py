@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, text
 from hardening.db.bulk import upsert_rows
 from hardening.db.engine import (
     Actor,
-    app_engine,
+    app_role_engine,
     ensure_database,
     owner_engine,
     set_actor,
@@ -301,7 +301,7 @@ def prepare(database: str, n: int, seed: int, reuse: bool) -> Engine:
     url = owner_url(settings)
     ensure_database(settings, url)
     migrate(url)
-    engine = app_engine(settings)
+    engine = app_role_engine(url)
     with transaction(engine, Actor.system()) as conn:
         have = conn.execute(text("SELECT count(*) FROM addresses WHERE property_type <> 'block'"))
         if reuse and have.scalar_one() == n:

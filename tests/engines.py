@@ -1,33 +1,20 @@
-"""Engines for tests: the application role's privileges and policies on the owner's login.
+"""Engines and signed-in users for tests.
 
-Tests act as the system or as any user without a credential (the tooling trust of
-sql/021_trust_boundary.sql: app_act_as_*), which the service's own login (hardening_app) cannot;
-what they run is then checked by the same grants and policies as the service.
+Tests act as the system or as any user without a credential on `app_role_engine` (the service
+role's privileges on the owner's login: the tooling trust of sql/021_trust_boundary.sql), which
+the service's own login (`service_engine_for`) cannot; pages run on the service's login, so
+their users need a credential (`credentialed`).
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
 
-from hardening.db.engine import Actor, authenticate, make_engine, transaction
+from hardening.db.engine import Actor, app_role_engine, authenticate, make_engine, transaction
 from hardening.db.urls import APP_ROLE, owner_url
 from hardening.security.users import issue_token
 from hardening.settings import get_settings
-
-
-def app_role_engine(owner_url: URL, pool_size: int = 4) -> Engine:
-    engine = make_engine(owner_url, pool_size=pool_size)
-
-    @event.listens_for(engine, "connect")
-    def as_application(dbapi_connection: Any, _: Any) -> None:
-        with dbapi_connection.cursor() as cursor:
-            cursor.execute(f"SET ROLE {APP_ROLE}")
-        dbapi_connection.commit()
-
-    return engine
 
 
 def service_engine_for(owner_url: URL, pool_size: int = 2) -> Engine:
@@ -53,3 +40,6 @@ def credentialed(actor: Actor | str) -> Actor:
             return authenticate(conn, token)
     finally:
         engine.dispose()
+
+
+__all__ = ["app_role_engine", "credentialed", "service_engine_for"]

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 import psycopg.sql
-from sqlalchemy import Connection, Engine, create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
@@ -60,6 +61,21 @@ def app_engine(settings: Settings) -> Engine:
 
 def owner_engine(settings: Settings) -> Engine:
     return make_engine(owner_url(settings), pool_size=2)
+
+
+def app_role_engine(url: URL, pool_size: int = 4) -> Engine:
+    """The service role's privileges and policies on the owner's login (url: the owner's), for
+    tools that act as the system or as named users without a credential, and must be checked
+    like the service: tests and benchmarks. Never for the API or the map."""
+    engine = make_engine(url, pool_size)
+
+    @event.listens_for(engine, "connect")
+    def as_application(dbapi_connection: Any, _: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET ROLE {APP_ROLE}")
+        dbapi_connection.commit()
+
+    return engine
 
 
 def system_engine(settings: Settings) -> Engine:
