@@ -7,6 +7,7 @@ import re
 from datetime import date
 from typing import Any
 
+from hardening.reports.charts import NOTHING_TO_DRAW, monthly_figure
 from hardening.reports.html import render
 from hardening.reports.kpi import Kpi
 from hardening.reports.publish import publish
@@ -178,3 +179,23 @@ def test_html_is_self_contained_and_shows_suppression() -> None:
         for row in section.rows:
             assert all(str(cell).replace("<", "&lt;").replace(">", "&gt;") in page for cell in row)
     assert "households in view of working CCTV" in page and "ANPR cordon" in page
+
+
+def _months(counts: list[int | None]) -> dict[str, Any]:
+    return {
+        "monthly": [
+            {"month": date(2026, m + 1, 1), "visits": c, "referrals": c}
+            for m, c in enumerate(counts)
+        ]
+    }
+
+
+def test_the_reports_monthly_chart_says_why_when_nothing_is_drawn() -> None:
+    empty = monthly_figure(_months([None] * 12))  # every month withheld
+    ax = empty.axes[0]
+    assert [t.get_text() for t in ax.texts] == [NOTHING_TO_DRAW]
+    assert list(ax.get_yticks()) == [] and not ax.patches
+    some = monthly_figure(_months([None, 10, 15, None, 30] + [None] * 7))
+    ticks = some.axes[0].get_yticks()
+    assert len(ticks) >= 2 and all(float(t).is_integer() for t in ticks)  # no 0.05 steps
+    assert [t.get_text() for t in some.axes[0].texts] == []

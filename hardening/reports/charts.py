@@ -12,6 +12,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on servers and in tests
 import matplotlib.pyplot as plt
+from matplotlib.ticker import MaxNLocator
 
 
 def _png(fig: Any) -> str:
@@ -41,17 +42,34 @@ def monthly_rows(published: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def monthly_chart(published: dict[str, Any]) -> str:
+NOTHING_TO_DRAW = "No month to draw: every month is withheld (fewer than 10) or had none"
+
+
+def monthly_figure(published: dict[str, Any]) -> Any:
+    """Bars per month, counted in whole numbers; a sentence instead when no month has a
+    published count (an empty chart on a 0.0-0.05 axis says nothing)."""
     months = [month_label(r["month"]) for r in published["monthly"]]
     fig, ax = plt.subplots(figsize=(8, 3))
-    xs = range(len(months))
-    for offset, key, colour in ((-0.2, "visits", "#1f5fa8"), (0.2, "referrals", "#e08a00")):
-        heights = [r[key] if r[key] is not None else 0 for r in published["monthly"]]
-        ax.bar([x + offset for x in xs], heights, width=0.4, label=key, color=colour)
-    ax.set_xticks(list(xs), months, rotation=45, ha="right", fontsize=8)
     ax.set_title("Visits and referrals per month (withheld months not drawn)")
+    if not monthly_rows(published) or not any(r["count"] for r in monthly_rows(published)):
+        ax.text(0.5, 0.5, NOTHING_TO_DRAW, transform=ax.transAxes, ha="center", va="center")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        return fig
+    xs = range(len(months))
+    for (key, label), offset, colour in zip(
+        MONTHLY_SERIES, (-0.2, 0.2), ("#1f5fa8", "#e08a00"), strict=True
+    ):
+        heights = [r[key] if r[key] is not None else 0 for r in published["monthly"]]
+        ax.bar([x + offset for x in xs], heights, width=0.4, label=label, color=colour)
+    ax.set_xticks(list(xs), months, rotation=45, ha="right", fontsize=8)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     ax.legend()
-    return _png(fig)
+    return fig
+
+
+def monthly_chart(published: dict[str, Any]) -> str:
+    return _png(monthly_figure(published))
 
 
 def referrals_chart(published: dict[str, Any]) -> str:
