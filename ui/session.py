@@ -14,7 +14,7 @@ from typing import Final
 import streamlit as st
 from sqlalchemy import Connection, Engine, text
 
-from hardening.db.engine import Actor, app_engine, transaction
+from hardening.db.engine import NOBODY, Actor, app_engine, transaction
 from hardening.errors import AuthenticationError, DatabaseUnavailableError, HardeningError
 from hardening.security.users import sign_in, sign_out
 from hardening.settings import get_settings
@@ -95,7 +95,7 @@ def logout() -> None:
     actor = st.session_state.get(_ACTOR)
     if actor is not None:
         try:
-            with transaction(engine(), Actor(None, None)) as conn:
+            with transaction(engine(), NOBODY) as conn:
                 sign_out(conn, actor)
         except HardeningError:
             pass  # the session ends by itself (idle limit); forgetting it here is what matters

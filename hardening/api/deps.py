@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Connection, Engine
 
 from hardening.api.settings import ApiSettings
-from hardening.db.engine import Actor, authenticate, transaction
+from hardening.db.engine import NOBODY, Actor, authenticate, transaction
 from hardening.errors import AuthenticationError
 
 
@@ -48,7 +48,7 @@ def db_connection(request: Request, engine: EngineDep, token: TokenDep) -> Itera
     """One transaction per request, acting as the token's user (the database checks the token;
     a dead one is a 401): committed when the route returns, rolled back when it raises. The
     request keeps who it is (`ActorDep`)."""
-    with transaction(engine, Actor(user_id=None, org_id=None)) as conn:
+    with transaction(engine, NOBODY) as conn:
         request.state.actor = authenticate(conn, token)
         yield conn
 

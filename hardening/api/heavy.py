@@ -29,7 +29,7 @@ from fastapi import Depends, Request
 from sqlalchemy import Connection, Engine, create_engine
 
 from hardening.api.settings import ApiSettings
-from hardening.db.engine import Actor, authenticate, transaction
+from hardening.db.engine import NOBODY, Actor, authenticate, transaction
 from hardening.db.urls import app_url_for, owner_url
 from hardening.errors import OverloadedError
 from hardening.settings import Settings
@@ -37,8 +37,6 @@ from hardening.settings import Settings
 In = TypeVar("In")
 Out = TypeVar("Out")
 Result = TypeVar("Result")
-
-NOBODY = Actor(user_id=None, org_id=None)
 
 
 class Budget:

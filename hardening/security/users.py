@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from hardening.db.engine import Actor, transaction
+from hardening.db.engine import NOBODY, Actor, transaction
 from hardening.errors import AuthenticationError, NotFoundError, UserInputError
 
 ROLES = ("control_room", "visit_team", "housing", "planner", "analyst", "admin")
@@ -135,7 +135,7 @@ def sign_in(engine: Engine, username: str, password: str) -> Actor:
     """Check the password in the database and open a session; the returned actor carries the
     session's token. Its own transaction, committed whatever the outcome: a wrong password
     counts towards the lock-out."""
-    with transaction(engine, Actor(None, None)) as conn:
+    with transaction(engine, NOBODY) as conn:
         row = conn.execute(
             text(
                 "SELECT outcome, session_token, user_id, org_id, roles, username, locked_until "
