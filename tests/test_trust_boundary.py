@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from world import POLICE, World
 
 from hardening.db.engine import Actor, authenticate, set_actor
-from hardening.errors import PermissionDeniedError
+from hardening.errors import AuthenticationError, PermissionDeniedError
 
 # What a thief of the service's connection would try: the old settings, as an admin user of
 # the police (a real user id), as the system (no user, role admin), and as a provider.
@@ -135,6 +135,10 @@ def test_a_credential_is_the_only_way_in(
     # Settings cannot widen it either.
     _forge(thief, FORGERIES[0], world.actors["admin"].user_id or 0)
     assert thief.execute(text("SELECT count(*) FROM safe_markers")).scalar_one() == 0
+    # A refused credential leaves no actor behind, not even the one before it.
+    with pytest.raises(AuthenticationError):
+        authenticate(thief, "hdn_not-a-real-token")
+    assert thief.execute(text("SELECT app_user_id()")).scalar_one() is None
 
 
 def test_the_actor_ends_with_the_transaction(
