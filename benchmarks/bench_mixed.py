@@ -1,18 +1,20 @@
-"""Control-room look-ups while heavy work runs: does the connection budget keep them fast?
+"""Control-room look-ups while long work runs: do jobs and the connection budget keep them fast?
 
     .venv/bin/python benchmarks/bench_mixed.py                 # 12 plans, 4 schedules, 1 KPI
     .venv/bin/python benchmarks/bench_mixed.py --planners 4 --seconds 30   # a quick check
 
 Builds (or reuses) its own database, `hardening_bench_mixed`, holding the sample town (as
 bench_soak.py), adds --planners planner users and --schedulers housing users, and starts
-`uvicorn --factory hardening.api.app:create_app` as a subprocess with the default budget
-settings (docs/capacity.md). Control-room look-ups (`GET /v1/lookup` by UPRN and
-`GET /v1/markers/{id}`, both with a reason) go at a fixed rate, open loop: first alone for
---alone seconds (the reference, measured in the same run), then for --seconds while every
-planner keeps one `POST /v1/plans/cctv` (--time-limit solver seconds) in flight, every
-scheduler one `GET /v1/works/schedule`, each starting the next as soon as the last is
-answered, and --kpi analysts each ask once for `GET /v1/reports/kpi`; the heavy requests
-under way when the window ends are waited for and counted.
+`uvicorn --factory hardening.api.app:create_app` and `hardening worker` (the job queue's
+worker, --worker-concurrency jobs at once) as subprocesses (docs/capacity.md). Control-room
+look-ups (`GET /v1/lookup` by UPRN and `GET /v1/markers/{id}`, both with a reason) go at a
+fixed rate, open loop: first alone for --alone seconds (the reference, measured in the same
+run), then for --seconds while every planner keeps one `POST /v1/plans/cctv` (--time-limit
+solver seconds) in flight, every scheduler one `GET /v1/works/schedule`, and --kpi analysts
+each ask once for `GET /v1/reports/kpi`. Each of those is a job (202): the user follows its URL every second
+until it has finished, then asks for the next; a job counts as an error unless it succeeded,
+and its latency is from asking to its result. Jobs under way when the window ends are waited
+for and counted.
 
 One JSON document: look-up p50/p99 alone and under load with their ratio, and per kind of
 request: count, errors by status, p50/p99. Targets (issue 17): p99 under load within 2x of
@@ -26,6 +28,7 @@ import json
 import os
 import random
 import secrets
+import subprocess
 import sys
 import threading
 import time
@@ -118,7 +121,7 @@ def send(client: httpx.Client, kind: str, token: str, method: str, path: str,
     try:
         response = client.request(method, path, params=params, json=body,
                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-        status, note = response.status_code, response.text[:200]
+        status, note = response.status_code, response.text[:2000]
     except httpx.HTTPError as exc:
         status, note = 0, type(exc).__name__
     return Sample(kind, status, time.perf_counter() - started, note)
@@ -152,6 +155,24 @@ def lookups(base: str, f: Fixtures, rate: float, seconds: float, seed: int) -> l
     return samples
 
 
+def follow(client: httpx.Client, asked: Sample, token: str) -> Sample:
+    """A 202's job followed to its end: its status is the job's (200 when it succeeded, 500
+    when it failed, 499 cancelled), its latency from asking to the result."""
+    if asked.status != 202:
+        return asked
+    url, started = json.loads(asked.note)["url"], time.perf_counter() - asked.latency
+    while True:
+        time.sleep(1.0)
+        got = send(client, asked.kind, token, "GET", url, {})
+        if got.status != 200:
+            return Sample(asked.kind, got.status, time.perf_counter() - started, got.note)
+        job = json.loads(got.note)
+        if job["status"] in ("succeeded", "failed", "cancelled"):
+            status = {"succeeded": 200, "failed": 500, "cancelled": 499}[job["status"]]
+            note = job["error"] or job["status"]
+            return Sample(asked.kind, status, time.perf_counter() - started, note)
+
+
 def heavy(base: str, f: Fixtures, args: argparse.Namespace, stop: threading.Event) -> list[Sample]:
     """One thread per user, each keeping one heavy request in flight until stop."""
     samples: list[Sample] = []
@@ -172,6 +193,7 @@ def heavy(base: str, f: Fixtures, args: argparse.Namespace, stop: threading.Even
                 else:
                     params = {"year": date.today().year}
                     s = send(client, kind, token, "GET", "/v1/reports/kpi", params)
+                s = follow(client, s, token)
                 with lock:
                     samples.append(s)
                 n += 1
@@ -214,6 +236,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=90.0, help="Seconds under load.")
     parser.add_argument("--time-limit", type=float, default=20.0, help="Plans' solver limit.")
     parser.add_argument("--schedule-s", type=float, default=10.0, help="Schedules' limit.")
+    parser.add_argument("--worker-concurrency", type=int, default=2, help="Jobs run at once.")
     parser.add_argument("--database", default="hardening_bench_mixed")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--rebuild", action="store_true", help="Drop and reload the database.")
@@ -229,6 +252,9 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     server = start_api(port, extra=["--timeout-keep-alive", "120"])
+    hardening = str(Path(sys.executable).with_name("hardening"))
+    jobs = subprocess.Popen([hardening, "worker", "--concurrency",
+                             str(args.worker_concurrency)], stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         say(f"warming up; then look-ups alone for {args.alone:g} s")
         lookups(base, f, args.rate, 5, args.seed + 1)
@@ -245,8 +271,9 @@ def main() -> None:
         say("waiting for the heavy requests still in flight")
         worker.join()
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, jobs):
+            process.terminate()
+            process.wait(timeout=30)
     by_kind = {k: stats([s for s in done if s.kind == k]) for k in ("cctv_plan", "schedule", "kpi")}
     alone_stats, loaded_stats = stats(alone), stats(loaded)
     everything = [*alone, *loaded, *done]
@@ -262,14 +289,15 @@ def main() -> None:
         "lookup_rate_per_s": args.rate,
         "plan_time_limit_s": args.time_limit,
         "schedule_seconds": args.schedule_s,
+        "worker_concurrency": args.worker_concurrency,
         "window_s": args.seconds,
         "lookup_alone": alone_stats,
         "lookup_under_load": loaded_stats,
         "lookup_p99_ratio": ratio,
         "heavy": by_kind,
-        "heavy_error_samples": [f"{s.kind} {s.status} {s.note}" for s in done if s.status >= 300][
-            :5
-        ],
+        "heavy_error_samples": [
+            f"{s.kind} {s.status} {s.note[:200]}" for s in done if s.status >= 300
+        ][:5],
         "errors": sum(not 200 <= s.status < 300 for s in everything),
         "server_errors_5xx_or_no_answer": fivexx,
         "cpus": os.cpu_count(),

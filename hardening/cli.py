@@ -24,6 +24,8 @@ def _register_capabilities() -> None:
     from hardening.coverage.cli import coverage_app, plan_app
     from hardening.features.cli import register as register_export
     from hardening.importers.cli import app as import_app
+    from hardening.jobs.cli import jobs_app
+    from hardening.jobs.cli import register as register_worker
     from hardening.markers.cli import app as markers_app
     from hardening.reports.cli import report_app, training_app
     from hardening.risk.cli import app as risk_app
@@ -47,9 +49,11 @@ def _register_capabilities() -> None:
     app.add_typer(report_app, name="report")
     app.add_typer(training_app, name="training")
     app.add_typer(area_app, name="area")
+    app.add_typer(jobs_app, name="jobs")
     register_match(app)
     register_api(app)
     register_export(app)
+    register_worker(app)
 
 
 _register_capabilities()

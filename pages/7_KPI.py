@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from hardening.errors import HardeningError
-from hardening.reports.api import get_kpi
+from hardening.reports.publish import published_kpi
 from hardening.reports.html import render, tile_pairs
 from hardening.reports.publish import LEGEND, shown
 from hardening.reports.tables import sections
@@ -37,7 +37,7 @@ if asked not in cache:
             st.spinner("Counting the year (coverage and risk take a while)..."),
             as_actor(actor) as conn,
         ):
-            cache[asked] = get_kpi(conn, int(year), area)  # the API's rule: report roles only
+            cache[asked] = published_kpi(conn, int(year), area)  # the API's rule: report roles only
     except HardeningError as exc:
         st.error(str(exc))
         st.stop()

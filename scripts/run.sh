@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Run the HTTP API and the system worker in the background and the Streamlit map in the
-# foreground; Ctrl-C stops all three.
+# Run the HTTP API and the worker in the background and the Streamlit map in the foreground;
+# Ctrl-C stops all three.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 api_port="${HARDENING_API_PORT:-8000}"
@@ -8,8 +8,9 @@ ui_port="${HARDENING_UI_PORT:-8501}"
 
 .venv/bin/hardening serve --port "$api_port" &
 api_pid=$!
-# The system worker: re-scores what visits and completed orders reach (the API may only ask).
-.venv/bin/hardening risk drain --watch 5 &
+# The worker: runs queued jobs (plans, schedules, reports) as the people who asked, and the
+# re-scores that visits and completed orders ask for (the API and the map may only ask).
+.venv/bin/hardening worker &
 worker_pid=$!
 trap 'kill $api_pid $worker_pid 2>/dev/null || true' EXIT INT TERM
 

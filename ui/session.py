@@ -66,7 +66,7 @@ PAGES: Final[tuple[PageRule, ...]] = (
     # a partner (its visit workers) the referrals made to it. Not the control room.
     _rule("Referrals", "pages/6_Referrals.py", "Referrals",
           "visit_team analyst admin", "visits referrals"),
-    # reports.api.get_kpi: app_may('{analyst,admin,visit_team}', 'visits')
+    # reports.publish.published_kpi: app_may('{analyst,admin,visit_team}', 'visits')
     _rule("KPI", "pages/7_KPI.py", "KPI", "analyst admin visit_team", "visits"),
     # work orders and operatives policies: app_may('{housing}', 'works')
     _rule("Housing_works", "pages/8_Housing_works.py", "Housing works", "housing", "works"),

@@ -11,7 +11,6 @@ from fastapi import FastAPI
 from hardening import __version__
 from hardening.api import health, openapi, v1
 from hardening.api.errors import add_exception_handlers
-from hardening.api.heavy import Heavy
 from hardening.api.limits import BodyLimitMiddleware
 from hardening.api.models import ErrorBody
 from hardening.api.nostore import NoStoreMiddleware
@@ -32,14 +31,12 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # The application role, never the owner. Creating the engine does not connect, so the
         # app starts with the database down and /healthz says so.
-        # Look-ups and the control room keep this pool; heavy work has its own (api/heavy.py).
+        # Long work runs in the worker (hardening/jobs), so this pool serves short requests.
         engine = app_engine(settings)
         app.state.engine = engine
-        app.state.heavy = Heavy.create(settings, api_settings)
         try:
             yield
         finally:
-            app.state.heavy.close()
             engine.dispose()
 
     app = FastAPI(

@@ -8,6 +8,7 @@ from hardening.addresses import api as addresses
 from hardening.api import layers
 from hardening.coverage import api as coverage
 from hardening.features import api as exports
+from hardening.jobs import api as jobs
 from hardening.markers import api as markers
 from hardening.reports import api as reports
 from hardening.risk import api as risk
@@ -29,3 +30,4 @@ router.include_router(visits.router)
 router.include_router(reports.router)
 router.include_router(exports.router)
 router.include_router(tiles.router)
+router.include_router(jobs.router)

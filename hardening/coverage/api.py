@@ -5,18 +5,16 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import Field
-from sqlalchemy import Connection
 
-from hardening.api.deps import ConnDep, TokenDep
-from hardening.api.heavy import HeavyDep
+from hardening.api.deps import ConnDep
 from hardening.api.models import MAX_ID, ApiModel
-from hardening.coverage.anpr import EntryInputs, read_anpr, solve_anpr
-from hardening.coverage.cctv import CctvInputs, CctvParams, read_cctv, solve_cctv
-from hardening.coverage.plans import compare_plans, get_plan, list_plans, save_plan
+from hardening.coverage.cctv import CctvParams
+from hardening.coverage.plans import compare_plans, get_plan, list_plans
 from hardening.coverage.report import coverage_report
-from hardening.db.engine import Actor
+from hardening.jobs.api import ACCEPTED, accepted
+from hardening.known import require_area
 
 router = APIRouter(tags=["coverage"])
 
@@ -55,13 +53,16 @@ class AnprPlanIn(ApiModel):
     time_limit_s: float = Field(default=30.0, ge=0.1, le=300, allow_inf_nan=False)
 
 
-@router.post("/plans/cctv")
-def new_cctv_plan(heavy: HeavyDep, token: TokenDep, body: CctvPlanIn) -> dict[str, Any]:
-    """Best new CCTV sites. Disclosure-controlled like `/coverage`: a site's `adds_share` is
-    null with its `adds_households`; `coverage_before`, `coverage_after`, `objective`, `bound`
-    and `greedy.objective` are null when they would speak of fewer than 10 homes.
-
-    Heavy work (docs/capacity.md): 503 with Retry-After when over its budget."""
+@router.post("/plans/cctv", status_code=202, responses=ACCEPTED)
+def new_cctv_plan(
+    conn: ConnDep, request: Request, response: Response, body: CctvPlanIn
+) -> dict[str, Any]:
+    """Best new CCTV sites, as a job (202; follow its URL): its result is the plan.
+    Disclosure-controlled like `/coverage`: a site's `adds_share` is null with its
+    `adds_households`; `coverage_before`, `coverage_after`, `objective`, `bound` and
+    `greedy.objective` are null when they would speak of fewer than 10 homes. With `name`,
+    the plan is saved and the result carries its `plan_id`."""
+    require_area(conn, body.area)
     params = CctvParams(
         body.new_sites,
         body.budget,
@@ -71,42 +72,17 @@ def new_cctv_plan(heavy: HeavyDep, token: TokenDep, body: CctvPlanIn) -> dict[st
         backup_weight=body.backup_weight,
         time_limit_s=body.time_limit_s,
     )
-
-    def read(conn: Connection, actor: Actor) -> CctvInputs:
-        return read_cctv(conn, body.area, params)
-
-    def solve(inputs: CctvInputs) -> dict[str, Any]:
-        return heavy.solve(solve_cctv, inputs, params)
-
-    def write(conn: Connection, actor: Actor, result: dict[str, Any]) -> dict[str, Any]:
-        if body.name:
-            result["plan_id"] = save_plan(conn, body.name, result, asdict(params))
-        return result
-
-    return heavy.run(token, read, solve, write)
+    job = {"area": body.area, "name": body.name, **asdict(params)}
+    return accepted(conn, request, response, "cctv_plan", job)
 
 
-AnprInputs = tuple[EntryInputs, list[tuple[int, str | None, str, float, float]]]
-
-
-@router.post("/plans/anpr")
-def new_anpr_plan(heavy: HeavyDep, token: TokenDep, body: AnprPlanIn) -> dict[str, Any]:
-    """Best new ANPR sites on the roads. Heavy work: 503 with Retry-After over its budget."""
-
-    def read(conn: Connection, actor: Actor) -> AnprInputs:
-        return read_anpr(conn, body.area, body.new_sites, body.destinations)
-
-    def solve(inputs: AnprInputs) -> dict[str, Any]:
-        entry, sites = inputs
-        return heavy.solve(solve_anpr, entry, sites, body.area, body.new_sites,
-                           body.destinations, body.time_limit_s)  # fmt: skip
-
-    def write(conn: Connection, actor: Actor, result: dict[str, Any]) -> dict[str, Any]:
-        if body.name:
-            result["plan_id"] = save_plan(conn, body.name, result, body.model_dump())
-        return result
-
-    return heavy.run(token, read, solve, write)
+@router.post("/plans/anpr", status_code=202, responses=ACCEPTED)
+def new_anpr_plan(
+    conn: ConnDep, request: Request, response: Response, body: AnprPlanIn
+) -> dict[str, Any]:
+    """Best new ANPR sites on the roads, as a job (202; follow its URL)."""
+    require_area(conn, body.area)
+    return accepted(conn, request, response, "anpr_plan", body.model_dump())
 
 
 @router.get("/plans")

@@ -15,6 +15,8 @@ from hardening.coverage.plans import compare_plans, list_plans, save_plan
 from hardening.coverage.report import coverage_report
 from hardening.coverage.summary import percent
 from hardening.db.engine import Actor, system_engine, transaction
+from hardening.jobs.cli import NoWaitOption, queue_instead
+from hardening.known import require_area
 from hardening.settings import get_settings
 
 coverage_app = typer.Typer(help="What existing CCTV covers.", no_args_is_help=True)
@@ -77,6 +79,7 @@ def cctv_cmd(
     visibility: Annotated[bool, typer.Option("--visibility/--no-visibility")] = True,
     time_limit: TimeOpt = 60.0,
     save: SaveOpt = None,
+    no_wait: NoWaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Best new CCTV sites (K of them or within a budget), existing working cameras kept."""
@@ -92,6 +95,10 @@ def cctv_cmd(
         visibility,
         time_limit,
     )
+    if no_wait:
+        job = {"area": area, "name": save, **asdict(params)}
+        queue_instead("cctv_plan", job, as_json, lambda conn: require_area(conn, area))
+        return
     with transaction(system_engine(get_settings()), Actor.system()) as conn:
         result = plan_cctv(conn, area, params, progress=info)
         if save:
@@ -106,9 +113,15 @@ def anpr_cmd(
     destinations: Annotated[int, typer.Option("--destinations")] = 20,
     time_limit: TimeOpt = 60.0,
     save: SaveOpt = None,
+    no_wait: NoWaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Best k new ANPR road links by captured flow; existing working ANPR kept."""
+    if no_wait:
+        job = {"area": area, "name": save, "new_sites": new_sites,
+               "destinations": destinations, "time_limit_s": time_limit}  # fmt: skip
+        queue_instead("anpr_plan", job, as_json, lambda conn: require_area(conn, area))
+        return
     with transaction(system_engine(get_settings()), Actor.system()) as conn:
         result = plan_anpr(conn, area, new_sites, destinations, time_limit, progress=info)
         if save:

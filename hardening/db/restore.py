@@ -24,7 +24,7 @@ from sqlalchemy.engine import URL
 
 from hardening.db.backup import check_archive, client_tool, connect, errors, libpq_env, table_counts
 from hardening.db.engine import ensure_database, make_engine
-from hardening.db.migrate import applied_migrations, available_migrations
+from hardening.db.migrate import applied_migrations, known_versions
 from hardening.db.urls import APP_ROLE
 from hardening.errors import UserInputError
 from hardening.settings import Settings
@@ -141,7 +141,7 @@ def _inspect(url: URL) -> dict[str, Any]:
         counts = table_counts(conn)
     if not applied:
         raise UserInputError("the backup holds no hardening schema (no schema_migrations table)")
-    known = {m.version: m.checksum for m in available_migrations()}
+    known = known_versions()
     unknown = sorted(set(applied) - set(known))
     if unknown:
         raise UserInputError(

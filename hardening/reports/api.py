@@ -1,49 +1,32 @@
-"""`/v1/reports/kpi`: the yearly indicators after disclosure control, as the caller.
+"""`/v1/reports/kpi`: the yearly indicators after disclosure control, as the caller, as a job.
 Mounted by the lead with `app.include_router(router, prefix="/v1")`."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from sqlalchemy import Connection, text
+from fastapi import APIRouter, Query, Request, Response
 
-from hardening.api.deps import TokenDep
-from hardening.api.heavy import HeavyDep
-from hardening.db.engine import Actor
-from hardening.errors import PermissionDeniedError
-from hardening.reports.kpi import compute
-from hardening.reports.publish import publish
+from hardening.api.deps import ConnDep
+from hardening.jobs.api import ACCEPTED, accepted
+from hardening.known import require_area
+from hardening.reports.publish import require_kpi_reader
 
 router = APIRouter(prefix="/reports", tags=["reports"])
 
 
-def get_kpi(conn: Connection, year: int, area: str | None = None) -> dict[str, Any]:
-    """Published figures only (small counts suppressed); the caller's RLS view is counted,
-    so a partner gets figures over what it may see, never more."""
-    allowed = conn.execute(
-        text("SELECT app_is_system() OR app_may('{analyst,admin,visit_team}', 'visits')")
-    ).scalar_one()
-    if not allowed:
-        raise PermissionDeniedError(
-            "the yearly report is for police analysts, admins and visit teams"
-        )
-    return publish(compute(conn, year, area))
-
-
-# name= keeps the operation id the route had when the function above was the route.
-@router.get("/kpi", name="get_kpi")
+# name= keeps the operation id the route has had from the start.
+@router.get("/kpi", name="get_kpi", status_code=202, responses=ACCEPTED)
 def kpi_route(
-    heavy: HeavyDep,
-    token: TokenDep,
+    conn: ConnDep,
+    request: Request,
+    response: Response,
     year: Annotated[int, Query(ge=2000, le=2100)],
     area: Annotated[str | None, Query(pattern=r"^[a-z0-9-]+$")] = None,
 ) -> dict[str, Any]:
-    """Published figures only (small counts suppressed); the caller's RLS view is counted,
-    so a partner gets figures over what it may see, never more. Heavy work (the database
-    counts a year): its own connection budget, 503 with Retry-After when over it."""
-
-    def read(conn: Connection, actor: Actor) -> dict[str, Any]:
-        return get_kpi(conn, year, area)
-
-    return heavy.run(token, read, lambda report: report)
+    """The yearly report as a job (202; follow its URL): published figures only (small counts
+    suppressed); the caller's RLS view is counted, so a partner gets figures over what it may
+    see, never more. Refused at once (403) to roles the report is not for."""
+    require_area(conn, area)
+    require_kpi_reader(conn)
+    return accepted(conn, request, response, "kpi_report", {"year": year, "area": area})

@@ -11,6 +11,9 @@ from sqlalchemy import text
 
 from hardening.clikit import JsonOption, emit, info
 from hardening.db.engine import Actor, system_engine, transaction
+from hardening.errors import UserInputError
+from hardening.jobs.cli import NoWaitOption, queue_instead
+from hardening.known import require_area
 from hardening.reports import kpi as kpi_mod
 from hardening.reports.html import render
 from hardening.reports.publish import publish
@@ -50,9 +53,16 @@ def kpi(
     raw: Annotated[
         bool, typer.Option("--raw", help="Unsuppressed figures (analysts only; not for sharing).")
     ] = False,
+    no_wait: NoWaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """The yearly indicators; --out writes the self-contained HTML report."""
+    if no_wait:
+        if out is not None or raw:
+            raise UserInputError("--out and --raw need the report here: drop --no-wait")
+        queue_instead("kpi_report", {"year": year, "area": area}, as_json,
+                      lambda conn: require_area(conn, area))  # fmt: skip
+        return
     figures, name = build_report(year, area, raw)
     if out is not None:
         if raw:

@@ -11,7 +11,10 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
-from hardening.reports.kpi import Kpi
+from sqlalchemy import Connection, text
+
+from hardening.errors import PermissionDeniedError
+from hardening.reports.kpi import Kpi, compute
 from hardening.reports.risk_change import BANDS
 from hardening.reports.suppress import protect, protect_breakdown
 from hardening.security.disclosure import publishable
@@ -220,3 +223,21 @@ def publish(kpi: Kpi) -> dict[str, Any]:
 
 def shown(value: int | None, hidden: str = SUPPRESSED) -> str:
     return hidden if value is None else f"{value:,}"
+
+
+def require_kpi_reader(conn: Connection) -> None:
+    """The yearly report is for police analysts, admins and visit teams (and the system)."""
+    allowed = conn.execute(
+        text("SELECT app_is_system() OR app_may('{analyst,admin,visit_team}', 'visits')")
+    ).scalar_one()
+    if not allowed:
+        raise PermissionDeniedError(
+            "the yearly report is for police analysts, admins and visit teams"
+        )
+
+
+def published_kpi(conn: Connection, year: int, area: str | None = None) -> dict[str, Any]:
+    """The yearly report for conn's actor, published figures only (small counts suppressed);
+    the caller's RLS view is counted, so a partner gets figures over what it may see."""
+    require_kpi_reader(conn)
+    return publish(compute(conn, year, area))

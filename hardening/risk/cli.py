@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 from hardening.clikit import JsonOption, emit, info
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
+from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.risk import backtest as backtests
 from hardening.risk import explain as explaining
 from hardening.risk import export as exporting
@@ -86,9 +87,15 @@ def score(
         typer.Option("--as-of", formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S"], help="Default: now."),
     ] = None,
     model: ModelOpt = None,
+    no_wait: NoWaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Score every address (or postcode unit) of the area, set-based, replacing earlier scores."""
+    if no_wait:
+        job = {"units": units.value, "area": area, "model": model,
+               "as_of": _as_of(as_of)}  # fmt: skip
+        queue_instead("risk_score", job, as_json, lambda conn: scoring.check_area(conn, area))
+        return
     with _system() as conn:
         result = scoring.score(conn, units.value, area, _as_of(as_of), model)
     emit(

@@ -9,17 +9,15 @@ from __future__ import annotations
 from datetime import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import Field
-from sqlalchemy import Connection
 
-from hardening.api.deps import ActorDep, ConnDep, TokenDep
-from hardening.api.heavy import HeavyDep
+from hardening.api.deps import ActorDep, ConnDep
 from hardening.api.models import MAX_ID, ApiModel, ErrorBody, IsoDate
 from hardening.db.engine import Actor
 from hardening.errors import PermissionDeniedError
-from hardening.works import orders, plan
-from hardening.works.problem import Problem
+from hardening.jobs.api import ACCEPTED, accepted
+from hardening.works import orders
 from hardening.works.recommend import recommend
 
 router = APIRouter(
@@ -94,20 +92,21 @@ def patch_order(conn: ConnDep, order_id: OrderId, body: OrderChange) -> dict[str
     return orders.transition(conn, order_id, body.version, body.status)
 
 
-@router.get("/schedule", summary="A multi-day schedule of your approved orders")
+@router.get(
+    "/schedule",
+    summary="A multi-day schedule of your approved orders, as a job",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=ACCEPTED,
+)
 def get_schedule(
-    heavy: HeavyDep,
-    token: TokenDep,
+    conn: ConnDep,
+    actor: ActorDep,
+    request: Request,
+    response: Response,
     start: IsoDate,
     days: Annotated[int, Query(ge=1, le=31)] = 5,
     seconds: Annotated[float, Query(ge=0.5, le=30)] = 3.0,
 ) -> dict[str, Any]:
-    """Heavy work (docs/capacity.md): 503 with Retry-After when over its budget."""
-
-    def read(conn: Connection, actor: Actor) -> Problem:
-        return plan.read_schedule(conn, _provider(actor), start, days)
-
-    def solve(problem: Problem) -> dict[str, Any]:
-        return heavy.solve(plan.solve_schedule, problem, seconds)
-
-    return heavy.run(token, read, solve)
+    """Queued (202; follow its URL): the job's result is the schedule."""
+    params = {"provider": _provider(actor), "start": start, "days": days, "seconds": seconds}
+    return accepted(conn, request, response, "works_schedule", params)

@@ -13,6 +13,8 @@ from sqlalchemy import Connection
 
 from hardening.clikit import JsonOption, emit, info
 from hardening.db.engine import Actor, system_engine, transaction
+from hardening.errors import UserInputError
+from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.known import require_provider
 from hardening.settings import get_settings
 from hardening.works import orders, plan
@@ -139,10 +141,19 @@ def schedule(
     workers: Annotated[int, typer.Option(min=1, max=8, help="Solver processes.")] = 1,
     csv_dir: Annotated[Path | None, typer.Option(help="Write one CSV per operative.")] = None,
     ics_dir: Annotated[Path | None, typer.Option(help="Write one .ics per operative.")] = None,
+    no_wait: NoWaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Multi-day schedule of the provider's approved orders (local times, road travel where
     roads are loaded); says why a job is left out."""
+    if no_wait:
+        if commit or csv_dir or ics_dir:
+            raise UserInputError("--commit, --csv-dir and --ics-dir need the schedule: drop "
+                                 "--no-wait, or fetch the job's result later")  # fmt: skip
+        job = {"provider": provider, "start": start.date(), "days": days, "seconds": seconds}
+        queue_instead("works_schedule", job, as_json,
+                      lambda conn: require_provider(conn, provider))  # fmt: skip
+        return
     with _system() as conn:
         require_provider(conn, provider)
         result = plan.schedule(conn, provider, start.date(), days, seconds, commit, workers)
