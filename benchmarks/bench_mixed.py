@@ -121,7 +121,7 @@ def send(client: httpx.Client, kind: str, token: str, method: str, path: str,
     try:
         response = client.request(method, path, params=params, json=body,
                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
-        status, note = response.status_code, response.text[:2000]
+        status, note = response.status_code, response.text
     except httpx.HTTPError as exc:
         status, note = 0, type(exc).__name__
     return Sample(kind, status, time.perf_counter() - started, note)

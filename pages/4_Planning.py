@@ -6,6 +6,7 @@ than were asked for. The optimiser's figures sit in an expander for analysts."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -13,10 +14,9 @@ import pydeck as pdk
 import streamlit as st
 
 from hardening import layers as layers_api
-from hardening.coverage.anpr import plan_anpr
-from hardening.coverage.cctv import CctvParams, plan_cctv
+from hardening.coverage.cctv import CctvParams
 from hardening.coverage.data import planning_areas
-from hardening.coverage.plans import compare_plans, list_plans, save_plan
+from hardening.coverage.plans import compare_plans, list_plans
 from hardening.coverage.report import camera_views_lonlat, coverage_report
 from hardening.coverage.summary import (
     UnitCosts,
@@ -27,8 +27,10 @@ from hardening.coverage.summary import (
     percent,
     place_names,
 )
+from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from hardening.geo import to_bng
+from ui.jobs import ask, follow
 from ui.labels import word
 from ui.session import as_actor, require_actor
 
@@ -43,6 +45,7 @@ area = st.sidebar.selectbox("Area", list(names), format_func=names.__getitem__)
 visibility = st.sidebar.checkbox("Walls block views", value=True)
 STATUS_COLOUR = {"working": [30, 140, 220, 70], "faulty": [230, 120, 20, 70]}
 KINDS = {"cctv": "New CCTV cameras", "anpr": "ANPR cameras"}
+PLAN_JOB = "planning_job"  # the plan this visit asked for (ui/jobs.py)
 STREET_SPAN_DEG = (0.06, 0.035)  # streets drawn around the area's cameras (about 4 km x 4 km)
 
 
@@ -60,6 +63,25 @@ def _streets(centre: list[float]) -> list[dict[str, Any]]:
     with as_actor(actor) as conn:
         roads = layers_api.roads(conn, box, simplify_m=2)
     return [{"path": r.path, "what": r.name or word(r.road_class)} for r in roads]
+
+
+def _plan_of(actor: Actor, job: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A finished plan job's result, with what the page shows beside it: costs in pounds, the
+    number of sites asked for, and each chosen site's street."""
+    if job is None:
+        return None
+    plan: dict[str, Any] = dict(job["result"])
+    asked = job["params"]
+    plan["asked"], plan["unit_costs"] = asked.get("asked"), asked["unit_costs"]
+    if plan["kind"] == "cctv":
+        plan["cost_pounds"] = plan["cost"]
+        points = [to_bng(c["lon"], c["lat"]) for c in plan["chosen"]]
+    else:
+        plan["cost_pounds"] = len(plan["chosen"]) * asked["unit_costs"]["anpr"]
+        points = [(c["x"], c["y"]) for c in plan["chosen"]]
+    with as_actor(actor) as conn:
+        plan["places"] = place_names(conn, points)
+    return plan
 
 
 def _site_rows(plan: dict[str, Any]) -> list[dict[str, Any]]:
@@ -123,42 +145,39 @@ with st.form("run_plan"):
 if run:
     costs = UnitCosts(float(new_cost), float(repair_cost), float(anpr_cost))
     asked = int(k) if mode == "number of sites" else None
-    with st.status("Working out the best sites...", expanded=False) as status:
-        try:
-            costs.check()
-            with as_actor(actor) as conn:
-                if kind == "cctv":
-                    params = CctvParams(
-                        new_sites=asked,
-                        budget=float(budget) if mode == "budget" else None,
-                        new_cost=costs.new_cctv,
-                        repair_cost=costs.cctv_repair,
-                        visibility=visibility,
-                        time_limit_s=60.0,
-                    )
-                    plan = plan_cctv(conn, area, params)
-                    plan["cost_pounds"] = plan["cost"]
-                    points = [to_bng(c["lon"], c["lat"]) for c in plan["chosen"]]
-                    plan["places"] = place_names(conn, points)
-                else:
-                    sites = asked if asked is not None else int(budget // costs.anpr)
-                    plan = plan_anpr(conn, area, sites)
-                    plan["cost_pounds"] = len(plan["chosen"]) * costs.anpr
-                    points = [(c["x"], c["y"]) for c in plan["chosen"]]
-                    plan["places"] = place_names(conn, points)
-                plan["asked"] = asked
-                plan["unit_costs"] = {
-                    "new_cctv": costs.new_cctv,
-                    "cctv_repair": costs.cctv_repair,
-                    "anpr": costs.anpr,
-                }
-                if name.strip():
-                    plan["plan_id"] = save_plan(conn, name, plan, {"k": int(k), "mode": mode})
-            st.session_state["coverage_plan"] = plan
-            status.update(label="Done", state="complete")
-        except HardeningError as exc:
-            status.update(label="Failed", state="error")
-            st.error(str(exc))
+    try:
+        costs.check()
+        common = {
+            "area": area,
+            "name": name.strip() or None,
+            "asked": asked,
+            "unit_costs": {"new_cctv": costs.new_cctv, "cctv_repair": costs.cctv_repair,
+                           "anpr": costs.anpr},
+        }  # fmt: skip
+        if kind == "cctv":
+            params = CctvParams(
+                new_sites=asked,
+                budget=float(budget) if mode == "budget" else None,
+                new_cost=costs.new_cctv,
+                repair_cost=costs.cctv_repair,
+                visibility=visibility,
+                time_limit_s=60.0,
+            )
+            ask(actor, PLAN_JOB, "cctv_plan", common | asdict(params))
+        else:
+            sites = asked if asked is not None else int(budget // costs.anpr)
+            anpr = {"new_sites": sites, "destinations": 20, "time_limit_s": 60.0}
+            ask(actor, PLAN_JOB, "anpr_plan", common | anpr)
+    except HardeningError as exc:
+        st.error(str(exc))
+
+plan = _plan_of(actor, follow(actor, PLAN_JOB, ("cctv_plan", "anpr_plan")))
+if plan and plan["area_id"] != area:
+    st.caption(
+        f"Your latest plan is for {names.get(plan['area_id'], plan['area_id'])}: choose that "
+        "area to see it."
+    )
+    plan = None
 
 if plan:
     area_name = names.get(plan["area_id"], plan["area_id"])

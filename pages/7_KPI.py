@@ -10,9 +10,8 @@ import pandas as pd
 import streamlit as st
 
 from hardening.errors import HardeningError
-from hardening.reports.publish import published_kpi
 from hardening.reports.html import render, tile_pairs
-from hardening.reports.publish import LEGEND, shown
+from hardening.reports.publish import LEGEND, published_kpi, shown
 from hardening.reports.tables import sections
 from hardening.visits.options import form_options
 from ui.kpi import monthly_chart, nothing_to_draw

@@ -7,6 +7,8 @@ the database).
 Everything runs as the signed-in user through the service layer (`hardening.works`): row-level
 security keeps a provider to its own homes, orders and operatives. A plan is a proposal until
 "Commit" writes it onto the orders; until then the chart shows what is committed already.
+Planning is a job (the worker solves it): the page shows its progress, and a person may go to
+another page and come back to the proposal.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from hardening.errors import HardeningError
 from hardening.works import board, orders, plan
 from hardening.works.packages import DEFAULT_CAP_PENCE, packages, unit_costs
 from hardening.works.problem import LOCAL_TZ
+from ui.jobs import ask, follow, put_aside
 from ui.labels import day as day_words
 from ui.labels import pounds, word
 from ui.session import as_actor, require_actor
@@ -37,7 +40,7 @@ ROUTE_COLOURS = [[31, 95, 168], [198, 40, 40], [46, 125, 50], [123, 31, 162], [2
 BAND_COLOURS = {"very_high": [198, 40, 40, 230], "high": [239, 108, 0, 230],
                 "medium": [249, 168, 37, 230], "low": [46, 125, 50, 230]}  # fmt: skip
 LOCAL = ZoneInfo(LOCAL_TZ)
-PLAN_KEY = "works_plan"
+PLAN_KEY = "works_plan"  # the schedule job this visit follows (ui/jobs.py)
 
 actor = require_actor()
 st.title("Housing works")
@@ -345,10 +348,15 @@ with schedule_tab:
     days = int(c2.number_input("Days", 1, 14, 5, key="plan_days"))
     seconds = float(c3.number_input("Search seconds", 1, 20, 3, key="plan_seconds"))
     if st.button("Plan the open orders", type="primary", key="plan"):
-        result = _run(plan.schedule, provider, start, days, seconds)
-        if result is not None:
-            st.session_state[PLAN_KEY] = result
-    proposal = st.session_state.get(PLAN_KEY)
+        params = {"start": start, "days": days, "seconds": seconds}
+        try:
+            ask(actor, PLAN_KEY, "works_schedule", params)
+        except HardeningError as exc:
+            st.error(str(exc))
+    # A proposal belongs to this session (page changes keep it): one from an earlier session
+    # may have been committed since, so it is not picked up again.
+    job = follow(actor, PLAN_KEY, ("works_schedule",), pick_up=False)
+    proposal = plan.from_json(job["result"]) if job is not None else None
     if proposal is not None:
         m = proposal["metrics"]
         st.caption(
@@ -363,10 +371,10 @@ with schedule_tab:
             written = _run(plan.commit_visits, proposal)
             if written is not None:
                 st.success(f"{written} order(s) scheduled.")
-                st.session_state.pop(PLAN_KEY, None)
+                put_aside(PLAN_KEY)
                 proposal = None
         if proposal is not None and right.button("Discard", key="discard"):
-            st.session_state.pop(PLAN_KEY, None)
+            put_aside(PLAN_KEY)
             proposal = None
     shown = proposal or _run(board.committed, provider, start, days)
     if shown is not None:

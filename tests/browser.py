@@ -70,12 +70,18 @@ def require_chromium() -> None:
 
 @contextmanager
 def streamlit_server(log_dir: Path) -> Iterator[str]:
-    """`streamlit run app.py` on a free loopback port; yields its URL once healthy."""
+    """`streamlit run app.py` on a free loopback port, with a worker for the jobs its pages
+    queue (as `make run`); yields its URL once healthy."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = int(s.getsockname()[1])
     log_path = log_dir / "streamlit.log"
-    with log_path.open("w") as log:
+    with log_path.open("w") as log, (log_dir / "worker.log").open("w") as worker_log:
+        worker = subprocess.Popen(
+            [str(Path(sys.executable).with_name("hardening")), "worker", "--nice", "0"],
+            cwd=PROJECT_ROOT, env=os.environ.copy(), stdout=worker_log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(PROJECT_ROOT / "app.py"),
              "--server.headless", "true", "--server.port", str(port),
@@ -100,11 +106,12 @@ def streamlit_server(log_dir: Path) -> Iterator[str]:
                 time.sleep(0.3)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            for process in (proc, worker):
+                process.terminate()
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    process.kill()
 
 
 def rerun(page: Page, action: Callable[[], object], timeout_ms: float = TIMEOUT_MS) -> None:

@@ -43,3 +43,13 @@ def credentialed(actor: Actor | str) -> Actor:
 
 
 __all__ = ["app_role_engine", "credentialed", "service_engine_for"]
+
+
+def run_queued_jobs(owner_engine: Engine) -> None:
+    """What `hardening worker --once` does, on the test database: run every queued job."""
+    from hardening.jobs.queue import queue_app
+    from hardening.settings import Settings
+
+    queue_app(Settings(), owner_engine).run_worker(
+        queues=["heavy"], wait=False, install_signal_handlers=False
+    )

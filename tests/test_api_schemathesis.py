@@ -21,7 +21,6 @@ from sqlalchemy.engine import URL
 from hardening.api.app import create_app
 from hardening.settings import Settings
 
-
 Contract = tuple[FastAPI, dict[str, dict[str, str]], Engine]
 
 

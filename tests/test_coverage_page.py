@@ -9,7 +9,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from engines import credentialed
+from engines import credentialed, run_queued_jobs
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 from world import NORTH, World
@@ -38,6 +38,14 @@ def street(owner_engine: Engine, world: World) -> Iterator[None]:
         conn.execute(text("DELETE FROM roads WHERE source_ref LIKE 't:page-%'"))
 
 
+def _run_plan(at: AppTest, owner_engine: Engine) -> None:
+    """Run (the form's button) queues the plan; the worker makes it; the page shows it."""
+    at.button[0].click().run()
+    assert not at.exception and not at.error, at.error
+    run_queued_jobs(owner_engine)
+    at.run()
+
+
 def _page(world: World, role: str) -> AppTest:
     at = AppTest.from_file("../pages/4_Planning.py", default_timeout=60)
     at.session_state["actor"] = credentialed(world.actors[role])
@@ -61,7 +69,7 @@ def _words(at: AppTest) -> str:
 
 
 def test_planner_sees_sectors_and_runs_a_plan(
-    test_db_url: object, world: World, street: None
+    test_db_url: object, world: World, street: None, owner_engine: Engine
 ) -> None:
     at = _page(world, "planner").run()
     assert not at.exception and not at.error, at.error
@@ -71,7 +79,7 @@ def test_planner_sees_sectors_and_runs_a_plan(
     assert layers["streets"] >= 2  # the map draws its own streets (no basemap)
     assert not json.loads(at.get("deck_gl_json_chart")[0].proto.json).get("mapProvider")
     at.number_input(key="plan_sites").set_value(2)
-    at.button[0].click().run()  # the form's Run button
+    _run_plan(at, owner_engine)
     assert not at.exception and not at.error, at.error
     assert _layers(at)["chosen"] >= 1
     assert at.subheader[0].value == "What the plan buys"
@@ -89,11 +97,11 @@ def test_planner_sees_sectors_and_runs_a_plan(
 
 
 def test_fewer_sites_than_asked_are_explained_and_a_new_budget_shows_a_new_answer(
-    test_db_url: object, world: World, street: None
+    test_db_url: object, world: World, street: None, owner_engine: Engine
 ) -> None:
     at = _page(world, "planner").run()
     at.number_input(key="plan_sites").set_value(50)
-    at.button[0].click().run()
+    _run_plan(at, owner_engine)
     assert not at.exception and not at.error, at.error
     shown = len(next(d.value for d in at.dataframe if "where" in d.value.columns))
     assert shown < 50
@@ -101,7 +109,7 @@ def test_fewer_sites_than_asked_are_explained_and_a_new_budget_shows_a_new_answe
                for i in at.info)  # fmt: skip
     at.radio(key="plan_mode").set_value("budget")
     at.number_input(key="plan_budget").set_value(12_000)  # one new camera at the default cost
-    at.button[0].click().run()
+    _run_plan(at, owner_engine)
     assert not at.exception and not at.error, at.error
     table = next(d.value for d in at.dataframe if "where" in d.value.columns)
     assert len(table) == 1 and list(table["cost"]) == ["£12,000"]

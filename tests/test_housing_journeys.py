@@ -119,3 +119,34 @@ def test_two_cost_caps_give_two_packages(
         assert found.group(2) == " + ".join(best["names"])
         assert found.group(3) == f"£{best['cost_pence'] // 100:,}"
     assert len(rich["measures"]) > len(cheap["measures"])
+
+
+def _schedule(tab: Tab, days: int) -> str:
+    """Plan the open orders over `days` days: a job the page follows until its proposal."""
+    page = tab.page
+    page.get_by_role("tab", name="Schedule").click()
+    box = page.get_by_label("Days", exact=True)
+    box.fill(str(days))
+    rerun(page, lambda: box.press("Enter"))
+    rerun(page, page.get_by_role("button", name="Plan the open orders").click)
+    proposal = page.get_by_text("Proposed plan (")
+    proposal.first.wait_for(timeout=120_000)
+    screenshot(page, f"housing_journey__schedule_{days}_days")
+    assert_no_traceback(page)
+    return proposal.first.inner_text()
+
+
+def test_two_schedules_and_the_proposal_waits_while_away(tab: Tab, scenery: int) -> None:
+    tab.open("housing", PAGE)
+    two = _schedule(tab, 2)
+    three = _schedule(tab, 3)
+    for said in (two, three):
+        assert re.search(r"Proposed plan \(.+, times Europe/London\): \d+ visits", said), said
+    # Off to the Risk page and back: the last proposal is still there, not planned again.
+    tab.open("housing", next(p for p in app_pages() if p.name == "Risk"))
+    page = tab.open("housing", PAGE)
+    page.get_by_role("tab", name="Schedule").click()
+    back = page.get_by_text("Proposed plan (")
+    back.first.wait_for()
+    assert back.first.inner_text() == three
+    screenshot(page, "housing_journey__schedule_after_leaving")

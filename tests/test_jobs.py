@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+from engines import run_queued_jobs
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
@@ -21,9 +22,7 @@ from hardening.api.app import create_app
 from hardening.cli import app as cli
 from hardening.db.engine import transaction
 from hardening.jobs import store
-from hardening.jobs.queue import queue_app
 from hardening.jobs.runner import run_job
-from hardening.settings import Settings
 
 PLAN = {"area": NORTH, "new_sites": 1, "time_limit_s": 1}
 LIGHT = "/v1/layers/stations"  # a control-room look-up
@@ -42,17 +41,15 @@ def client(test_db_url: URL) -> Iterator[TestClient]:
 @pytest.fixture(autouse=True)
 def no_jobs_left(owner_engine: Engine) -> Iterator[None]:
     """Each test starts and ends with an empty queue, so the per-user cap is its own."""
+
+    def empty() -> None:
+        with owner_engine.begin() as conn:
+            conn.execute(text("DELETE FROM jobs"))
+            conn.execute(text("DELETE FROM procrastinate.procrastinate_jobs"))
+
+    empty()
     yield
-    with owner_engine.begin() as conn:
-        conn.execute(text("DELETE FROM jobs"))
-        conn.execute(text("DELETE FROM procrastinate.procrastinate_jobs"))
-
-
-def work_queue(owner_engine: Engine) -> None:
-    """What `hardening worker --once` does: run everything queued, then stop."""
-    queue_app(Settings(), owner_engine).run_worker(
-        queues=["heavy"], wait=False, install_signal_handlers=False
-    )
+    empty()
 
 
 def job_of(client: TestClient, response: httpx.Response, token: dict[str, str]) -> Any:
@@ -74,7 +71,7 @@ def test_a_plan_is_a_job_the_worker_runs_as_the_user_who_asked(
     for other in ("analyst", "control_room"):
         assert job_of(client, asked, bearer(tokens, other)).status_code == 404
 
-    work_queue(owner_engine)
+    run_queued_jobs(owner_engine)
     done = job_of(client, asked, planner).json()
     assert done["status"] == "succeeded", done
     assert done["progress"] == 1 and done["step"] == "done" and done["finished_at"]
@@ -107,7 +104,7 @@ def test_schedule_and_report_are_jobs_too(
                           headers=bearer(tokens, "planner"))  # fmt: skip
     assert unknown.status_code == 404 and "nowhere" in unknown.json()["description"]
 
-    work_queue(owner_engine)
+    run_queued_jobs(owner_engine)
     made = job_of(client, schedule, bearer(tokens, "housing_a")).json()
     assert made["status"] == "succeeded", made
     assert {"visits", "unscheduled"} <= set(made["result"])
@@ -128,7 +125,7 @@ def test_cancelled_before_it_starts_it_never_runs(
     )
     cancelled = client.post(f"/v1/jobs/{job_id}/cancel", headers=planner)
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    work_queue(owner_engine)
+    run_queued_jobs(owner_engine)
     after = job_of(client, asked, planner).json()
     assert after["status"] == "cancelled" and after["result"] is None
     assert after["started_at"] is None
@@ -213,7 +210,7 @@ def test_cli_no_wait_queues_and_jobs_commands_follow_it(
     unknown = runner.invoke(cli, ["plan", "cctv", "--area", "nowhere", "--no-wait"])
     assert unknown.exit_code == 1 and "unknown area 'nowhere'" in unknown.output
 
-    work_queue(owner_engine)
+    run_queued_jobs(owner_engine)
     waited = runner.invoke(cli, ["jobs", "wait", str(job["job_id"]), "--json"])
     assert waited.exit_code == 0, waited.output
     assert "CCTV siting plan: succeeded" in waited.stderr

@@ -70,7 +70,7 @@ def _plan(page: Page, sites: int, shot: str) -> str:
     page.get_by_label("New sites", exact=True).fill(str(sites))
     rerun(page, page.get_by_role("button", name="Run").click, timeout_ms=120_000)
     sentence = page.locator(ALERT, has_text="would see")
-    sentence.first.wait_for()
+    sentence.first.wait_for(timeout=120_000)  # a job: the worker makes it, the page follows
     page.locator(MAP_CANVAS).first.wait_for()
     screenshot(page, f"planning_journey__{shot}")
     assert_no_traceback(page)

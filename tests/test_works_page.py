@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from engines import credentialed
+from engines import credentialed, run_queued_jobs
 from sqlalchemy import Engine, text
 from streamlit.testing.v1 import AppTest
 from world import HOUSING_A, HOUSING_B, NORTH, World
@@ -118,12 +118,15 @@ def test_each_provider_sees_only_its_own_queue(world: World, committed: Orders) 
 
 
 def test_plan_draws_gantt_and_routes_and_commits(
-    world: World, committed: Orders, app_engine: Engine
+    world: World, committed: Orders, app_engine: Engine, owner_engine: Engine
 ) -> None:
     at = _page(world, "housing_a")
     at.number_input(key="plan_seconds").set_value(1)
     at.number_input(key="plan_days").set_value(2)
     at.button(key="plan").click().run()
+    assert not at.exception, at.exception
+    run_queued_jobs(owner_engine)  # the worker plans; the page shows the proposal
+    at.run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
     assert any("travel by straight line" in c.value for c in at.caption)

@@ -15,7 +15,8 @@ from hardening.jobs.kinds import job_kind
 
 RETRY_AFTER_S = 15  # a refused job: about the time one job takes to finish
 _COLUMNS = (
-    "job_id, kind, status, progress, step, result, error, created_at, started_at, finished_at"
+    "job_id, kind, params, status, progress, step, result, error, created_at, started_at, "
+    "finished_at"
 )
 
 
@@ -47,6 +48,7 @@ def describe(row: RowMapping) -> dict[str, Any]:
         "job_id": row["job_id"],
         "kind": row["kind"],
         "title": job_kind(row["kind"]).title,
+        "params": row["params"],
         "status": status,
         "progress": round(float(row["progress"]), 3),
         "step": row["step"],

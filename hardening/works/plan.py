@@ -198,6 +198,15 @@ def solve_schedule(problem: Problem, seconds: float = 5.0, workers: int = 1) -> 
     return to_dict(problem, solve(problem, seconds, workers))
 
 
+def from_json(result: dict[str, Any]) -> dict[str, Any]:
+    """A schedule read back from JSON (a job's result): its visits' times as datetimes again."""
+    visits = [
+        v | {k: datetime.fromisoformat(v[k]) for k in ("start", "end", "due")}
+        for v in result["visits"]
+    ]
+    return result | {"visits": visits}
+
+
 def commit_visits(conn: Connection, result: dict[str, Any]) -> int:
     """Write a plan's visits onto their orders (each a checked, audited transition); a visit
     already committed stays as it is. An order changed since is re-read, not overwritten
