@@ -191,6 +191,8 @@ if plan:
             f"You asked for {plan['asked']} sites; {len(plan['chosen'])} came back because "
             f"{plan.get('shortfall') or 'no further site would add anything'}."
         )
+    elif not plan["chosen"] and plan.get("shortfall"):
+        st.info(f"No site came back: {plan['shortfall']}.")
     st.dataframe(pd.DataFrame(_site_rows(plan)), hide_index=True, width="stretch", key="chosen")
 
 centre = sectors[0]["ring"][0] if sectors else [-3.22, 54.12]

@@ -179,6 +179,9 @@ def test_cctv_plan_keeps_existing_and_repairs_compete(app_conn: Connection, worl
     cheap = plan_cctv(app_conn, AREA, CctvParams(budget=0.5, spacing_m=50, repair_cost=0.4))
     assert [s["kind"] for s in cheap["chosen"]] == ["repair"]  # only a repair fits 0.5
     assert cheap["cost"] == pytest.approx(0.4)
+    none = plan_cctv(app_conn, AREA, CctvParams(budget=0.3, spacing_m=50, repair_cost=0.4))
+    assert none["chosen"] == []  # nothing fits, and the plan says why
+    assert none["shortfall"].startswith("the budget of £0 is less than the cheapest site's")
 
 
 def test_anpr_plan_and_saved_scenarios(app_conn: Connection, world: World) -> None:

@@ -212,8 +212,18 @@ def _marginals(
 
 
 def _shortfall(problem: CoverProblem, params: CctvParams, chosen: Sequence[int]) -> str | None:
-    """Why fewer sites came back than were asked for (None when as many as asked)."""
-    if params.new_sites is None or len(chosen) >= params.new_sites:
+    """Why fewer sites came back than were asked for, or why a budget bought none (None when
+    as many as asked)."""
+    if params.new_sites is None:
+        if chosen or params.budget is None:
+            return None
+        unlocked = np.setdiff1d(np.arange(problem.cover.shape[1]), problem.locked)
+        cheapest = np.inf if problem.cost is None else problem.cost[unlocked].min(initial=np.inf)
+        if np.isfinite(cheapest) and params.budget < cheapest:
+            return (f"the budget of £{params.budget:,.0f} is less than the cheapest site's "
+                    f"£{cheapest:,.0f}")  # fmt: skip
+        return "no place along the streets would see homes that no camera sees yet"
+    if len(chosen) >= params.new_sites:
         return None
     if params.budget is not None and len(chosen) and problem.cost is not None:
         spent = float(problem.cost[list(chosen)].sum())
