@@ -12,7 +12,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from hardening import __version__
 from hardening.api.deps import ApiSettingsDep, EngineDep
 from hardening.api.models import Health, MigrationState
-from hardening.db.migrate import available_migrations
+from hardening.db.migrate import known_versions
 
 router = APIRouter(tags=["health"])
 
@@ -41,7 +41,7 @@ def check_database(engine: Engine) -> Health:
         return _unhealthy("unreachable", f"database unreachable: {_first_line(exc)}")
     except DBAPIError as exc:
         return _unhealthy("not_ready", f"database check failed: {_first_line(exc)}")
-    known = [m.version for m in available_migrations()]
+    known = list(known_versions())
     state = MigrationState(
         applied=sorted(applied),
         pending=[v for v in known if v not in applied],

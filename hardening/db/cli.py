@@ -12,7 +12,7 @@ from hardening.clikit import JsonOption, emit, info
 from hardening.db import backup, restore
 from hardening.db.cluster import ManagedCluster
 from hardening.db.engine import ensure_database
-from hardening.db.migrate import applied_migrations, available_migrations, migrate
+from hardening.db.migrate import applied_migrations, known_versions, migrate
 from hardening.db.urls import libpq_conninfo, owner_url
 from hardening.errors import DatabaseUnavailableError, UserInputError
 from hardening.settings import get_settings
@@ -85,7 +85,7 @@ def status(as_json: JsonOption = False) -> None:
             applied = applied_migrations(conn)
             report["migrations"] = {
                 "applied": sorted(applied),
-                "pending": [m.version for m in available_migrations() if m.version not in applied],
+                "pending": [v for v in known_versions() if v not in applied],
             }
             counts: dict[str, int | None] = {}
             for table in MAIN_TABLES:
