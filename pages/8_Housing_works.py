@@ -359,8 +359,10 @@ with schedule_tab:
     proposal = plan.from_json(job["result"]) if job is not None else None
     if proposal is not None:
         m = proposal["metrics"]
+        asked = job["params"] if job is not None else {}
         st.caption(
-            f"Proposed plan ({proposal['solver']}, travel by {proposal['travel']}, times "
+            f"Proposed plan for {asked.get('days')} day(s) from {day_words(asked.get('start'))} "
+            f"({proposal['solver']}, travel by {proposal['travel']}, times "
             f"{proposal['timezone']}): {int(m['scheduled'])} visits, {int(m['unscheduled'])} left "
             f"out, {int(m['travel_minutes'])} min travel."
         )

@@ -129,7 +129,7 @@ def _schedule(tab: Tab, days: int) -> str:
     box.fill(str(days))
     rerun(page, lambda: box.press("Enter"))
     rerun(page, page.get_by_role("button", name="Plan the open orders").click)
-    proposal = page.get_by_text("Proposed plan (")
+    proposal = page.get_by_text(f"Proposed plan for {days} day(s) from ")
     proposal.first.wait_for(timeout=120_000)
     screenshot(page, f"housing_journey__schedule_{days}_days")
     assert_no_traceback(page)
@@ -141,12 +141,14 @@ def test_two_schedules_and_the_proposal_waits_while_away(tab: Tab, scenery: int)
     two = _schedule(tab, 2)
     three = _schedule(tab, 3)
     for said in (two, three):
-        assert re.search(r"Proposed plan \(.+, times Europe/London\): \d+ visits", said), said
+        assert re.search(r"from \d+ \w{3} \d{4} \(.+, times Europe/London\): \d+ visits", said), (
+            said
+        )
     # Off to the Risk page and back: the last proposal is still there, not planned again.
     tab.open("housing", next(p for p in app_pages() if p.name == "Risk"))
     page = tab.open("housing", PAGE)
     page.get_by_role("tab", name="Schedule").click()
-    back = page.get_by_text("Proposed plan (")
+    back = page.get_by_text("Proposed plan for 3 day(s) from ")
     back.first.wait_for()
     assert back.first.inner_text() == three
     screenshot(page, "housing_journey__schedule_after_leaving")
