@@ -11,9 +11,9 @@ look-ups (`GET /v1/lookup` by UPRN and `GET /v1/markers/{id}`, both with a reaso
 fixed rate, open loop: first alone for --alone seconds (the reference, measured in the same
 run), then for --seconds while every planner keeps one `POST /v1/plans/cctv` (--time-limit
 solver seconds) in flight, every scheduler one `GET /v1/works/schedule`, and --kpi analysts
-each ask once for `GET /v1/reports/kpi`. Each of those is a job (202): the user follows its URL every second
-until it has finished, then asks for the next; a job counts as an error unless it succeeded,
-and its latency is from asking to its result. Jobs under way when the window ends are waited
+each ask once for `GET /v1/reports/kpi`. Each of those is a job (202): the user follows its
+URL every second until it has finished, then asks for the next; a job counts as an error
+unless it succeeded, and its latency is from asking to its result. Jobs under way when the window ends are waited
 for and counted.
 
 One JSON document: look-up p50/p99 alone and under load with their ratio, and per kind of
