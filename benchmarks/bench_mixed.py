@@ -13,8 +13,8 @@ run), then for --seconds while every planner keeps one `POST /v1/plans/cctv` (--
 solver seconds) in flight, every scheduler one `GET /v1/works/schedule`, and --kpi analysts
 each ask once for `GET /v1/reports/kpi`. Each of those is a job (202): the user follows its
 URL every second until it has finished, then asks for the next; a job counts as an error
-unless it succeeded, and its latency is from asking to its result. Jobs under way when the window ends are waited
-for and counted.
+unless it succeeded, and its latency is from asking to its result. Jobs under way when the
+window ends are waited for and counted.
 
 One JSON document: look-up p50/p99 alone and under load with their ratio, and per kind of
 request: count, errors by status, p50/p99. Targets (issue 17): p99 under load within 2x of
