@@ -25,6 +25,7 @@ def _register_capabilities() -> None:
     from hardening.features.cli import register as register_export
     from hardening.importers.cli import app as import_app
     from hardening.markers.cli import app as markers_app
+    from hardening.qgisproject.cli import register as register_qgis
     from hardening.reports.cli import report_app, training_app
     from hardening.risk.cli import app as risk_app
     from hardening.sample.cli import app as sample_app
@@ -50,6 +51,7 @@ def _register_capabilities() -> None:
     register_match(app)
     register_api(app)
     register_export(app)
+    register_qgis(app)
 
 
 _register_capabilities()

@@ -101,6 +101,7 @@ WORK_ORDERS = TableCollection(
         Field("measure_code", "t.measure_code"),
         Field("priority", "t.priority"),
         Field("status", "t.status"),
+        Field("created_at", "t.created_at", "datetime"),  # with due_at: the SLA clock
         Field("due_at", "t.due_at", "datetime"),
         Field("scheduled_start", "t.scheduled_start", "datetime"),
         Field("scheduled_end", "t.scheduled_end", "datetime"),
