@@ -1,9 +1,10 @@
 """Run by Debian's /usr/bin/python3 with python3-qgis (not the venv): open a generated QGIS
 project as a user, count each layer's features and render the map to a PNG.
 
-Arguments: project.qgz username api-token authcfg-id out.png. The token goes into a fresh QGIS
-authentication database (Basic: the username and the token as the password) under the id
-the project names, as a user would store it; prints one JSON document."""
+Arguments: project.qgz username api-token authcfg-id out.png [xmin,ymin,xmax,ymax: a view in
+BNG metres]. The token goes into a fresh QGIS authentication database (Basic: the username and
+the token as the password) under the id the project names, as a user would store it; prints
+one JSON document."""
 
 from __future__ import annotations
 
@@ -27,7 +28,9 @@ from qgis.PyQt.QtCore import QSize
 from qgis.PyQt.QtGui import QColor
 
 
-def main(project_path: str, username: str, token: str, authcfg: str, png: str) -> None:
+def main(
+    project_path: str, username: str, token: str, authcfg: str, png: str, view: str = ""
+) -> None:
     os.environ["QGIS_AUTH_DB_DIR_PATH"] = tempfile.mkdtemp(prefix="qgis-auth-")
     app = QgsApplication([], False)
     app.initQgis()
@@ -68,6 +71,8 @@ def main(project_path: str, username: str, token: str, authcfg: str, png: str) -
     settings.setBackgroundColor(QColor(223, 230, 236))
     settings.setOutputSize(QSize(900, 640))
     extent.grow(max(extent.width(), extent.height(), 200) * 0.08)
+    if view:  # a view of its own (BNG metres), for the documentation's pictures
+        extent = QgsRectangle(*map(float, view.split(",")))
     settings.setExtent(extent)
     job = QgsMapRendererSequentialJob(settings)
     job.start()
@@ -80,4 +85,4 @@ def main(project_path: str, username: str, token: str, authcfg: str, png: str) -
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:6])
+    main(*sys.argv[1:7])

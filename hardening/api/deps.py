@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.security import (
     HTTPAuthorizationCredentials,
     HTTPBasic,
@@ -37,8 +37,22 @@ ApiSettingsDep = Annotated[ApiSettings, Depends(get_api_settings)]
 
 
 _bearer = HTTPBearer(auto_error=False, description="An API token from `hardening users token`.")
-_basic = HTTPBasic(
+
+
+class _Basic(HTTPBasic):
+    """HTTP Basic whose malformed header is no credential (the one 401 below says what is
+    wanted) instead of FastAPI's own 401."""
+
+    async def __call__(self, request: Request) -> HTTPBasicCredentials | None:  # type: ignore[override]
+        try:
+            return await super().__call__(request)
+        except HTTPException:
+            return None
+
+
+_basic = _Basic(
     auto_error=False,
+    scheme_name="HTTPBasic",
     description="For clients that cannot send a bearer token (QGIS, GDAL): the username and, "
     "as the password, one of that user's API tokens. An account password is never accepted.",
 )
