@@ -3,7 +3,8 @@ qgis-project` writes, signs in with HTTP Basic (the username and a purpose-bound
 its own authentication database) against a real uvicorn server, counts every layer's features
 and renders the map to a PNG (kept under artifacts/qgis/).
 
-An analyst gets every layer; a housing provider only its own work orders. QGIS runs in Debian's
+An analyst gets every layer (markers, visits and work orders through the token's standing
+purpose); a housing provider only its own work orders. QGIS runs in Debian's
 /usr/bin/python3 in a subprocess, apart from the server thread it talks to."""
 
 from __future__ import annotations
@@ -166,6 +167,7 @@ COLLECTIONS = {
     "ANPR sites": "anpr-sites",
     "Security work orders": "work-orders",
     "SAFE markers in force": "safe-markers",
+    "Vulnerability visits": "visits",
     "Risk cells (aggregated)": "risk-cells",
 }
 
@@ -174,7 +176,8 @@ COLLECTIONS = {
     ("who", "expected"),
     [
         ("t.analyst", {"CCTV sites": 10, "ANPR sites": 3, "Security work orders": 5,
-                       "SAFE markers in force": 2, "Risk cells (aggregated)": 1}),
+                       "SAFE markers in force": 2, "Vulnerability visits": 2,
+                       "Risk cells (aggregated)": 1}),
         ("t.housing-a", {"Security work orders": 4}),
     ],
 )  # fmt: skip
@@ -233,7 +236,9 @@ def test_a_provider_sees_only_its_own_work_orders_in_qgis(
     assert mine == 1
 
 
-def test_bad_project_requests_are_refused(db: tuple[URL, Engine, World]) -> None:
+def test_bad_project_requests_are_refused(
+    db: tuple[URL, Engine, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for bad in ("ftp://x", "http://user:hdn_x@host", "not a url", "https://h/x?token=1"):
         with pytest.raises(UserInputError):
             check_server(bad)
@@ -242,18 +247,18 @@ def test_bad_project_requests_are_refused(db: tuple[URL, Engine, World]) -> None
         pytest.raises(UserInputError, match="7 lower-case"),
     ):
         build(conn, "http://h", "system", authcfg="BAD")
-    runner = CliRunner()
-    os.environ["HARDENING_DATABASE_URL"] = db[0].render_as_string(hide_password=False)
+    monkeypatch.setenv("HARDENING_DATABASE_URL", db[0].render_as_string(hide_password=False))
     get_settings.cache_clear()
     try:
-        unknown = runner.invoke(
-            cli_app, ["qgis-project", "--user", "nobody", "--server", "http://h", "--out", "x.qgz"]
-        )
+        runner = CliRunner()
+        base = ["qgis-project", "--server", "http://h", "--user"]
+        unknown = runner.invoke(cli_app, [*base, "nobody", "--out", "x.qgz"])
         assert unknown.exit_code == 1 and "unknown or inactive user" in unknown.output
-        wrong = runner.invoke(
-            cli_app, ["qgis-project", "--user", "t.analyst", "--server", "http://h", "--out", "x"]
-        )
+        wrong = runner.invoke(cli_app, [*base, "t.analyst", "--out", "x"])
         assert wrong.exit_code == 1 and ".qgz" in wrong.output
+        lapsed = runner.invoke(cli_app, [*base, "t.health", "--out", "h.qgz"])
+        assert lapsed.exit_code == 1 and "no map layer" in lapsed.output
+        assert not Path("h.qgz").exists() and not Path("x.qgz").exists()
     finally:
-        os.environ.pop("HARDENING_DATABASE_URL", None)
+        monkeypatch.undo()
         get_settings.cache_clear()

@@ -71,7 +71,7 @@ def test_each_user_downloads_a_project_of_their_own_layers(tab: Tab, tmp_path: P
     analyst = _download(tab, "analyst", tmp_path)
     assert _layers(analyst) == {
         "CCTV sites", "ANPR sites", "Security work orders", "SAFE markers in force",
-        "Risk cells (aggregated)", "CCTV sites (vector tiles)",
+        "Vulnerability visits", "Risk cells (aggregated)", "CCTV sites (vector tiles)",
     }  # fmt: skip
     housing = _download(tab, "housing", tmp_path)
     assert _layers(housing) == {"Security work orders"}  # its own orders, nothing else

@@ -27,6 +27,7 @@ from hardening.settings import Settings, get_settings
 
 PASSWORD = "correct horse battery"
 MARKERS = "/ogc/collections/safe-markers/items"
+VISITS = "/ogc/collections/visits/items"
 
 
 @pytest.fixture(scope="module")
@@ -158,11 +159,25 @@ def test_a_purpose_bound_token_reads_markers_audited_with_its_purpose(
     tile = client.get("/v1/tiles/markers/0/0/0.pbf", headers={"Authorization": f"Bearer {bound}"})
     assert tile.status_code in (200, 204)
     assert audit_rows(db[1], "t.control-room")[-1].justification == purpose
+    # Visits (the world's two, north and south) as an OGC layer, audited the same way.
+    visits = client.get(VISITS, headers=basic("t.control-room", bound))
+    assert visits.status_code == 200
+    assert {f["properties"]["subject_type"] for f in visits.json()["features"]} == {
+        "cuckooed_occupant"
+    }
+    assert len(visits.json()["features"]) == 2
+    assert "subject_ref" not in visits.json()["features"][0]["properties"]
+    assert audit_rows(db[1], "t.control-room")[-1][:] == (purpose, "visit")
     # A token without a purpose still needs a reason per request, and nothing is logged.
     count = len(audit_rows(db[1], "t.control-room"))
-    refused = client.get(MARKERS, headers=basic("t.control-room", plain))
-    assert refused.status_code == 400 and "reason" in refused.json()["description"]
+    for path in (MARKERS, VISITS):
+        refused = client.get(path, headers=basic("t.control-room", plain))
+        assert refused.status_code == 400 and "reason" in refused.json()["description"]
     assert len(audit_rows(db[1], "t.control-room")) == count
+    # Housing staff are not offered visits, purpose or not.
+    with _system(db) as conn:
+        housing = issue_token(conn, "t.housing-a", days=1, purpose=purpose).token
+    assert client.get(VISITS, headers=basic("t.housing-a", housing)).status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -28,9 +28,9 @@ from hardening.tiles.grid import MAX_ZOOM
 
 AUTHCFG: Final = "hardng1"  # the id the user gives their authentication configuration in QGIS
 AUTHCFG_PATTERN: Final = re.compile(r"^[a-z0-9]{7}$")  # QGIS's own: seven letters or digits
-NEEDS_PURPOSE: Final = frozenset({"safe-markers", "work-orders"})
+NEEDS_PURPOSE: Final = frozenset({"safe-markers", "visits", "work-orders"})
 # Drawing order, bottom first: squares under points, markers and cameras on top.
-ORDER: Final = ("risk-cells", "work-orders", "anpr-sites", "cctv-sites", "safe-markers")
+ORDER: Final = ("risk-cells", "work-orders", "visits", "anpr-sites", "cctv-sites", "safe-markers")
 PURPOSE_NOTE: Final = (
     "Personal data: every read needs a reason. QGIS cannot send one per request, so use a token "
     'with a standing purpose (`hardening users token NAME --purpose "Operation X, ref 123"`): '

@@ -1,4 +1,4 @@
-"""QGIS renderers (project XML) styled like the web map: CCTV by status, ANPR, SAFE markers,
+"""QGIS renderers (project XML) styled like the web map: CCTV by status, ANPR, SAFE markers, visits,
 work orders by their SLA clock, risk squares by their share of high-risk homes with the
 disclosure-control note, and the CCTV vector tiles. Colours are the pages' own."""
 
@@ -19,6 +19,7 @@ CCTV_STATUS: Final[dict[str, tuple[str, Colour]]] = {
 }
 ANPR: Final[Colour] = (128, 50, 170, 255)
 MARKER: Final[Colour] = (200, 30, 30, 230)
+VISIT: Final[Colour] = (224, 120, 0, 255)  # pages/5_Visits.py's stops
 WHITE: Final[Colour] = (255, 255, 255, 255)
 DARK: Final[Colour] = (35, 35, 35, 255)
 # The works page's SLA clock: amber when under a quarter of the time allowed is left.
@@ -136,6 +137,8 @@ def collection_style(collection_id: str) -> Style:
                                             in CCTV_STATUS.items()]), "Point")  # fmt: skip
     if collection_id == "anpr-sites":
         return Style(single(marker("0", ANPR, "square", 3.5, DARK)), "Point")
+    if collection_id == "visits":
+        return Style(single(marker("0", VISIT, "circle", 3.0)), "Point")
     if collection_id == "safe-markers":
         return Style(single(marker("0", MARKER, "diamond", 4.5)), "Point")
     if collection_id == "work-orders":
