@@ -174,6 +174,14 @@ def test_a_purpose_bound_token_reads_markers_audited_with_its_purpose(
         refused = client.get(path, headers=basic("t.control-room", plain))
         assert refused.status_code == 400 and "reason" in refused.json()["description"]
     assert len(audit_rows(db[1], "t.control-room")) == count
+    # /v1 reads take the purpose too (a control room look-up, a visits list), and a too-short
+    # reason is still refused.
+    bearer = {"Authorization": f"Bearer {bound}"}
+    assert client.get("/v1/markers", headers=bearer).status_code == 200
+    assert client.get("/v1/visits", headers=bearer).status_code == 200
+    assert audit_rows(db[1], "t.control-room")[-1][:] == (purpose, "visit")
+    assert client.get("/v1/visits", params={"reason": "x"}, headers=bearer).status_code == 422
+    assert client.get("/v1/visits", headers={"Authorization": f"Bearer {plain}"}).status_code == 400
     # Housing staff are not offered visits, purpose or not.
     with _system(db) as conn:
         housing = issue_token(conn, "t.housing-a", days=1, purpose=purpose).token
