@@ -80,14 +80,15 @@ DECLARE
     why text;
     ok boolean;
 BEGIN
-    DELETE FROM auth_context c WHERE c.pid = pg_backend_pid();
     SELECT * INTO u FROM users WHERE users.username = p_username;
     IF u.user_id IS NULL THEN
+        DELETE FROM auth_context c WHERE c.pid = pg_backend_pid();  -- no actor left behind
         RETURN QUERY SELECT 'wrong', NULL::bigint, NULL::text, NULL::text[], NULL::text,
                             NULL::text, NULL::timestamptz;
         RETURN;
     END IF;
     IF u.locked_until > now() THEN
+        DELETE FROM auth_context c WHERE c.pid = pg_backend_pid();
         RETURN QUERY SELECT 'locked', NULL::bigint, NULL::text, NULL::text[], NULL::text,
                             NULL::text, u.locked_until;
         RETURN;
@@ -96,6 +97,7 @@ BEGIN
     WHERE t.token_hash = auth_token_hash(coalesce(p_token, '')) AND t.user_id = u.user_id
       AND t.revoked_at IS NULL AND t.expires_at > now();
     IF ok IS NULL OR NOT u.active THEN
+        DELETE FROM auth_context c WHERE c.pid = pg_backend_pid();
         UPDATE users SET
             failed_sign_ins = CASE WHEN failed_sign_ins + 1 >= 5 THEN 0
                                    ELSE failed_sign_ins + 1 END,

@@ -226,3 +226,21 @@ def test_httpx_basic_auth_is_what_clients_send(client: TestClient) -> None:
     header = httpx.BasicAuth("t.planner", "hdn_x").auth_flow(httpx.Request("GET", "http://h/"))
     request = next(header)
     assert request.headers["Authorization"] == basic("t.planner", "hdn_x")["Authorization"]
+
+
+def test_a_refused_basic_try_leaves_no_actor_or_purpose(
+    service_engine: Engine, owner_engine: Engine, world: World
+) -> None:
+    """On the service's own login: a good token, then a wrong Basic try in the same
+    transaction, acts as nobody afterwards (as a refused bearer token does, sql/024)."""
+    with transaction(owner_engine, Actor.system()) as conn:
+        token = issue_token(conn, "t.analyst", days=1, purpose="Operation Y, ref 7").token
+    with service_engine.begin() as conn:
+        conn.execute(text("SELECT * FROM app_authenticate(:t)"), {"t": token})
+        assert conn.execute(text("SELECT app_purpose()")).scalar_one() == "Operation Y, ref 7"
+        wrong = conn.execute(
+            text("SELECT outcome FROM app_authenticate_basic('t.analyst', 'hdn_nope')")
+        ).scalar_one()
+        assert wrong == "wrong"
+        assert conn.execute(text("SELECT app_user_id(), app_purpose()")).one() == (None, None)
+        conn.rollback()
