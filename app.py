@@ -24,6 +24,9 @@ import streamlit as st
 from hardening import layers
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
+from hardening.qgisproject.project import AUTHCFG
+from hardening.qgisproject.project import build as qgis_project
+from hardening.settings import get_settings
 from hardening.tiles import mapdata
 from ui.deck import (
     AREA_LINE,
@@ -230,6 +233,31 @@ def _legend() -> str:
     return f'<div style="font-size:0.85rem">{"".join(items)}</div>'
 
 
+def qgis_download(actor: Actor) -> None:
+    """The user's layers as a ready QGIS project (no secret in it: QGIS keeps the token)."""
+    st.header("QGIS")
+    server = get_settings().api_public_url
+    try:
+        with as_actor(actor) as conn:
+            data = qgis_project(conn, server, actor.username)
+    except HardeningError as exc:
+        st.caption(f"No QGIS project: {exc}")
+        return
+    st.download_button(
+        "Download QGIS project",
+        data,
+        file_name=f"hardening-{actor.username}.qgz",
+        mime="application/zip",
+        key="qgis_project",
+    )
+    st.caption(
+        f"Every layer you may see, styled like this map, read from {server}. In QGIS, add a "
+        f"Basic authentication configuration with id {AUTHCFG}: your username, and an API "
+        "token (from an administrator) as the password. Markers and work orders need a token "
+        "with a standing purpose. See docs/ogc.md."
+    )
+
+
 def main() -> None:
     actor = require_actor()  # the sign-in form, and a stop, when nobody is signed in
     st.markdown(
@@ -257,6 +285,7 @@ def main() -> None:
             "offline. Addresses are counted per square of the British National Grid; squares "
             "with fewer than 10 are not shown and counts are rounded to 5 (disclosure control)."
         )
+        qgis_download(actor)
     try:
         data = load_map(actor, int(cell_m), main_only)
     except HardeningError as exc:

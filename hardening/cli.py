@@ -27,6 +27,7 @@ def _register_capabilities() -> None:
     from hardening.jobs.cli import jobs_app
     from hardening.jobs.cli import register as register_worker
     from hardening.markers.cli import app as markers_app
+    from hardening.qgisproject.cli import register as register_qgis
     from hardening.reports.cli import report_app, training_app
     from hardening.risk.cli import app as risk_app
     from hardening.sample.cli import app as sample_app
@@ -54,6 +55,7 @@ def _register_capabilities() -> None:
     register_api(app)
     register_export(app)
     register_worker(app)
+    register_qgis(app)
 
 
 _register_capabilities()

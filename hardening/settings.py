@@ -61,6 +61,15 @@ class Settings(BaseSettings):
     pool_size: int = 5
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    public_url: str | None = Field(
+        default=None,
+        description="The API's address as users' clients (QGIS) reach it, written into the "
+        "map page's QGIS project; unset = http://api_host:api_port.",
+    )
+
+    @property
+    def api_public_url(self) -> str:
+        return self.public_url or f"http://{self.api_host}:{self.api_port}"
 
 
 @lru_cache(maxsize=1)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what is missing, on a fresh Debian/Ubuntu machine with nothing but Python and
 # root/sudo: PostgreSQL + PostGIS from the OS packages (unless HARDENING_DATABASE_URL names a
-# server), the Python environment in .venv, and with --browser Debian's chromium for browser tests.
+# server), the Python environment in .venv, and with --browser Debian's chromium for browser tests
+# and python3-qgis for the QGIS test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -44,6 +45,12 @@ fi
 if $want_browser && [ ! -x /usr/bin/chromium ]; then
     echo "== installing chromium (browser tests)" >&2
     apt_install chromium
+fi
+
+# Debian's QGIS for the system Python (tests/test_qgis.py opens generated projects with it).
+if $want_browser && ! /usr/bin/python3 -c 'import qgis.core' 2>/dev/null; then
+    echo "== installing QGIS (python3-qgis, the QGIS test)" >&2
+    apt_install python3-qgis
 fi
 
 # Python environment: reinstalled only when pyproject.toml changes.

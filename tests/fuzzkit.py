@@ -177,15 +177,16 @@ def filler(fuzz: Fuzz, name: str) -> str:
 def request_for(
     fuzz: Fuzz, path: str, op: dict[str, Any], overrides: dict[str, str]
 ) -> tuple[str, dict[str, str]]:
-    """The path with its parameters filled, and the query: required parameters filled,
-    `overrides` (by name) replacing or adding."""
+    """The path with its parameters filled, and the query: required parameters and a reason
+    (optional where a token's standing purpose may stand in) filled, `overrides` (by name)
+    replacing or adding."""
     query: dict[str, str] = {}
     for param in op.get("parameters", []):
         name, where = param["name"], param["in"]
         value = overrides.get(name)
         if where == "path":
             path = path.replace("{" + name + "}", filler(fuzz, name) if value is None else value)
-        elif where == "query" and (value is not None or param.get("required")):
+        elif where == "query" and (value is not None or param.get("required") or name == "reason"):
             query[name] = filler(fuzz, name) if value is None else value
     return path, query
 

@@ -396,10 +396,12 @@ def test_openapi_lists_health_and_v1_layers(client: TestClient) -> None:
     health_503 = spec["paths"]["/healthz"]["get"]["responses"]["503"]["content"]
     assert health_503["application/json"]["schema"]["$ref"] == "#/components/schemas/Health"
     assert "HTTPValidationError" not in spec["components"]["schemas"]
-    # Every /v1 and OGC data operation asks for the bearer token; health, the OGC landing page,
-    # conformance and API description do not.
+    # Every /v1 and OGC data operation asks for the bearer token (or HTTP Basic with an API
+    # token as the password); health, the OGC landing page, conformance and API description
+    # do not.
     assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    bearer: list[dict[str, list[str]]] = [{"HTTPBearer": []}]
+    assert spec["components"]["securitySchemes"]["HTTPBasic"]["scheme"] == "basic"
+    bearer: list[dict[str, list[str]]] = [{"HTTPBearer": []}, {"HTTPBasic": []}]
     for path, operations in spec["paths"].items():
         for operation in operations.values():
             assert operation.get("security") == (

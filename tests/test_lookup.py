@@ -283,7 +283,7 @@ def test_http_lookup_answers_and_refuses_bad_points(
         response = client.get("/v1/lookup", params={**bad, "reason": REASON}, headers=headers)
         assert response.status_code == 422, response.text
     missing = client.get("/v1/lookup", params={"uprn": town["flat1"]}, headers=headers)
-    assert missing.status_code == 422
+    assert missing.status_code == 400 and "reason" in missing.text  # no reason, no purpose
     lon, lat = block_lon_lat()
     point = client.get(
         "/v1/lookup", params={"lon": lon, "lat": lat, "radius": 60, "reason": REASON},

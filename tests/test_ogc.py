@@ -184,10 +184,10 @@ def test_landing_conformance_and_api_definition(ogc_url: str, tokens: dict[str, 
 
 
 EXPECTED = {
-    "control_room": {"cctv-sites", "anpr-sites", "safe-markers"},
-    "visit_team": {"cctv-sites", "anpr-sites", "safe-markers"},
-    "analyst": {"cctv-sites", "anpr-sites", "work-orders", "safe-markers", "risk-cells"},
-    "admin": {"cctv-sites", "anpr-sites", "work-orders", "safe-markers", "risk-cells"},
+    "control_room": {"cctv-sites", "anpr-sites", "safe-markers", "visits"},
+    "visit_team": {"cctv-sites", "anpr-sites", "safe-markers", "visits"},
+    "analyst": {"cctv-sites", "anpr-sites", "work-orders", "safe-markers", "visits", "risk-cells"},
+    "admin": {"cctv-sites", "anpr-sites", "work-orders", "safe-markers", "visits", "risk-cells"},
     "housing_a": {"work-orders"},
     "housing_b": {"work-orders"},
     "planner": {"cctv-sites", "anpr-sites", "risk-cells"},

@@ -60,7 +60,7 @@ def test_due_lines_and_kpi(client: TestClient, tokens: dict[str, str]) -> None:
     vt = _as(tokens, "visit_team")
     why = {"reason": "planning the week's visits"}
     assert client.get("/v1/visits/due", params=why, headers=vt).status_code == 200
-    assert client.get("/v1/visits/due", headers=vt).status_code == 422  # no reason
+    assert client.get("/v1/visits/due", headers=vt).status_code == 400  # no reason, no purpose
     assert (
         client.get("/v1/visits/route", params={"stops": 99, **why}, headers=vt).status_code == 422
     )

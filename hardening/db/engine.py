@@ -99,6 +99,25 @@ def authenticate(conn: Connection, credential: str) -> Actor:
                  credential)  # fmt: skip
 
 
+def authenticate_basic(conn: Connection, username: str, token: str) -> Actor | str:
+    """HTTP Basic: act as `username` when `token` is one of their live API tokens; else why
+    not (a wrong try counts towards the sign-in guard, so commit before refusing)."""
+    row = conn.execute(
+        text(
+            "SELECT outcome, user_id, org_id, roles, username, locked_until "
+            "FROM app_authenticate_basic(:u, :t)"
+        ),
+        {"u": username, "t": token},
+    ).one()
+    if row.outcome == "locked":
+        return (
+            f"too many failed sign-ins: this account is locked until {row.locked_until:%H:%M} (UTC)"
+        )
+    if row.outcome != "ok":
+        return "wrong username or API token (HTTP Basic takes an API token as the password)"
+    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), str(row.username), token)
+
+
 def set_actor(conn: Connection, actor: Actor) -> None:
     """Establish actor for the rest of conn's transaction: by its credential when it has one;
     the system or a named user only on a schema owner's session (else PermissionDeniedError)."""

@@ -101,6 +101,7 @@ WORK_ORDERS = TableCollection(
         Field("measure_code", "t.measure_code"),
         Field("priority", "t.priority"),
         Field("status", "t.status"),
+        Field("created_at", "t.created_at", "datetime"),  # with due_at: the SLA clock
         Field("due_at", "t.due_at", "datetime"),
         Field("scheduled_start", "t.scheduled_start", "datetime"),
         Field("scheduled_end", "t.scheduled_end", "datetime"),
@@ -140,8 +141,35 @@ SAFE_MARKERS = TableCollection(
     ),
 )
 
+VISITS = TableCollection(
+    id="visits",
+    title="Vulnerability visits",
+    description="Vulnerability visits at their address: when, to whom (the kind of person, "
+    "never the subject's reference), whether a calling card was left and the review date. "
+    "Police roles with `visits` in their areas. Personal data: every read needs a reason "
+    "(`reason` parameter or `X-Reason` header) and is written to the audit log.",
+    geometry_type="Point",
+    may_read="app_is_system() OR app_may('{visit_team,control_room,analyst,admin}', 'visits')",
+    source="visits t JOIN addresses a ON a.uprn = t.uprn",
+    key="t.visit_id",
+    geom="a.geom",
+    tile_key="a.tile_key",
+    audit_object="visit",
+    fields=(
+        Field("visit_id", "t.visit_id", "int"),
+        Field("uprn", "t.uprn", "int"),
+        Field("full_address", "a.full_address"),
+        Field("visited_on", "t.visited_on", "date"),
+        Field("subject_type", "t.subject_type"),
+        Field("occupant_vulnerable", "CASE WHEN t.occupant_vulnerable THEN 'yes' ELSE 'no' END"),
+        Field("calling_card", "CASE WHEN t.calling_card THEN 'yes' ELSE 'no' END"),
+        Field("review_due", "t.review_due", "date"),
+        Field("area_id", "t.area_id"),
+    ),
+)
+
 REGISTRY: Final[dict[str, FeatureSource]] = {
-    c.id: c for c in (CCTV, ANPR, WORK_ORDERS, SAFE_MARKERS, RiskGridCollection())
+    c.id: c for c in (CCTV, ANPR, WORK_ORDERS, SAFE_MARKERS, VISITS, RiskGridCollection())
 }
 
 

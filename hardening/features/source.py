@@ -164,8 +164,8 @@ class TableCollection:
             f"'properties', json_build_object({props}))::text"
         )
 
-    def _why(self, reason: str | None) -> str | None:
-        return audit.require_reason(reason) if self.needs_reason else None
+    def _why(self, conn: Connection, reason: str | None) -> str | None:
+        return audit.reason_for(conn, reason) if self.needs_reason else None
 
     def _audit(self, conn: Connection, why: str | None, ids: list[Any], **how: Any) -> None:
         if self.audit_object is None:
@@ -188,7 +188,7 @@ class TableCollection:
         count_cap: int,
         reason: str | None = None,
     ) -> Page:
-        why = self._why(reason)
+        why = self._why(conn, reason)
         found = self._bbox_page(conn, bbox, limit, offset, count_cap) if bbox else None
         if found is None:
             found = self._ordered_page(conn, bbox, limit, offset, count_cap)
@@ -247,7 +247,7 @@ class TableCollection:
         return [r.id for r in rows], [r.feature for r in rows], matched
 
     def item(self, conn: Connection, feature_id: str, reason: str | None = None) -> str:
-        why = self._why(reason)
+        why = self._why(conn, reason)
         digits = feature_id.isascii() and feature_id.isdigit() and len(feature_id) <= 19
         key = int(feature_id) if digits else 0
         if not 0 < key < 2**63:
@@ -272,7 +272,7 @@ class TableCollection:
         max_rows: int,
         reason: str | None = None,
     ) -> Rows:
-        why = self._why(reason)
+        why = self._why(conn, reason)
         where, params = self.bbox_filter(bbox)
         columns = ", ".join(f'{f.sql} AS "{f.name}"' for f in self.fields)
         result = conn.execute(

@@ -33,9 +33,15 @@ router = APIRouter(
     },
 )
 
+# Required unless the token has a standing purpose (audit.reason_for): then a 400 without it.
 ReasonQuery = Annotated[
-    str,
-    Query(min_length=3, max_length=500, description="Why you look (recorded in the audit log)."),
+    str | None,
+    Query(
+        min_length=3,
+        max_length=500,
+        description="Why you look (recorded in the audit log); a token with a standing purpose "
+        "may leave it out.",
+    ),
 ]
 MarkerId = Annotated[int, Path(gt=0, le=MAX_ID)]
 AddressText = Annotated[
@@ -46,7 +52,7 @@ AddressText = Annotated[
 @router.get("/lookup", response_model=LookupOut, summary="Markers, advice and events at an address")
 def get_lookup(
     conn: ConnDep,
-    reason: ReasonQuery,
+    reason: ReasonQuery = None,
     uprn: Annotated[int | None, Query(gt=0, lt=10**12)] = None,
     q: Annotated[
         str | None, Query(min_length=1, max_length=300, description="Address text")
@@ -89,7 +95,7 @@ def post_marker(conn: ConnDep, body: MarkerCreate) -> dict[str, Any]:
 @router.get("/markers", response_model=list[MarkerOut], summary="List markers (audited)")
 def get_markers(
     conn: ConnDep,
-    reason: ReasonQuery,
+    reason: ReasonQuery = None,
     uprn: Annotated[int | None, Query(gt=0, lt=10**12)] = None,
     state: Annotated[str | None, Query(pattern="^(active|review_due|expired|revoked)$")] = None,
     area: Annotated[str | None, Query(max_length=64)] = None,
@@ -111,7 +117,7 @@ def get_markers(
 @router.get(
     "/markers/{marker_id}", response_model=MarkerDetail, summary="One marker and its reviews"
 )
-def get_marker(conn: ConnDep, marker_id: MarkerId, reason: ReasonQuery) -> dict[str, Any]:
+def get_marker(conn: ConnDep, marker_id: MarkerId, reason: ReasonQuery = None) -> dict[str, Any]:
     marker, reviews = service.get_marker(conn, marker_id, reason=reason)
     return {"marker": marker.as_dict(), "reviews": [r.as_dict() for r in reviews]}
 

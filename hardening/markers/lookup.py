@@ -217,7 +217,7 @@ def lookup(
     settings: MarkerSettings | None = None,
 ) -> dict[str, Any]:
     """Look up by UPRN, by free text (matched) or by point; audited as one consultation."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     settings = settings or MarkerSettings()
     point = _point(lon, lat, x, y)
     given = [name for name, v in (("uprn", uprn), ("q", q), ("point", point)) if v is not None]

@@ -274,7 +274,7 @@ def get_marker(
     conn: Connection, marker_id: int, *, reason: str | None, on: date | None = None
 ) -> tuple[Marker, list[Review]]:
     """One marker with its review history; a reason is required and the look-up audited."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     require_police(conn)
     marker = fetch(conn, marker_id, on)
     history = reviews_of(conn, [marker_id]).get(marker_id, [])
@@ -295,7 +295,7 @@ def list_markers(
 ) -> list[Marker]:
     """Markers the actor may see, filtered; a reason is required and the listing audited
     once (with the ids it returned)."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     if state is not None and state not in STATES:
         raise UserInputError(f"state must be one of {', '.join(STATES)}")
     require_area(conn, area_id)

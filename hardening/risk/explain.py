@@ -179,7 +179,7 @@ def explain(
 ) -> dict[str, Any]:
     """What the actor may know about an address's risk (see the module docstring)."""
     # Police roles with risk_factors see the score itself: ask why before anything is read.
-    why = audit.require_reason(reason) if allowed(conn, POLICE_ROLES, "risk_factors") else None
+    why = audit.reason_for(conn, reason) if allowed(conn, POLICE_ROLES, "risk_factors") else None
     model = load(conn, model_version, store=False)
     score_row = conn.execute(
         text(

@@ -62,7 +62,7 @@ def write(
     reason: str | None = None,
 ) -> int:
     """Write the export to out; returns the number of rows. Addresses need a reason (audited)."""
-    why = audit.require_reason(reason) if units == "addresses" else None
+    why = audit.reason_for(conn, reason) if units == "addresses" else None
     require_area(conn, area_id)
     count = _write(conn, out, fmt, units, area_id, model_version)
     if why is not None:

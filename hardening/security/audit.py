@@ -59,6 +59,17 @@ def require_reason(reason: str | None) -> str:
     return check_text(cleaned)
 
 
+def reason_for(conn: Connection, reason: str | None) -> str:
+    """The request's reason, else the standing purpose of the token it authenticated with
+    (sql/026: the database's word, never the caller's); neither is refused as by
+    `require_reason`."""
+    if reason is None or not reason.strip():
+        purpose = conn.execute(text("SELECT app_purpose()")).scalar_one_or_none()
+        if purpose is not None:
+            return str(purpose)
+    return require_reason(reason)
+
+
 def record(
     conn: Connection,
     action: Action,

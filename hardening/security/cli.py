@@ -74,11 +74,20 @@ def users_token(
     username: str,
     days: Annotated[int, typer.Option(help="Lifetime in days (1-365).")] = 30,
     label: Annotated[str | None, typer.Option(help="What the token is for.")] = None,
+    purpose: Annotated[
+        str | None,
+        typer.Option(
+            help='A standing reason, e.g. "Operation X, ref 123": reads of markers and visits '
+            "made with this token without a reason of their own are audited with it (for "
+            "QGIS and other clients that cannot send one)."
+        ),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Issue an API bearer token; it is shown once and stored only as a hash."""
+    """Issue an API token (a bearer token, or the password of HTTP Basic with the user's name);
+    it is shown once and stored only as a hash."""
     with _system() as conn:
-        issued = issue_token(conn, username, days, label)
+        issued = issue_token(conn, username, days, label, purpose)
     emit(
         {"token": issued.token, "token_id": issued.token_id, "expires_at": issued.expires_at},
         as_json,

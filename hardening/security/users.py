@@ -18,6 +18,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from hardening.db.engine import NOBODY, Actor, transaction
 from hardening.errors import AuthenticationError, NotFoundError, UserInputError
+from hardening.security import audit
 
 ROLES = ("control_room", "visit_team", "housing", "planner", "analyst", "admin")
 TOKEN_PREFIX = "hdn_"
@@ -92,10 +93,21 @@ def set_password(conn: Connection, username: str, password: str) -> None:
 
 
 def issue_token(
-    conn: Connection, username: str, days: int = 30, label: str | None = None
+    conn: Connection,
+    username: str,
+    days: int = 30,
+    label: str | None = None,
+    purpose: str | None = None,
 ) -> IssuedToken:
+    """A new token for the user. With a purpose, reads that need a reason and are made with
+    this token without one are audited with the purpose (for clients such as QGIS that cannot
+    send a reason per request)."""
     if not 1 <= days <= 365:
         raise UserInputError("token lifetime must be between 1 and 365 days")
+    if purpose is not None:
+        purpose = audit.check_text(purpose.strip(), "purpose")
+        if not 3 <= len(purpose) <= 500:
+            raise UserInputError("a token's purpose needs 3 to 500 characters")
     user_id = conn.execute(
         text("SELECT user_id FROM users WHERE username = :u AND active"), {"u": username}
     ).scalar_one_or_none()
@@ -105,10 +117,16 @@ def issue_token(
     expires_at = datetime.now(UTC) + timedelta(days=days)
     token_id = conn.execute(
         text(
-            "INSERT INTO api_tokens (user_id, token_hash, label, expires_at) "
-            "VALUES (:user_id, :hash, :label, :expires) RETURNING token_id"
+            "INSERT INTO api_tokens (user_id, token_hash, label, expires_at, purpose) "
+            "VALUES (:user_id, :hash, :label, :expires, :purpose) RETURNING token_id"
         ),
-        {"user_id": user_id, "hash": token_hash(token), "label": label, "expires": expires_at},
+        {
+            "user_id": user_id,
+            "hash": token_hash(token),
+            "label": label,
+            "expires": expires_at,
+            "purpose": purpose,
+        },
     ).scalar_one()
     return IssuedToken(token, int(token_id), expires_at)
 

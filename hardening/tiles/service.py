@@ -59,7 +59,7 @@ def tile_statement(conn: Connection, layer: str, tile: TileId) -> Statement | No
 def render(conn: Connection, layer: str, tile: TileId, reason: str | None = None) -> Tile:
     """The tile as the transaction's actor sees it."""
     check_layer(layer)
-    why = audit.require_reason(reason) if LAYERS[layer].needs_reason else None
+    why = audit.reason_for(conn, reason) if LAYERS[layer].needs_reason else None
     found = tile_statement(conn, layer, tile)
     if found is None:
         result = Tile(b"", 0, None)

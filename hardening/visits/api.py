@@ -21,7 +21,15 @@ from hardening.visits.service import get_visit, list_visits, record_visit
 
 router = APIRouter(tags=["visits"])
 
-Reason = Annotated[str, Query(min_length=3, max_length=500, description="Why (audited).")]
+# Required unless the token has a standing purpose (audit.reason_for): then a 400 without it.
+Reason = Annotated[
+    str | None,
+    Query(
+        min_length=3,
+        max_length=500,
+        description="Why (audited); a token with a standing purpose may leave it out.",
+    ),
+]
 AreaQ = Annotated[str | None, Query(pattern=r"^[a-z0-9-]+$")]
 
 
@@ -36,7 +44,7 @@ def post_visit(conn: ConnDep, visit: VisitInput) -> dict[str, Any]:
 @router.get("/visits")
 def get_visits(
     conn: ConnDep,
-    reason: Reason,
+    reason: Reason = None,
     area: AreaQ = None,
     since: IsoDate | None = None,
     until: IsoDate | None = None,
@@ -50,7 +58,7 @@ def get_visits(
     responses={403: {"model": ErrorBody, "description": "The agreement does not cover visits"}},
 )
 def get_due(
-    conn: ConnDep, reason: Reason, on: IsoDate | None = None, area: AreaQ = None
+    conn: ConnDep, reason: Reason = None, on: IsoDate | None = None, area: AreaQ = None
 ) -> list[dict[str, Any]]:
     """Who to visit next on a day (default today). Personal data: `reason` is required and the
     list is written to the audit log (a `visits_due` consultation naming the addresses and
@@ -65,7 +73,7 @@ def get_due(
 )
 def get_route(
     conn: ConnDep,
-    reason: Reason,
+    reason: Reason = None,
     on: IsoDate | None = None,
     area: AreaQ = None,
     stops: Annotated[int, Query(ge=1, le=30)] = 8,
@@ -88,14 +96,14 @@ def get_route(
 
 
 @router.get("/visits/{visit_id}")
-def get_one_visit(conn: ConnDep, visit_id: int, reason: Reason) -> dict[str, Any]:
+def get_one_visit(conn: ConnDep, visit_id: int, reason: Reason = None) -> dict[str, Any]:
     return get_visit(conn, visit_id, reason)
 
 
 @router.get("/referrals")
 def get_referrals(
     conn: ConnDep,
-    reason: Reason,
+    reason: Reason = None,
     status: Annotated[str | None, Query(pattern=r"^(made|accepted|engaged|closed)$")] = None,
     area: AreaQ = None,
 ) -> list[dict[str, Any]]:

@@ -116,7 +116,7 @@ def who_to_visit_next(
 ) -> list[DueCase]:
     """Every due case on a day (one per address, all its reasons), most pressing first; a
     reason is required and the list audited (one consultation row)."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     cases = due_cases(conn, on_day, area, recent_days, signs_days)
     details = audit_details(cases, on=on_day.isoformat(), area=area)
     audit.record(conn, "consultation", "visits_due", None, why, details=details)

@@ -54,7 +54,7 @@ def list_referrals(
     since: date | None = None,
 ) -> list[dict[str, Any]]:
     """Referrals the actor may see, newest first; one consultation row for the list."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     if status is not None and status not in REFERRAL_STATUSES:
         raise UserInputError(
             f"unknown status {status!r}; use one of {', '.join(REFERRAL_STATUSES)}"

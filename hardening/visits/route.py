@@ -179,7 +179,7 @@ def plan_day(
     """Route the `max_stops` most pressing cases due on the day in one town (`town`, else the
     most pressing case's) through the team's hours, from now when the day is today. A reason
     is required; the cases routed or left out are audited (one consultation row)."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     if not 1 <= max_stops <= 30:
         raise UserInputError("max_stops must be between 1 and 30")
     team = team or TeamDay()

@@ -217,7 +217,7 @@ VISIT_COLUMNS = (
 
 def get_visit(conn: Connection, visit_id: int, reason: str | None) -> dict[str, Any]:
     """One visit with its package; writes exactly one consultation row."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     row = conn.execute(
         text(
             f"SELECT {VISIT_COLUMNS}, "
@@ -250,7 +250,7 @@ def list_visits(
     limit: int = 200,
 ) -> list[dict[str, Any]]:
     """Visits the actor may see, newest first; one consultation row for the whole list."""
-    why = audit.require_reason(reason)
+    why = audit.reason_for(conn, reason)
     if not 1 <= limit <= 5000:
         raise UserInputError("limit must be between 1 and 5000")
     require_area(conn, area)
