@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from hardening.cli import app as cli_app
 from hardening.db.engine import Actor, set_actor
 from hardening.errors import UserInputError
-from hardening.risk import knox, nearrepeat
+from hardening.risk import fit, knox, nearrepeat
 from hardening.risk.events import selector_for
 
 with warnings.catch_warnings():
@@ -216,3 +216,25 @@ def test_cli_prints_one_json_document(owner_engine: Engine, tmp_path: Path) -> N
     finally:
         with owner_engine.begin() as conn:
             conn.execute(text("DELETE FROM incidents WHERE source = 'k22-cli'"))
+
+
+def test_the_fit_takes_the_areas_own_window(dated: Connection) -> None:
+    selector = selector_for([], ["drug_dealing"])
+    start, end = datetime(2025, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, tzinfo=UTC)
+    params, summary = nearrepeat.window_for_fit(dated, selector, None, start, end, 199)
+    assert summary["time_unit"] == "day" and summary["events"] == 300
+    assert params == {
+        "radius_m": summary["significant_window"]["distance_m"],
+        "window_days": summary["significant_window"]["time"],
+    }
+    model = fit.template("addresses", selector, near_repeat=params)
+    assert model.params("addresses")["near_repeat"]["radius_m"] == params["radius_m"]
+    assert model.params("addresses")["near_repeat"]["window_days"] == params["window_days"]
+    assert model.factors["near_repeat"]["events"] == selector.to_json()
+    # month-only events: months, and a month window reaches back one month more in days
+    asb = selector_for([], ["asb"])
+    _, by_month = nearrepeat.window_for_fit(dated, asb, None, datetime(2024, 1, 1, tzinfo=UTC),
+                                            end, 99)  # fmt: skip
+    assert by_month["time_unit"] == "month"
+    report = {"time_unit": "month", "significant_window": {"distance_m": 100.0, "time": 1.0}}
+    assert nearrepeat.factor_window(report) == {"radius_m": 100.0, "window_days": 61}

@@ -10,7 +10,7 @@ uniform draw from all pairs' gaps. The p-value is (1 + simulations >= observed) 
 one-sided (raised risk), as in the calculator.
 
 Pure NumPy/SciPy: a KD-tree finds the place pairs within the widest band once; each simulation
-re-bins their time gaps under a permutation (vectorised over batches of simulations).
+re-bins their time gaps under a permutation of the times, vectorised over the pairs.
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ from hardening.errors import UserInputError
 Floats = npt.NDArray[np.float64]
 MAX_ITERATIONS = 99_999
 MAX_BANDS = 20
-BATCH_CELLS = 4_000_000  # pair x simulation values handled at once (memory bound)
 SIGNIFICANT = 0.05
 
 
@@ -122,9 +121,16 @@ def knox(
     if n < 2:
         raise UserInputError(f"the Knox test needs at least 2 events ({n} selected)")
     n_d, n_t = len(d_edges) - 1, len(t_edges) - 1
+    # events in grid-cell order, so a pair's two events sit close in memory (cache-friendly
+    # gathers of their times in every simulation)
+    cell = np.floor(xy / max(float(d_edges[-1]), 1.0))
+    order = np.lexsort((cell[:, 1], cell[:, 0]))
+    xy, t = xy[order], t[order]
     pairs, dist = space_pairs(xy, float(d_edges[-1]))
     d_band = _band(dist, d_edges)
     pairs, d_band = pairs[d_band >= 0], d_band[d_band >= 0]
+    first, second = np.ascontiguousarray(pairs[:, 0]), np.ascontiguousarray(pairs[:, 1])
+    base = d_band * (n_t + 1)  # cell key = base + time band; time band n_t = beyond the last
     s_total = np.bincount(d_band, minlength=n_d).astype(np.float64)
     t_sorted = np.sort(t)
     closer = np.array([pairs_closer_than(t_sorted, float(g)) for g in t_edges], dtype=np.float64)
@@ -133,24 +139,22 @@ def knox(
     expected = np.outer(s_total, t_total) / all_pairs
 
     def counts(times: Floats) -> npt.NDArray[np.int64]:
-        gaps = np.abs(times[..., pairs[:, 0]] - times[..., pairs[:, 1]])
-        tb = _band(gaps.ravel(), t_edges).reshape(gaps.shape)
-        key = np.where(tb >= 0, d_band * n_t + tb, n_d * n_t)
-        rows = key.reshape(-1, len(pairs)) if len(pairs) else key.reshape(-1, 0)
-        offset = (np.arange(rows.shape[0]) * (n_d * n_t + 1))[:, None]
-        flat = np.bincount((rows + offset).ravel(), minlength=rows.shape[0] * (n_d * n_t + 1))
-        return flat.reshape(rows.shape[0], n_d * n_t + 1)[:, :-1].astype(np.int64)
+        """Pairs per cell for one assignment of times to events (row-major d x t)."""
+        gaps = np.abs(times[first] - times[second])
+        band = np.zeros(len(gaps), dtype=np.uint8)  # below the first edge: no band (masked)
+        for edge in t_edges[1:]:
+            band += gaps >= edge
+        key = base + band
+        if t_edges[0] > 0:  # gaps under the first edge belong to no band
+            key[gaps < t_edges[0]] = n_d * (n_t + 1)
+        flat = np.bincount(key, minlength=n_d * (n_t + 1) + 1)[: n_d * (n_t + 1)]
+        return flat.reshape(n_d, n_t + 1)[:, :n_t].ravel().astype(np.int64)
 
-    observed = counts(t[None, :])[0]
+    observed = counts(t)
     exceed = np.zeros(n_d * n_t, dtype=np.int64)
     rng = np.random.default_rng(seed)
-    batch = max(1, BATCH_CELLS // max(len(pairs), n))
-    done = 0
-    while done < iterations:
-        size = min(batch, iterations - done)
-        shuffled = rng.permuted(np.broadcast_to(t, (size, n)), axis=1)
-        exceed += (counts(shuffled) >= observed[None, :]).sum(axis=0)
-        done += size
+    for _ in range(iterations):
+        exceed += counts(rng.permutation(t)) >= observed
     cells = []
     for i in range(n_d):
         for j in range(n_t):

@@ -164,6 +164,10 @@ def window_for_fit(
         "time_bands": report["time_bands"],
         "significant_window": report["significant_window"],
         "near_repeat_parameters": params,
-        "note": None if params else "no significant near repeat: the factor keeps its defaults",
+        "note": None
+        if params
+        else f"no significant near repeat among the window's {report['events']:,} events (one "
+        "month has every pair in the same month band: nothing to compare): near_repeat keeps "
+        "its defaults",
     }
     return params, summary
