@@ -72,6 +72,18 @@ def test_a_group_flagged_without_outcomes_is_over_flagged_and_threshold_is_125()
     assert lone["over_flagged"] == ["z"]
 
 
+def test_with_no_outcome_at_all_no_group_is_over_flagged() -> None:
+    score = np.arange(20, dtype=float)
+    result = fairness.audit(
+        [{"score": score, "probability": np.full(20, 0.1), "outcome": np.zeros(20)}],
+        {"group": ["a"] * 10 + ["b"] * 10},
+        share=0.1,
+    )
+    assert result["units_flagged"] == 2 and result["outcome_events"] == 0
+    assert result["by"]["group"]["over_flagged"] == [] and "cannot be compared" in result["note"]
+    assert [g["flag_ratio"] for g in result["by"]["group"]["groups"]] == [None, None]
+
+
 def test_imd_labels_say_which_end_is_deprived() -> None:
     assert imd_label(1) == "IMD decile 01 (most deprived)"
     assert imd_label(10) == "IMD decile 10 (least deprived)"

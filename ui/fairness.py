@@ -48,7 +48,9 @@ def fairness_view(audit: dict[str, Any], year: int, where: str) -> None:
         "times its share of the reports. Hit rate: the group's reports at its flagged homes."
     )
     over = [g for t in audit["by"].values() for g in t["over_flagged"]]
-    if over:
+    if not audit["outcome_events"]:
+        st.info(f"No report during {year}: the flags cannot be compared with outcomes.")
+    elif over:
         st.warning("Flagged more than their share of the reports: " + ", ".join(over))
     else:
         st.success("No group is flagged more than 1.25 times its share of the reports.")

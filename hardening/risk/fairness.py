@@ -96,7 +96,10 @@ def table(
                 "share_of_flagged": round(share_flagged, 4),
                 "share_of_outcomes": round(share_events, 4),
                 "flag_ratio": None if ratio is None else round(ratio, 3),
-                "over_flagged": bool(share_flagged > 0 and (ratio is None or ratio > over)),
+                # with no outcome at all there is nothing to compare the flags with
+                "over_flagged": bool(
+                    total_events > 0 and share_flagged > 0 and (ratio is None or ratio > over)
+                ),
                 "selection_rate": round(float(r["selection_rate"]), 4),
                 "hit_rate": _round(r["hit_rate"]),
                 "mean_predicted": _round(r["mean_predicted"], 5),
@@ -129,6 +132,9 @@ def audit(
     return {
         "share_flagged": share,
         "over_flagged_above": over,
+        "note": None
+        if events.sum() > 0
+        else "no later outcome event: the flags cannot be compared with outcomes",
         "units_flagged": int(flags.sum()),
         "outcome_events": int(events.sum()),
         "by": {
