@@ -238,3 +238,10 @@ def test_the_fit_takes_the_areas_own_window(dated: Connection) -> None:
     assert by_month["time_unit"] == "month"
     report = {"time_unit": "month", "significant_window": {"distance_m": 100.0, "time": 1.0}}
     assert nearrepeat.factor_window(report) == {"radius_m": 100.0, "window_days": 61}
+
+
+def test_too_many_pairs_are_refused_before_they_are_built(monkeypatch: pytest.MonkeyPatch) -> None:
+    xy, t = _fixture(200)
+    monkeypatch.setattr(knox, "MAX_PAIRS", 100)
+    with pytest.raises(UserInputError, match="pairs of events lie within 800 m"):
+        knox.knox(xy, t, [0, 400, 800], [0, 7], iterations=0)

@@ -29,6 +29,7 @@ from hardening.errors import UserInputError
 Floats = npt.NDArray[np.float64]
 MAX_ITERATIONS = 99_999
 MAX_BANDS = 20
+MAX_PAIRS = 40_000_000  # place pairs within the widest band (~1 GB of work arrays)
 SIGNIFICANT = 0.05
 
 
@@ -91,7 +92,15 @@ def pairs_closer_than(t_sorted: Floats, gap: float) -> int:
 
 def space_pairs(xy: Floats, max_distance: float) -> tuple[npt.NDArray[np.int64], Floats]:
     """Index pairs (i < j) strictly closer than max_distance, and their distances."""
-    pairs = cKDTree(xy).query_pairs(max_distance, output_type="ndarray").astype(np.int64)
+    tree = cKDTree(xy)
+    # counted before they are built: too many would not fit in memory
+    within = (int(tree.count_neighbors(tree, max_distance)) - len(xy)) // 2
+    if within > MAX_PAIRS:
+        raise UserInputError(
+            f"{within:,} pairs of events lie within {max_distance:g} m (at most {MAX_PAIRS:,}): "
+            "narrow the distance bands, the window (--start/--end) or the area"
+        )
+    pairs = tree.query_pairs(max_distance, output_type="ndarray").astype(np.int64)
     if len(pairs) == 0:
         return np.zeros((0, 2), dtype=np.int64), np.zeros(0)
     d = np.hypot(*(xy[pairs[:, 0]] - xy[pairs[:, 1]]).T)

@@ -21,14 +21,27 @@ SHARE = 0.05
 CHUNK_VALUES = 2_000_000  # replicate x unit weights held at once
 
 
+Ranked = tuple[npt.NDArray[np.intp], Floats, npt.NDArray[np.intp]]
+
+
+def ranked(score: Floats, outcome: Floats) -> Ranked:
+    """Units best first, their outcomes in that order, and where each group of equal scores
+    starts: sorted once per method, not once per replicate."""
+    order = np.argsort(-score, kind="stable")
+    s = score[order]
+    return order, outcome[order], np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
+
+
 def weighted_pai(
-    score: Floats, outcome: Floats, weights: npt.NDArray[np.int64], share: float
+    score: Floats,
+    outcome: Floats,
+    weights: npt.NDArray[np.int64],
+    share: float,
+    rank: Ranked | None = None,
 ) -> Floats:
     """PAI at `share` for each row of weights (how often each unit was drawn)."""
-    order = np.argsort(-score, kind="stable")
-    s, o = score[order], outcome[order]
+    order, o, starts = rank if rank is not None else ranked(score, outcome)
     w = weights[:, order].astype(np.float64)
-    starts = np.flatnonzero(np.r_[True, s[1:] != s[:-1]])
     size = np.add.reduceat(w, starts, axis=1)  # drawn units per group of equal score
     events = np.add.reduceat(w * o, starts, axis=1)
     total_units = w.sum(axis=1, keepdims=True)
@@ -52,12 +65,13 @@ def draws(
     n = len(outcome)
     out: dict[str, list[Floats]] = {m: [] for m in scores}
     chunk = max(1, CHUNK_VALUES // max(n, 1))
+    ranks = {m: ranked(s, outcome) for m, s in scores.items()}
     done = 0
     while done < replicates:
         size = min(chunk, replicates - done)
         weights = rng.multinomial(n, np.full(n, 1 / n), size=size)
         for method, score in scores.items():
-            out[method].append(weighted_pai(score, outcome, weights, share))
+            out[method].append(weighted_pai(score, outcome, weights, share, ranks[method]))
         done += size
     return {m: np.concatenate(v) if v else np.zeros(0) for m, v in out.items()}
 
