@@ -16,8 +16,6 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-import pandas as pd
-from fairlearn.metrics import MetricFrame, selection_rate
 
 Floats = npt.NDArray[np.float64]
 OVER = 1.25
@@ -61,6 +59,11 @@ def table(
     over: float = OVER,
 ) -> dict[str, Any]:
     """The figures of one grouping (one label per unit)."""
+    # imported here: fairlearn brings scikit-learn, seconds of start-up every CLI command and
+    # the API would pay for nothing
+    import pandas as pd
+    from fairlearn.metrics import MetricFrame, selection_rate
+
     frame = MetricFrame(
         metrics={
             "units": lambda t, p: float(len(t)),
