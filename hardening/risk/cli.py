@@ -226,7 +226,20 @@ def fit(
         result = backtests.fit_and_store(conn, spec, test_start is not None, make_default)
     if window is not None:
         result["near_repeat_window"] = window
-    emit(result, as_json, lambda d: f"stored {d['model_version']}: {d['coefficients']}")
+    emit(result, as_json, _fit_text)
+
+
+def _fit_text(d: dict[str, Any]) -> str:
+    text = f"stored {d['model_version']}: {d['coefficients']}"
+    window = d.get("near_repeat_window")
+    if window is not None:
+        params = window["near_repeat_parameters"]
+        text += (
+            f"\nnear repeat: {params['radius_m']:g} m, {params['window_days']} days (Knox)"
+            if params
+            else f"\nnear repeat: {window['note']}"
+        )
+    return text
 
 
 def knox_window(

@@ -34,10 +34,20 @@ class TimeUnitChoice(StrEnum):
     month = "month"
 
 
+EventTypes = Annotated[
+    str | None,
+    typer.Option("--crime-types", help="Crime types of the events, comma-separated (police.uk)."),
+]
+EventCategories = Annotated[
+    str | None,
+    typer.Option("--categories", help="Categories of the events, comma-separated (e.g. asb)."),
+]
+
+
 @app.command("nearrepeat")
 def near_repeat(
-    crime_types: CrimeTypes = None,
-    categories: Categories = None,
+    crime_types: EventTypes = None,
+    categories: EventCategories = None,
     distance_bands: Annotated[
         str, typer.Option("--distance-bands", help="Metres, band edges: [0,100), [100,200)...")
     ] = "0,100,200,400,800",
