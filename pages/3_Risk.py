@@ -7,6 +7,7 @@ tens of kilometres apart: their plain average is an empty hillside)."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import pydeck as pdk
@@ -14,6 +15,7 @@ import streamlit as st
 
 from hardening import layers
 from hardening.errors import HardeningError, UserInputError
+from hardening.reports.risk_fairness import risk_fairness
 from hardening.risk import explain as explaining
 from hardening.risk import layer
 from hardening.visits.options import form_options
@@ -24,6 +26,7 @@ from ui.deck import (
     busiest_point,
     street_layers,
 )
+from ui.fairness import fairness_view
 from ui.labels import word
 from ui.session import as_actor, require_actor
 
@@ -170,3 +173,25 @@ if asked:
     if view.get("recommended_measures"):
         st.markdown("**Measures that would lower it most**")
         st.table(view["recommended_measures"])
+
+st.subheader("Is the ranking fair?")
+if not {"analyst", "admin"} & set(actor.roles):
+    st.caption("The fairness audit of the ranking is for analysts and admins.")
+    st.stop()
+with st.form("fairness"):
+    year = st.number_input(
+        "Year", min_value=2000, max_value=2100, value=date.today().year - 1, step=1, format="%d"
+    )
+    audited = st.form_submit_button("Audit the ranking")
+if audited:
+    with st.spinner("Scoring every home as of 1 January and counting the year's reports..."):
+        try:
+            with as_actor(actor) as conn:
+                result = risk_fairness(conn, int(year), area)
+            st.session_state["fairness_audit"] = (int(year), area, result)
+        except HardeningError as exc:
+            st.error(str(exc))
+            st.stop()
+if "fairness_audit" in st.session_state:
+    audit_year, audit_area, audit = st.session_state["fairness_audit"]
+    fairness_view(audit, audit_year, "all your areas" if audit_area is None else areas[audit_area])

@@ -321,6 +321,28 @@ def test_risk_page_explains_an_address(tab: Tab, scenery: Scenery, role: str, sc
     assert_no_traceback(page)
 
 
+def test_risk_page_audits_the_ranking_for_two_years(tab: Tab, scenery: Scenery) -> None:
+    """An analyst audits the ranking's fairness for one year, then another: the page shows
+    the second year's figures, not the first's."""
+    page = tab.open("analyst", BY_NAME["Risk"])
+    this_year = date.today().year
+    for year in (this_year, this_year - 1):
+        page.get_by_label("Year", exact=True).fill(str(year))
+        rerun(page, page.get_by_role("button", name="Audit the ranking").click,
+              timeout_ms=120_000)  # fmt: skip
+        screenshot(page, f"analyst__Risk__fairness_{year}")
+        caption = page.get_by_test_id("stCaptionContainer").filter(
+            has_text=f"as of 1 January {year}"
+        )
+        caption.wait_for()
+        assert f"during {year}" in caption.inner_text()
+        assert page.get_by_text(f"1 January {year + 1}").count() == 0  # not the year before's
+        for heading in ("By IMD decile", "By tenure", "By area"):
+            page.get_by_text(heading, exact=True).wait_for()
+        assert page.get_by_test_id("stDataFrame").count() >= 3
+    assert_no_traceback(page)
+
+
 def test_planning_run_shows_and_saves_chosen_sites(
     tab: Tab, scenery: Scenery, accounts: dict[str, int], owner_engine: Engine
 ) -> None:

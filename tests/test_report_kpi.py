@@ -37,6 +37,7 @@ from hardening.reports.html import tile_pairs
 from hardening.reports.kpi import Kpi, compute
 from hardening.reports.publish import publish, shown
 from hardening.reports.risk_change import LONDON, risk_change
+from hardening.reports.risk_fairness import risk_fairness
 from hardening.reports.tables import sections
 from hardening.risk.model import load as load_model
 from hardening.risk.scoring import score
@@ -304,6 +305,59 @@ def test_risk_change_is_a_stored_run_as_of_each_day_and_leaves_nothing(
         )
         assert raw[key] == {b: stored.get(b, 0) for b in raw[key]}, key
     assert raw["start"] != raw["end"] and sum(raw["start"].values()) == sum(raw["end"].values())
+
+
+def test_risk_fairness_counts_the_flagged_homes_and_the_years_reports_by_group(
+    sample_conn: Connection, kpis: dict[str | None, Kpi]
+) -> None:
+    c = sample_conn
+    runs = _one(c, "SELECT count(*) FROM risk_runs")
+    raw = risk_fairness(c, YEAR, AREA)
+    assert _one(c, "SELECT count(*) FROM risk_runs") == runs  # nothing written
+    assert raw["available"] and set(raw["by"]) == {"imd_decile", "tenure"}  # one area asked
+    homes = _one(
+        c,
+        "SELECT count(*) FROM addresses WHERE area_id = 'south-cumbria' "
+        "AND property_type NOT IN ('block', 'commercial')",
+    )
+    assert raw["units_flagged"] == round(0.05 * homes)
+    # the model's outcome in the year, at a home: cuckooing and exploitation reports and
+    # visits to a cuckooed occupant (what the risk engine counts as such a report)
+    reports = _one(
+        c,
+        "SELECT (SELECT count(*) FROM incidents i JOIN addresses a USING (uprn) "
+        "WHERE i.category IN ('cuckooing', 'exploitation') AND a.area_id = 'south-cumbria' "
+        "AND a.property_type NOT IN ('block', 'commercial') AND i.occurred_at >= :s "
+        "AND i.occurred_at < :e) + (SELECT count(*) FROM visits v JOIN addresses a USING "
+        "(uprn) WHERE v.subject_type = 'cuckooed_occupant' AND a.area_id = 'south-cumbria' "
+        "AND a.property_type NOT IN ('block', 'commercial') "
+        "AND v.visited_on >= CAST(:s AS date) AND v.visited_on < CAST(:e AS date))",
+        s=datetime(YEAR, 1, 1, tzinfo=LONDON),
+        e=datetime(YEAR + 1, 1, 1, tzinfo=LONDON),
+    )
+    assert raw["outcome_events"] == reports > 0
+    for table in raw["by"].values():
+        groups = table["groups"]
+        assert sum(g["units"] for g in groups) == homes
+        assert sum(g["flagged"] for g in groups) == raw["units_flagged"]
+        assert sum(g["outcome_events"] for g in groups) == reports
+        assert table["over_flagged"] == [
+            g["group"] for g in groups
+            if g["flagged"] and (g["flag_ratio"] is None or g["flag_ratio"] > 1.25)
+        ]  # fmt: skip
+    assert kpis[AREA].risk_fairness == raw  # the report's section is this audit
+    figures = publish(kpis[AREA])
+    published = figures["risk_fairness"]
+    assert published["available"] and [g["grouping"] for g in published["groupings"]] == [
+        "imd_decile", "tenure",
+    ]  # fmt: skip
+    for g in published["groupings"]:
+        for r in g["groups"]:
+            assert r["flagged"] is None or r["flagged"] == 0 or r["flagged"] >= 10
+            if r["flagged"] is None or r["outcome_events"] is None:
+                assert r["flag_ratio"] is None and r["over_flagged"] is None
+    section = next(s for s in sections(figures) if s.key == "fairness")
+    assert section.rows and "1 January" in (section.note or "")
 
 
 def _every_section_populated(p: dict[str, Any]) -> None:

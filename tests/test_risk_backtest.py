@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, text
 from hardening.db.engine import Actor, set_actor
 from hardening.errors import UserInputError
 from hardening.importers import codepoint, lsoa, police_uk, stations
-from hardening.risk import backtest, fit, metrics, scoring
+from hardening.risk import backtest, fit, groups, metrics, nearrepeat, scoring
 from hardening.risk.events import selector_for
 
 
@@ -145,3 +145,43 @@ def test_fit_stores_a_versioned_model_that_scores_postcodes(cumbria: Connection)
         {"v": version},
     ).all()
     assert {b for b, _ in bands} >= {"low", "very_high"}
+
+
+def test_backtest_intervals_and_fairness_on_real_postcodes(cumbria: Connection) -> None:
+    spec = backtest.Spec(
+        "postcodes", "2018-10", "2018-10", "2018-11", "2018-11", selector_for(["Drugs"], []),
+        bootstrap=300,
+    )  # fmt: skip
+    report = backtest.run(cumbria, spec)
+    stability = report["stability"]
+    month = stability["months"][0]
+    assert month["month"] == "2018-11" and stability["best_baseline"] == "kde_150m"
+    model = month["model"]
+    assert model["estimate"] == pytest.approx(report["summary"]["model"]["pai@5%"], abs=1e-3)
+    assert model["low"] < model["estimate"] < model["high"]
+    assert month["difference"]["low"] > 0  # the lead over the best baseline holds
+    assert stability["mean_over_months"] == {k: v for k, v in month.items() if k in
+                                             stability["mean_over_months"]}  # fmt: skip
+    audit = groups.run(cumbria, spec)
+    assert set(audit["by"]) == {"imd_decile", "area"} and audit["tenure_note"]
+    imd = audit["by"]["imd_decile"]["groups"]
+    assert sum(g["flagged"] for g in imd) == audit["units_flagged"] == round(0.05 * 16407)
+    assert sum(g["outcome_events"] for g in imd) == audit["outcome_events"] == 78
+    assert {g["group"] for g in audit["by"]["area"]["groups"]} == {
+        "Carlisle", "South Cumbria", "West Cumbria",
+    }  # fmt: skip
+    assert "IMD decile 01 (most deprived)" in audit["by"]["imd_decile"]["over_flagged"]
+
+
+def test_knox_of_real_drug_events_by_month(cumbria: Connection) -> None:
+    report = nearrepeat.analyse(
+        cumbria, selector_for(["Drugs"], []), time_unit="month", time_bands=(0, 1, 2),
+        iterations=199,
+    )  # fmt: skip
+    assert report["first_event"] == "2016-03" and report["last_event"] == "2018-11"
+    assert 250 < report["events"] < 300
+    closest = report["cells"][0]
+    assert closest["ratio"] > 1.5 and closest["p_value"] < 0.05
+    assert report["significant_window"] == {"distance_m": 100.0, "time": 1.0}
+    with pytest.raises(UserInputError, match="carry only their month"):
+        nearrepeat.analyse(cumbria, selector_for(["Drugs"], []), time_unit="day")

@@ -18,7 +18,8 @@ from sqlalchemy import Connection
 from hardening.clikit import JsonOption, emit, info
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.importers import addresses, codepoint, lsoa, police_uk, roads, sites, stations
-from hardening.importers.core import ImportRejectedError, ImportReport
+from hardening.importers.core import Batch, ImportRejectedError, ImportReport
+from hardening.risk import imported
 from hardening.settings import get_settings
 
 app = typer.Typer(
@@ -77,9 +78,20 @@ def _run(load: Callable[[Connection], ImportReport], js: bool) -> None:
 
 @app.command("police-uk")
 def police_uk_command(files: Files, skip_bad: SkipBad = False, as_json: JsonOption = False) -> None:
-    """police.uk street-level crime CSVs (lon/lat) -> incidents."""
+    """police.uk street-level crime CSVs (lon/lat) -> incidents; the addresses whose risk
+    factors the new or changed incidents feed are re-scored in the same transaction."""
     batch = police_uk.parse(files, progress=info)
-    _run(lambda c: police_uk.load(c, batch, skip_bad=skip_bad), as_json)
+    _run(lambda c: _police_uk_and_rescore(c, batch, skip_bad), as_json)
+
+
+def _police_uk_and_rescore(conn: Connection, batch: Batch, skip_bad: bool) -> ImportReport:
+    refs = [str(r.values["source_ref"]) for r in batch.records]
+    imported.snapshot(conn, police_uk.SOURCE, refs)
+    report = police_uk.load(conn, batch, skip_bad=skip_bad)
+    run = imported.rescore_incidents(conn, imported.changed(conn, police_uk.SOURCE, refs))
+    if run is not None:
+        report.related["risk re-scored"] = {"addresses": run.scored}
+    return report
 
 
 @app.command("postcodes")

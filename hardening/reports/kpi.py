@@ -1,7 +1,7 @@
 """The yearly indicators, raw (unsuppressed). Each is one set-based query over the year and the
-year before, filtered by area when asked. Days are counted in UK local time. Camera coverage
-and the risk distribution at both ends of the year come from coverage_change.py and
-risk_change.py.
+year before, filtered by area when asked. Days are counted in UK local time. Camera coverage,
+the risk distribution at both ends of the year and the fairness of the risk ranking come from
+coverage_change.py, risk_change.py and risk_fairness.py.
 
 `publish.py` turns these into what may be shown; only analysts see the raw figures.
 """
@@ -18,6 +18,7 @@ from hardening.errors import UserInputError
 from hardening.known import require_area
 from hardening.reports.coverage_change import coverage_change
 from hardening.reports.risk_change import risk_change
+from hardening.reports.risk_fairness import risk_fairness
 from hardening.visits.lines import active_lines_on
 
 TZ = "Europe/London"
@@ -47,6 +48,8 @@ class Kpi:
     coverage: dict[str, Any]  # coverage_change: sites, CCTV households, ANPR entry routes
     risk_distribution: dict[str, Any]  # risk_change: bands scored as of both ends of the year
     monthly: list[dict[str, Any]] = field(default_factory=list)
+    # risk_fairness.py: the model's flagged 5% by group against the year's outcomes
+    risk_fairness: dict[str, Any] = field(default_factory=lambda: {"available": False})
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -191,6 +194,7 @@ def compute(conn: Connection, year: int, area: str | None = None) -> Kpi:
         cost_by_provider=[dict(r._mapping) for r in cost],
         coverage=coverage_change(conn, year, area),
         risk_distribution=risk_change(conn, year, area),
+        risk_fairness=risk_fairness(conn, year, area),
         monthly=_monthly(conn, p),
     )
 

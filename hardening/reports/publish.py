@@ -184,6 +184,43 @@ def _risk(raw: dict[str, Any]) -> dict[str, Any]:
     return {"available": True, "model": raw["model"], "bands": bands}
 
 
+def _fairness(raw: dict[str, Any]) -> dict[str, Any]:
+    """Flagged homes and outcome reports per group are counts of households and cases: each
+    grouping is a breakdown of the same totals, suppressed as such; a group's shares and ratio
+    are shown only where both its counts are."""
+    if not raw.get("available"):
+        return {"available": False, "groupings": []}
+    out = []
+    for name, table in raw["by"].items():
+        rows = table["groups"]
+        flagged = protect_breakdown({r["group"]: r["flagged"] for r in rows}).cells
+        events = protect_breakdown({r["group"]: r["outcome_events"] for r in rows}).cells
+        published = []
+        for r in rows:
+            f, e = flagged[r["group"]], events[r["group"]]
+            both = f is not None and e is not None
+            published.append(
+                {
+                    "group": r["group"],
+                    "flagged": f,
+                    "outcome_events": e,
+                    "share_of_flagged": r["share_of_flagged"] if both else None,
+                    "share_of_outcomes": r["share_of_outcomes"] if both else None,
+                    "flag_ratio": r["flag_ratio"] if both else None,
+                    "over_flagged": r["over_flagged"] if both else None,
+                }
+            )
+        out.append({"grouping": name, "groups": published})
+    return {
+        "available": True,
+        "model": raw["model"],
+        "outcome": raw["outcome"],
+        "share_flagged": raw["share_flagged"],
+        "over_flagged_above": raw["over_flagged_above"],
+        "groupings": out,
+    }
+
+
 def publish(kpi: Kpi) -> dict[str, Any]:
     """The report's figures after disclosure control (None = suppressed)."""
     referrals = _referrals(kpi)
@@ -217,6 +254,7 @@ def publish(kpi: Kpi) -> dict[str, Any]:
         "cost_by_provider": [{"provider": r["name"], **_works(r)} for r in kpi.cost_by_provider],
         "coverage": _coverage(kpi.coverage),
         "risk_distribution": _risk(kpi.risk_distribution),
+        "risk_fairness": _fairness(kpi.risk_fairness),
         "monthly": _monthly(kpi),
     }
 

@@ -212,6 +212,47 @@ def risk(p: dict[str, Any]) -> Section:
     )
 
 
+GROUPINGS = {"imd_decile": "IMD decile", "tenure": "Tenure", "area": "Area"}
+
+
+def fairness(p: dict[str, Any]) -> Section:
+    f = p["risk_fairness"]
+    headers = (
+        "Grouping", "Group", "Homes flagged", "Later reports", "Share of flagged",
+        "Share of reports", "Ratio", "Flagged more than its share",
+    )  # fmt: skip
+    title = "Fairness of the risk ranking"
+    if not f["available"]:
+        return Section(
+            "fairness", title, headers, [], "The fairness audit is for analysts and admins."
+        )
+    rows = [
+        (
+            GROUPINGS.get(g["grouping"], _label(g["grouping"])),
+            r["group"],
+            shown(r["flagged"]),
+            shown(r["outcome_events"]),
+            "" if r["share_of_flagged"] is None else f"{100 * r['share_of_flagged']:.1f}%",
+            "" if r["share_of_outcomes"] is None else f"{100 * r['share_of_outcomes']:.1f}%",
+            "" if r["flag_ratio"] is None else f"{r['flag_ratio']:.2f}",
+            {True: "yes", False: "no", None: ""}[r["over_flagged"]],
+        )
+        for g in f["groupings"]
+        for r in g["groups"]
+    ]
+    return Section(
+        "fairness",
+        title,
+        headers,
+        rows,
+        f"The top {100 * f['share_flagged']:g}% of homes by model {f['model']} as of 1 January, "
+        f"against {f['outcome']} during the year. A group is marked when its share of the "
+        f"flagged homes is over {f['over_flagged_above']:g} times its share of the reports "
+        "(or it has flagged homes and no report). Shares and ratios are left blank where a "
+        "count is withheld.",
+    )
+
+
 def sections(p: dict[str, Any]) -> list[Section]:
     return [
         referrals(p),
@@ -221,4 +262,5 @@ def sections(p: dict[str, Any]) -> list[Section]:
         cost(p),
         coverage(p),
         risk(p),
+        fairness(p),
     ]

@@ -32,6 +32,7 @@ from hardening.risk.factors import Params
 from hardening.risk.fit import Floats
 from hardening.risk.model import save
 from hardening.risk.scoring import check_area, tune
+from hardening.risk.stability import stability
 from hardening.risk.worktables import EventSpan, Units, UnitScope, build_events, build_units
 
 KDE_BANDWIDTHS = (150.0, 200.0, 250.0)
@@ -50,6 +51,8 @@ class Spec:
     l2: float = 1.0
     horizon_months: int = 1
     kde_bandwidths: Sequence[float] = KDE_BANDWIDTHS
+    bootstrap: int = 0  # replicates of the PAI@5% intervals (stability.py); 0: none
+    near_repeat: Params | None = None  # near_repeat factor parameters (e.g. a Knox window)
 
 
 def baselines(
@@ -84,6 +87,14 @@ def _sigmoid(z: Floats) -> Floats:
 
 
 def run(conn: Connection, spec: Spec, chart: Path | None = None) -> dict[str, Any]:
+    return evaluate(conn, spec, chart)[0]
+
+
+def evaluate(
+    conn: Connection, spec: Spec, chart: Path | None = None
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The backtest report, and per origin the units' ids, every method's scores and
+    probabilities and the outcome counts (risk_u stays for the caller)."""
     check_area(conn, spec.area_id)
     train_start, train_end = fit.month_start(spec.train_start), fit.month_start(spec.train_end)
     test_start, test_end = fit.month_start(spec.test_start), fit.month_start(spec.test_end)
@@ -100,7 +111,7 @@ def run(conn: Connection, spec: Spec, chart: Path | None = None) -> dict[str, An
         if spec.units == "postcodes"
         else None
     )
-    model0 = fit.template(spec.units, spec.outcome)
+    model0 = fit.template(spec.units, spec.outcome, near_repeat=spec.near_repeat)
     origins = []
     month, shift = test_start, 0
     while month <= test_end:
@@ -126,18 +137,27 @@ def run(conn: Connection, spec: Spec, chart: Path | None = None) -> dict[str, An
         "train": {"start": spec.train_start, "end": spec.train_end},
         "test": {"start": spec.test_start, "end": spec.test_end},
         "l2": spec.l2,
-        "origins": [{k: v for k, v in o.items() if k != "curves"} for o in origins],
+        "origins": [
+            {k: v for k, v in o.items() if k != "curves" and not k.startswith("_")} for o in origins
+        ],
         "summary": summary,
         "best_baseline_at_5%": {"method": best, "pai@5%": summary[best][key]},
         "model_beats_best_baseline_at_5%": (summary["model"][key] or 0) > (summary[best][key] or 0),
     }
+    if spec.bootstrap > 0:
+        report["stability"] = stability(
+            [{"month": o["month"], "scores": o["_scores"], "outcome": o["_outcome"]}
+             for o in origins],
+            best,
+            spec.bootstrap,
+        )  # fmt: skip
     if chart is not None:
         from hardening.risk.chart import pai_chart
 
         curves = {m: list(np.mean([o["curves"][m] for o in origins], axis=0)) for m in methods}
         title = f"{', '.join(spec.outcome.crime_types + spec.outcome.categories)} - {spec.units}"
         report["chart"] = str(pai_chart(curves, chart, title))
-    return report
+    return report, origins
 
 
 def add(moment: datetime, months: int) -> datetime:
@@ -196,6 +216,10 @@ def _origin(
         "test_units_with_events": int((outcome > 0).sum()),
         "methods": {m: metrics.evaluate(s, p, outcome) for m, (s, p) in scores.items()},
         "curves": {m: metrics.curve(s, outcome) for m, (s, _) in scores.items()},
+        "_ids": ids_t,
+        "_scores": {m: s for m, (s, _) in scores.items()},
+        "_probabilities": {m: p for m, (_, p) in scores.items()},
+        "_outcome": outcome,
     }
 
 
@@ -214,7 +238,7 @@ def fit_and_store(
         raise UserInputError("the training window must end on or after its start month")
     tune(conn)
     n_units = build_units(conn, UnitScope(spec.units, spec.area_id))
-    model0 = fit.template(spec.units, spec.outcome)
+    model0 = fit.template(spec.units, spec.outcome, near_repeat=spec.near_repeat)
     end = fit.add_months(last, 1)
     method, absent, ids, counts = fit.training_split(
         conn, model0, spec.units, start, end, spec.horizon_months

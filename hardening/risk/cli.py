@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
@@ -37,6 +38,11 @@ app = typer.Typer(
 class UnitsChoice(StrEnum):
     addresses = "addresses"
     postcodes = "postcodes"
+
+
+class NearRepeatChoice(StrEnum):
+    default = "default"
+    knox = "knox"
 
 
 class FormatChoice(StrEnum):
@@ -176,19 +182,13 @@ def _spec(
     area: str | None,
     l2: float,
     horizon: int,
+    bootstrap: int = 0,
 ) -> backtests.Spec:
     selector = selector_for(split_list(outcome[0]), split_list(outcome[1]))
     return backtests.Spec(
-        units.value,
-        train[0],
-        train[1],
-        test[0],
-        test[1],
-        selector,
-        area,
-        l2,
-        horizon,
-    )
+        units.value, train[0], train[1], test[0], test[1], selector, area, l2, horizon,
+        bootstrap=bootstrap,
+    )  # fmt: skip
 
 
 @app.command()
@@ -206,6 +206,14 @@ def fit(
     make_default: Annotated[
         bool, typer.Option("--default", help="Make the new model the default one.")
     ] = False,
+    near_repeat: Annotated[
+        NearRepeatChoice,
+        typer.Option(
+            "--near-repeat",
+            help="near_repeat radius and window: the defaults (400 m, 60 days) or the training "
+            "window's own significant Knox window (hardening risk nearrepeat).",
+        ),
+    ] = NearRepeatChoice.default,
     as_json: JsonOption = False,
 ) -> None:
     """Learn coefficients from later outcomes (time split, L2) and store a new model version."""
@@ -218,8 +226,37 @@ def fit(
         units, (train_start, train_end), test, (crime_types, categories), area, l2, horizon
     )
     with _system() as conn:
+        window = None
+        if near_repeat is NearRepeatChoice.knox:
+            params, window = knox_window(conn, spec)
+            spec = replace(spec, near_repeat=params)
         result = backtests.fit_and_store(conn, spec, test_start is not None, make_default)
-    emit(result, as_json, lambda d: f"stored {d['model_version']}: {d['coefficients']}")
+    if window is not None:
+        result["near_repeat_window"] = window
+    emit(result, as_json, _fit_text)
+
+
+def _fit_text(d: dict[str, Any]) -> str:
+    text = f"stored {d['model_version']}: {d['coefficients']}"
+    window = d.get("near_repeat_window")
+    if window is not None:
+        params = window["near_repeat_parameters"]
+        text += (
+            f"\nnear repeat: {params['radius_m']:g} m, {params['window_days']} days (Knox)"
+            if params
+            else f"\nnear repeat: {window['note']}"
+        )
+    return text
+
+
+def knox_window(
+    conn: Connection, spec: backtests.Spec
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    from hardening.risk.fit import add_months, month_start
+    from hardening.risk.nearrepeat import window_for_fit
+
+    start, end = month_start(spec.train_start), add_months(month_start(spec.train_end), 1)
+    return window_for_fit(conn, spec.outcome, spec.area_id, start, end)
 
 
 @app.command()
@@ -237,18 +274,24 @@ def backtest(
     chart: Annotated[
         Path | None, typer.Option("--chart", help="PNG of PAI against share flagged.")
     ] = Path("artifacts/risk_backtest.png"),
+    bootstrap: Annotated[
+        int,
+        typer.Option(
+            "--bootstrap",
+            min=0,
+            max=20_000,
+            help="Replicates of the 95% intervals of PAI@5% and of the model's lead over the "
+            "best baseline, month by month (0: none).",
+        ),
+    ] = 1000,
     as_json: JsonOption = False,
 ) -> None:
-    """Rolling-origin backtest: hit rate, PAI, AUC and Brier of the model and the baselines."""
+    """Rolling-origin backtest: hit rate, PAI, AUC and Brier of the model and the baselines,
+    month by month, with bootstrap intervals of PAI@5%."""
     spec = _spec(
-        units,
-        (train_start, train_end),
-        (test_start, test_end),
-        (crime_types, categories),
-        area,
-        l2,
-        horizon,
-    )
+        units, (train_start, train_end), (test_start, test_end), (crime_types, categories),
+        area, l2, horizon, bootstrap,
+    )  # fmt: skip
     with _system() as conn:
         report = backtests.run(conn, spec, chart)
     emit(report, as_json, _backtest_text)
@@ -261,9 +304,23 @@ def _backtest_text(d: dict[str, Any]) -> str:
             f"  {method:<12} PAI@1% {figures['pai@1%']:>6}  PAI@5% {figures['pai@5%']:>6}  "
             f"PAI@10% {figures['pai@10%']:>6}  AUC {figures['auc']}  Brier {figures['brier']}"
         )
+    stability: dict[str, Any] = d.get("stability") or {}
+    if stability:
+        lines.append(f"PAI@5% with bootstrap 95% intervals ({stability['replicates']} replicates):")
+    rows = [*stability["months"], stability["mean_over_months"]] if stability else []
+    for m in rows:
+        lines.append(
+            f"  {m.get('month', 'mean'):<8} model {_ci(m['model'])}, "
+            f"{stability['best_baseline']} {_ci(m['best_baseline'])}, "
+            f"lead {_ci(m['difference'])}"
+        )
     if "chart" in d:
         lines.append(f"chart: {d['chart']}")
     return "\n".join(lines)
+
+
+def _ci(f: dict[str, float]) -> str:
+    return f"{f['estimate']:.2f} [{f['low']:.2f}, {f['high']:.2f}]"
 
 
 @app.command()
@@ -352,3 +409,6 @@ def list_factors(as_json: JsonOption = False) -> None:
         for f in fx.FACTORS
     ]
     emit(rows, as_json, lambda rs: "\n".join(f"{r['name']:<20} {r['doc']}" for r in rs))
+
+
+from hardening.risk import toolkit_cli  # noqa: E402, F401  (registers nearrepeat, audit)

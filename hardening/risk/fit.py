@@ -18,6 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -82,14 +83,20 @@ def logistic(
     return Fitted(round(intercept, 6), coefficients, int(result.nit), bool(result.success))
 
 
-def template(units: Units, outcome: Selector, base: Model = DEFAULT_MODEL) -> Model:
+def template(
+    units: Units,
+    outcome: Selector,
+    base: Model = DEFAULT_MODEL,
+    near_repeat: Mapping[str, Any] | None = None,
+) -> Model:
     """Factor parameters for a model of this outcome: prior and near-repeat count the
-    outcome's own kind of event; every applicable factor is in (coefficient placeholders)."""
+    outcome's own kind of event; every applicable factor is in (coefficient placeholders).
+    near_repeat: its radius and window (e.g. the area's Knox window, nearrepeat.py)."""
     kinds = outcome.to_json()
-    overrides = {
+    overrides: dict[str, dict[str, Any]] = {
         "prior_here": {"events": kinds},
         "prior_block": {"events": kinds},
-        "near_repeat": {"events": kinds},
+        "near_repeat": {**(near_repeat or {}), "events": kinds},
     }
     drugs = {**fx.BY_NAME["drug_market"].defaults["events"], "crime_types": ["Drugs"]}
     overrides["drug_market"] = {"events": drugs}

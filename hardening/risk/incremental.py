@@ -82,17 +82,16 @@ def _block_of(conn: Connection, uprn: int | None) -> int | None:
     return None if row is None or row[0] is None else int(row[0])
 
 
-def incident_reach(conn: Connection, model: Model, incident_id: int, as_of: datetime) -> Reach:
-    row = conn.execute(
-        text(
-            "SELECT ST_X(geom), ST_Y(geom), uprn, category, crime_type, kind, occurred_at "
-            "FROM incidents WHERE incident_id = :i"
-        ),
-        {"i": incident_id},
-    ).first()
-    if row is None:
-        raise NotFoundError(f"no incident {incident_id}")
-    x, y, uprn, category, crime_type, kind, occurred_at = row
+def event_reach(
+    model: Model,
+    category: str,
+    crime_type: str | None,
+    kind: str,
+    occurred_at: datetime,
+    as_of: datetime,
+) -> tuple[float, bool, bool]:
+    """What an incident feeds: the largest kernel radius counting it (-1: none), whether a
+    factor counts it at its address, and whether prior_block counts it at its block."""
     radius, here, block = -1.0, False, False
     age_days = (as_of - occurred_at).total_seconds() / 86400
     for name, p in model.params("addresses").items():
@@ -107,6 +106,21 @@ def incident_reach(conn: Connection, model: Model, incident_id: int, as_of: date
             block = True
         else:
             here = True
+    return radius, here, block
+
+
+def incident_reach(conn: Connection, model: Model, incident_id: int, as_of: datetime) -> Reach:
+    row = conn.execute(
+        text(
+            "SELECT ST_X(geom), ST_Y(geom), uprn, category, crime_type, kind, occurred_at "
+            "FROM incidents WHERE incident_id = :i"
+        ),
+        {"i": incident_id},
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no incident {incident_id}")
+    x, y, uprn, category, crime_type, kind, occurred_at = row
+    radius, here, block = event_reach(model, category, crime_type, kind, occurred_at, as_of)
     block_id = _block_of(conn, uprn) if block else None
     return Reach(
         x=x if radius >= 0 else None,
