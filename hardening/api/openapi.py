@@ -30,7 +30,7 @@ COMMON_ERRORS: dict[int | str, dict[str, Any]] = {
 # error map (api/errors.py) applies to all of them.
 ACTING_ERRORS: dict[str, dict[str, Any]] = {
     "400": {"description": "Well-formed input that breaks a rule (e.g. swapped lon/lat)"},
-    "401": {"description": "Missing, invalid, expired or revoked bearer token"},
+    "401": {"description": "Missing, invalid, expired or revoked API token (Bearer or Basic)"},
     "403": {"description": "Your role or sharing agreement does not allow this"},
     "404": {"description": "No such object, or not one you may see"},
 }

@@ -18,7 +18,9 @@ from hardening.works import api as works
 
 router = APIRouter(
     prefix="/v1",
-    responses={401: {"description": "Missing, invalid, expired or revoked bearer token"}},
+    responses={
+        401: {"description": "Missing, invalid, expired or revoked API token (Bearer or Basic)"}
+    },
 )
 router.include_router(layers.router)
 router.include_router(coverage.router)

@@ -52,7 +52,10 @@ ITEM_PARAMS: Final = frozenset({"bbox", "bbox-crs", "limit", "offset", "f", "rea
 FEATURE_PARAMS: Final = frozenset({"f", "reason"})
 LARGEST: Final = 2**31 - 1  # limit or offset beyond this is a mistake, not a request
 NEEDS_TOKEN: Final[dict[int | str, dict[str, Any]]] = {
-    401: {"model": ErrorBody, "description": "Missing, invalid, expired or revoked bearer token"}
+    401: {
+        "model": ErrorBody,
+        "description": "Missing, invalid, expired or revoked API token (Bearer or Basic)",
+    }
 }
 
 
@@ -134,7 +137,7 @@ def landing(request: Request) -> JSONResponse:
         {
             "title": _settings(request).title,
             "description": "Map layers of the hardening service (CCTV and ANPR sites, work "
-            "orders, SAFE markers, aggregated risk) as each user may see them: a bearer token "
+            "orders, SAFE markers, aggregated risk) as each user may see them: an API token "
             "is required for collections and items, and row-level security applies.",
             "links": [
                 _link(base + "/", "self", JSON, "This document"),
