@@ -72,5 +72,5 @@ def test_kpi_page(test_db_url: object, world: World) -> None:
     at = _page("pages/7_KPI.py", world.actors["analyst"])
     assert not at.exception
     assert len(at.metric) == 8  # active lines and the report's seven headline figures
-    assert len(at.dataframe) == 7  # the report's seven tables
+    assert len(at.dataframe) == 8  # the report's eight tables (the eighth: fairness of the ranking)
     assert at.get("download_button")
