@@ -55,27 +55,36 @@ def solve_budget(inputs: BudgetInputs, params: BudgetParams) -> BudgetResult:
     pr, meta = build(inputs, params)
     built = time.perf_counter() - t0
     limit = params.time_limit_s
+    t1 = time.perf_counter()
     g = greedy(pr)
+    seconds = {"build": built, "greedy": time.perf_counter() - t1}
     cams = milp.solve(pr, _only(pr, g, CAMERA), limit / 4, CAMERA)
     works = milp.solve(pr, _only(pr, g, WORKS), limit / 4, WORKS)
+    seconds |= {"cameras only": cams.seconds, "works only": works.seconds}
     baselines = [("cameras only", cams.choice), ("works only", works.choice), ("greedy", g)]
     warm = max((c for _, c in baselines), key=pr.value)
     best = milp.solve(pr, warm, limit)
+    seconds["milp"] = best.seconds
+    t1 = time.perf_counter()
+    uncertainty = _uncertainty(pr, meta, best.choice, params) if params.uncertainty else []
+    seconds["uncertainty"] = time.perf_counter() - t1
+    t1 = time.perf_counter()
     doc = describe(inputs, pr, meta, best.choice)
+    seconds["describe"] = time.perf_counter() - t1
     doc |= {
         "objective": round(best.objective, 6),
         "bound": round(best.bound, 6),
         "gap": round(best.gap, 8),
         "status": best.status,
         "seconds": round(best.seconds, 3),
-        "build_seconds": round(built, 3),
+        "timings": {k: round(v, 3) for k, v in seconds.items()},
         "solver_rows": best.rows,
         "solver_cols": best.cols,
         "baselines": [
             {"name": name, "objective": round(pr.value(c), 6), "total_cost": round(_cost(pr, c), 2)}
             for name, c in baselines
         ],
-        "uncertainty": _uncertainty(pr, meta, best.choice, params) if params.uncertainty else [],
+        "uncertainty": uncertainty,
     }
     return BudgetResult(doc, _works_rows(inputs, pr, meta, best.choice))
 

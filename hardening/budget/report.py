@@ -160,8 +160,13 @@ def _works_items(
         col = meta.cols[j]
         if col["kind"] == "CCTV repair":
             groups[(pr.owners[col["owner"]], "CCTV repair", ("cctv_repair",))].append(("col", j))
-    out: list[dict[str, Any]] = []
+    # Packages for under 10 homes join their owner's "other" row of that kind.
+    merged: dict[tuple[str, str, tuple[str, ...]], list[tuple[str, int]]] = defaultdict(list)
     for (owner, kind, codes), members in groups.items():
+        small = publishable(len(members)) is None
+        merged[(owner, kind, () if small else codes)].extend(members)
+    out: list[dict[str, Any]] = []
+    for (owner, kind, codes), members in merged.items():
         without = choice.copy()
         cost = 0.0
         for what, i in members:
@@ -179,7 +184,7 @@ def _works_items(
             {
                 "kind": kind,
                 "owner": owner,
-                "what": _names(inputs, codes),
+                "what": _names(inputs, codes) if codes else f"other {kind}s",
                 "measures": list(codes),
                 "count": shown,
                 "cost": None if shown is None else round(cost, 2),
