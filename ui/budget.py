@@ -10,6 +10,7 @@ import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
+from hardening import layers as layers_api
 from hardening.budget.cli import pairs
 from hardening.budget.inputs import BudgetParams, read_budget
 from hardening.budget.plan import solve_budget
@@ -17,7 +18,7 @@ from hardening.budget.store import name_places, raise_plan, save_budget_plan
 from hardening.coverage.summary import money
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
-from ui.deck import fit_view
+from ui.deck import fit_view, street_layers
 from ui.session import as_actor
 
 BASELINES = {
@@ -114,11 +115,11 @@ def budget_section(actor: Actor, area: str) -> None:
                     if name.strip():
                         result.doc["plan_id"] = save_budget_plan(conn, name, result, {})
                 result.doc["org_names"] = {o: n for o, (n, _) in inputs.orgs.items()}
-                st.session_state["budget_plan"] = result.doc
+                st.session_state["budget_plan_result"] = result.doc
                 status.update(label="Done", state="complete")
         except HardeningError as exc:
             st.error(str(exc))
-    doc: dict[str, Any] | None = st.session_state.get("budget_plan")
+    doc: dict[str, Any] | None = st.session_state.get("budget_plan_result")
     if not doc or doc["area_id"] != area:
         return
     orgs = doc["org_names"]
@@ -142,7 +143,7 @@ def budget_section(actor: Actor, area: str) -> None:
     )
     for line in _uncertainty(doc):
         st.caption(line)
-    _map(doc)
+    _map(actor, doc)
     if doc.get("plan_id") and st.button("Raise the plan", key="budget_raise"):
         try:
             with as_actor(actor) as conn:
@@ -157,7 +158,7 @@ def budget_section(actor: Actor, area: str) -> None:
             st.error(str(exc))
 
 
-def _map(doc: dict[str, Any]) -> None:
+def _map(actor: Actor, doc: dict[str, Any]) -> None:
     cams = [c | {"what": f"{c['kind']}, {money(c['cost'])}"} for c in doc["map"]["cameras"]]
     cells = [c | {"what": f"{c['homes']} homes with works"} for c in doc["map"]["works"]]
     points = [(p["lon"], p["lat"]) for p in cams + cells]
@@ -182,7 +183,14 @@ def _map(doc: dict[str, Any]) -> None:
             pickable=True,
         ),
     ]
-    view = fit_view(points, {"longitude": -3.22, "latitude": 54.12, "zoom": 12})
+    view = fit_view(points, {"longitude": -3.22, "latitude": 54.12, "zoom": 12}, max_zoom=15)
+    if points:  # streets around the plan for context (no basemap: offline)
+        lons, lats = [p[0] for p in points], [p[1] for p in points]
+        box = layers_api.BBox(
+            min(lons) - 0.01, min(lats) - 0.006, max(lons) + 0.01, max(lats) + 0.006
+        )
+        with as_actor(actor) as conn:
+            layers = street_layers(layers_api.roads(conn, box, simplify_m=2)) + layers
     st.pydeck_chart(
         pdk.Deck(
             layers=layers, initial_view_state=view, map_provider=None, tooltip={"text": "{what}"}
