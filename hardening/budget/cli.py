@@ -73,7 +73,12 @@ def budget_cmd(
         str | None, typer.Option("--camera-owner", help="Who pays for new cameras.")
     ] = None,
     spacing: Annotated[float, typer.Option("--spacing", help="Metres between sites.")] = 60.0,
-    time_limit: Annotated[float, typer.Option("--time-limit", help="Seconds.")] = 30.0,
+    time_limit: Annotated[
+        float,
+        typer.Option(
+            "--time-limit", help="Seconds for the plan's solve (baselines: a quarter each)."
+        ),
+    ] = 30.0,
     save: Annotated[str | None, typer.Option("--save", help="Save as this plan.")] = None,
     raise_it: Annotated[
         bool, typer.Option("--raise", help="Save, then raise the orders and siting plan.")
