@@ -70,7 +70,9 @@ def run(database: str, area: str, budget: float, limit: float, visibility: bool)
             "objective_at_least_baselines": all(
                 doc["objective"] >= b["objective"] - 1e-9 for b in doc["baselines"]
             ),
-            "optimal_or_gap_0.1pct_in_30s": (doc["status"] == "optimal" or doc["gap"] <= 1e-3)
+            "optimal_or_gap_0.1pct_in_30s": (
+                doc["status"] == "optimal" or (doc["gap"] or 1.0) <= 1e-3
+            )
             and seconds["milp"] < 30,
         },
     }

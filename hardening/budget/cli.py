@@ -35,7 +35,8 @@ def pairs(values: list[str] | None, what: str) -> tuple[tuple[str, float], ...]:
 
 
 def human(doc: dict[str, Any]) -> str:
-    lines = [doc["summary"], f"status {doc['status']}, gap {doc['gap']:.4%}"]
+    gap = "unknown (stopped before any bound)" if doc["gap"] is None else f"{doc['gap']:.4%}"
+    lines = [doc["summary"], f"status {doc['status']}, gap {gap}"]
     lines += [
         f"  budget {b['name']}: {money(b['spent'])} spent"
         + (f" of {money(b['budget'])}" if b["budget"] is not None else "")

@@ -238,8 +238,10 @@ def solve(
     if value < warm_value:  # never hand back worse than the warm start
         choice, value = warm.copy(), warm_value
     optimal = status == highspy.HighsModelStatus.kOptimal
-    bound = max(float(info.mip_dual_bound), value) if np.isfinite(info.mip_dual_bound) else value
-    gap = (bound - value) / max(abs(bound), 1e-12)
+    # No finite dual bound (stopped before the root LP was solved): the gap is unknown (inf).
+    dual = float(info.mip_dual_bound)
+    bound = max(dual, value) if np.isfinite(dual) else (value if optimal else np.inf)
+    gap = (bound - value) / max(abs(bound), 1e-12) if np.isfinite(bound) else np.inf
     return Solved(
         choice,
         value,

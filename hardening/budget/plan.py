@@ -9,6 +9,7 @@ effect size x low and x high, and re-solved at each, to say which choices would 
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -73,8 +74,8 @@ def solve_budget(inputs: BudgetInputs, params: BudgetParams) -> BudgetResult:
     seconds["describe"] = time.perf_counter() - t1
     doc |= {
         "objective": round(best.objective, 6),
-        "bound": round(best.bound, 6),
-        "gap": round(best.gap, 8),
+        "bound": round(best.bound, 6) if math.isfinite(best.bound) else None,  # None: unknown
+        "gap": round(best.gap, 8) if math.isfinite(best.gap) else None,
         "status": best.status,
         "seconds": round(best.seconds, 3),
         "timings": {k: round(v, 3) for k, v in seconds.items()},
