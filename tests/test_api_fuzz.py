@@ -151,8 +151,8 @@ def bodies(world: World) -> dict[str, dict[str, Any]]:
         "POST /v1/plans/budget": {
             "area": "test-north",
             "budget": 5000.0,
-            "owner_budgets": {"t-police": 1000.0},
-            "costs": {"new_camera": 9000.0},
+            "owner_budgets": [{"name": "t-police", "pounds": 1000.0}],
+            "costs": [{"name": "new_camera", "pounds": 9000.0}],
             "spacing_m": 60.0,
             "time_limit_s": 1.0,
             "uncertainty": False,

@@ -379,7 +379,7 @@ def test_api_plans_as_the_planner_and_refuses_bad_input(
     with transaction(owner_engine, Actor.system()) as conn:
         token = {r: issue_token(conn, f"t.{r}", days=1).token for r in ("planner", "housing-a")}
     auth = {"Authorization": f"Bearer {token['planner']}"}
-    body = {"area": AREA, "budget": 20_000, "owner_budgets": {"police": 1_000},
+    body = {"area": AREA, "budget": 20_000, "owner_budgets": [{"name": "police", "pounds": 1_000}],
             "spacing_m": 100, "time_limit_s": 10, "name": "api budget"}  # fmt: skip
     ok = client.post("/v1/plans/budget", json=body, headers=auth)
     assert ok.status_code == 200, ok.text
@@ -390,7 +390,7 @@ def test_api_plans_as_the_planner_and_refuses_bad_input(
     for bad, status in (
         ({"budget": -1}, 422),
         ({"budget": "NaN"}, 422),
-        ({"owner_budgets": {"nobody": 5}}, 400),
+        ({"owner_budgets": [{"name": "nobody", "pounds": 5}]}, 400),
         ({"area": "no-such-area"}, 404),
     ):
         r = client.post("/v1/plans/budget", json=body | bad | {"name": None}, headers=auth)

@@ -22,17 +22,22 @@ Key = Annotated[str, StringConstraints(pattern="^[a-z0-9_-]{1,60}$")]
 Pounds = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 
 
+class Amount(ApiModel):
+    name: Key = Field(description="An owner (organisation id, or 'police') or a cost's key.")
+    pounds: Pounds
+
+
 class BudgetPlanIn(ApiModel):
     area: str = Field(pattern="^[a-z0-9-]+$")
     budget: float = Field(gt=0, le=1e9, allow_inf_nan=False, description="Pounds, all owners.")
-    owner_budgets: dict[Key, Pounds] = Field(
-        default_factory=dict,
+    owner_budgets: list[Amount] = Field(
+        default_factory=list,
         max_length=50,
         description="Caps in pounds per owner: an organisation id, or a kind naming one "
         "organisation ('police').",
     )
-    costs: dict[Key, Pounds] = Field(
-        default_factory=dict,
+    costs: list[Amount] = Field(
+        default_factory=list,
         max_length=50,
         description="Unit costs in pounds: new_camera, camera_repair or a measure code.",
     )
@@ -46,8 +51,8 @@ class BudgetPlanIn(ApiModel):
 def params_of(body: BudgetPlanIn) -> BudgetParams:
     return BudgetParams(
         body.budget,
-        tuple(body.owner_budgets.items()),
-        tuple(body.costs.items()),
+        tuple((a.name, a.pounds) for a in body.owner_budgets),
+        tuple((a.name, a.pounds) for a in body.costs),
         body.camera_owner,
         spacing_m=body.spacing_m,
         time_limit_s=body.time_limit_s,
