@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from world import HOUSING_A, HOUSING_B, PLANNERS, POLICE, World
 
 from hardening.api.app import create_app
+from hardening.api.settings import ApiSettings
 from hardening.budget import milp
 from hardening.budget.cli import budget_cmd  # noqa: F401  (registers `plan budget`)
 from hardening.budget.inputs import BudgetParams, read_budget
@@ -369,7 +370,10 @@ def test_cli_plans_saves_raises_and_refuses_bad_input(
 
 @pytest.fixture
 def client(test_db_url: object) -> Iterator[TestClient]:
-    with TestClient(create_app(), raise_server_exceptions=False) as c:
+    # Solves in the request's thread: a spawned solver process re-runs the parent's __main__,
+    # which after the Streamlit AppTest tests of a full run is app.py (not this test's doing).
+    api = ApiSettings(solver_processes=0)
+    with TestClient(create_app(api_settings=api), raise_server_exceptions=False) as c:
         yield c
 
 
