@@ -21,6 +21,7 @@ def _register_capabilities() -> None:
     from hardening.addresses.cli import register as register_match
     from hardening.api.cli import register as register_api
     from hardening.areas_cli import app as area_app
+    from hardening.budget import cli as _budget_cli  # noqa: F401  (adds `plan budget`)
     from hardening.coverage.cli import coverage_app, plan_app
     from hardening.features.cli import register as register_export
     from hardening.importers.cli import app as import_app

@@ -30,6 +30,7 @@ from hardening.coverage.summary import (
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from hardening.geo import to_bng
+from ui.budget import budget_section
 from ui.jobs import ask, follow
 from ui.labels import word
 from ui.session import as_actor, require_actor
@@ -292,3 +293,5 @@ if len(saved) >= 2:
     with as_actor(actor) as conn:
         cmp = compare_plans(conn, int(a), int(b))
     st.dataframe(pd.DataFrame([cmp["a"], cmp["b"]]))
+
+budget_section(actor, area)

@@ -148,6 +148,15 @@ def bodies(world: World) -> dict[str, dict[str, Any]]:
             "backup_weight": 0.5,
             "time_limit_s": 1.0,
         },
+        "POST /v1/plans/budget": {
+            "area": "test-north",
+            "budget": 5000.0,
+            "owner_budgets": [{"name": "t-police", "pounds": 1000.0}],
+            "costs": [{"name": "new_camera", "pounds": 9000.0}],
+            "spacing_m": 60.0,
+            "time_limit_s": 1.0,
+            "uncertainty": False,
+        },
         "POST /v1/plans/anpr": {
             "area": "test-north",
             "new_sites": 2,

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from hardening.addresses import api as addresses
 from hardening.api import layers
+from hardening.budget import api as budget
 from hardening.coverage import api as coverage
 from hardening.features import api as exports
 from hardening.jobs import api as jobs
@@ -24,6 +25,7 @@ router = APIRouter(
 )
 router.include_router(layers.router)
 router.include_router(coverage.router)
+router.include_router(budget.router)
 router.include_router(risk.router)
 router.include_router(works.router)
 router.include_router(markers.router)

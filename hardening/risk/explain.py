@@ -13,7 +13,7 @@ without numbers, and needs no reason.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -107,31 +107,22 @@ def _address(conn: Connection, uprn: int) -> tuple[str, int | None] | None:
     return None if row is None else (str(row[0]), row[1])
 
 
-def measures(
-    conn: Connection, model: Model, uprn: int, logit: float, values: Mapping[str, float] | None
-) -> list[dict[str, Any]]:
-    """Catalogue measures not yet working at the address (or its block) that would lower the
-    score, best first: each with the score it would leave and the reduction."""
-    address = _address(conn, uprn)
-    is_flat = address is not None and (address[0] == "flat" or address[1] is not None)
-    block = address[1] if address else None
-    installed = conn.execute(
-        text(
-            "SELECT m.measure_code, c.risk_factor FROM installed_measures m "
-            "JOIN measures_catalogue c USING (measure_code) WHERE m.status = 'working' "
-            "AND (m.uprn = :u OR m.uprn = :b)"
-        ),
-        {"u": uprn, "b": block},
-    ).all()
+Catalogue = Sequence[Sequence[Any]]  # code, name, factor, scope, cost (pence)
+
+
+def measure_changes(
+    model: Model,
+    catalogue: Catalogue,
+    installed: Iterable[Sequence[Any]],
+    is_flat: bool,
+    values: Mapping[str, float] | None = None,
+) -> list[tuple[str, str, str, str, int, float]]:
+    """The counterfactual, with no database: each catalogue measure not yet working here that
+    would lower the logit, with its logit change. `installed` holds (code, factor) of the
+    working measures at the dwelling and its block; `values` the factor values when known."""
     have = {code for code, _ in installed}
     factors_here = {factor for _, factor in installed}
     doors = sum(1 for _, factor in installed if factor == DOOR_FACTOR)
-    catalogue = conn.execute(
-        text(
-            "SELECT measure_code, name, risk_factor, scope, typical_cost_pence "
-            "FROM measures_catalogue ORDER BY measure_code"
-        )
-    ).all()
     out = []
     for code, name, factor, scope, cost in catalogue:
         b = model.coefficient(factor)
@@ -151,8 +142,37 @@ def measures(
         else:
             after = 1.0
         delta = b * (after - current)
-        if delta >= 0:
-            continue
+        if delta < 0:
+            out.append((code, name, factor, scope, int(cost), delta))
+    return out
+
+
+def measures(
+    conn: Connection, model: Model, uprn: int, logit: float, values: Mapping[str, float] | None
+) -> list[dict[str, Any]]:
+    """Catalogue measures not yet working at the address (or its block) that would lower the
+    score, best first: each with the score it would leave and the reduction."""
+    address = _address(conn, uprn)
+    is_flat = address is not None and (address[0] == "flat" or address[1] is not None)
+    block = address[1] if address else None
+    installed = conn.execute(
+        text(
+            "SELECT m.measure_code, c.risk_factor FROM installed_measures m "
+            "JOIN measures_catalogue c USING (measure_code) WHERE m.status = 'working' "
+            "AND (m.uprn = :u OR m.uprn = :b)"
+        ),
+        {"u": uprn, "b": block},
+    ).all()
+    catalogue = conn.execute(
+        text(
+            "SELECT measure_code, name, risk_factor, scope, typical_cost_pence "
+            "FROM measures_catalogue ORDER BY measure_code"
+        )
+    ).all()
+    out = []
+    for code, name, factor, scope, cost, delta in measure_changes(
+        model, catalogue, installed, is_flat, values
+    ):
         before, later = 100 * sigmoid(logit), 100 * sigmoid(logit + delta)
         out.append(
             {

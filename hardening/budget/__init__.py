@@ -1,0 +1,1 @@
+"""One budget, three levers: new cameras, camera repairs and housing works in one MILP."""
