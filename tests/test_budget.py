@@ -12,13 +12,13 @@ from typing import Any
 import numpy as np
 import pytest
 import scipy.sparse as sp  # type: ignore[import-untyped,unused-ignore]
+from engines import run_queued_jobs
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, Engine, text
 from typer.testing import CliRunner
 from world import HOUSING_A, HOUSING_B, PLANNERS, POLICE, World
 
 from hardening.api.app import create_app
-from hardening.api.settings import ApiSettings
 from hardening.budget import milp
 from hardening.budget.cli import budget_cmd  # noqa: F401  (registers `plan budget`)
 from hardening.budget.inputs import BudgetParams, read_budget
@@ -370,10 +370,7 @@ def test_cli_plans_saves_raises_and_refuses_bad_input(
 
 @pytest.fixture
 def client(test_db_url: object) -> Iterator[TestClient]:
-    # Solves in the request's thread: a spawned solver process re-runs the parent's __main__,
-    # which after the Streamlit AppTest tests of a full run is app.py (not this test's doing).
-    api = ApiSettings(solver_processes=0)
-    with TestClient(create_app(api_settings=api), raise_server_exceptions=False) as c:
+    with TestClient(create_app(), raise_server_exceptions=False) as c:
         yield c
 
 
@@ -385,9 +382,12 @@ def test_api_plans_as_the_planner_and_refuses_bad_input(
     auth = {"Authorization": f"Bearer {token['planner']}"}
     body = {"area": AREA, "budget": 20_000, "owner_budgets": [{"name": "police", "pounds": 1_000}],
             "spacing_m": 100, "time_limit_s": 10, "name": "api budget"}  # fmt: skip
-    ok = client.post("/v1/plans/budget", json=body, headers=auth)
-    assert ok.status_code == 200, ok.text
-    doc = ok.json()
+    asked = client.post("/v1/plans/budget", json=body, headers=auth)
+    assert asked.status_code == 202, asked.text  # a job (tests/test_jobs.py)
+    run_queued_jobs(owner_engine)
+    job = client.get(asked.headers["location"], headers=auth).json()
+    assert job["status"] == "succeeded", job
+    doc = job["result"]
     assert doc["plan_id"] and doc["objective"] >= max(b["objective"] for b in doc["baselines"])
     raised = client.post(f"/v1/plans/budget/{doc['plan_id']}/raise", headers=auth).json()
     assert raised["siting_plan_id"] and raised["work_orders"] == []

@@ -59,7 +59,7 @@ def _plan(page: Page, pounds: int, shot: str, name: str = "") -> str:
     rerun(page, page.get_by_role("button", name="Plan the budget").click, timeout_ms=180_000)
     sentence = page.locator(ALERT, has_text=f"£{pounds:,}: ")
     try:
-        sentence.first.wait_for()
+        sentence.first.wait_for(timeout=180_000)  # a job: the worker plans, the page follows
     except AssertionError:
         raise
     except Exception as exc:

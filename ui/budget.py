@@ -1,9 +1,11 @@
 """The Planning page's section "One budget": new cameras, camera repairs and housing works
 chosen together (hardening.budget), in words, as a table, on a map; saved and raised as far as
-the planner's role may. Works are shown per provider and package, never per home."""
+the planner's role may. Works are shown per provider and package, never per home. The plan is
+a job (the worker solves it): progress while it runs, and it waits when a person leaves."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 import pandas as pd
@@ -12,13 +14,13 @@ import streamlit as st
 
 from hardening import layers as layers_api
 from hardening.budget.cli import pairs
-from hardening.budget.inputs import BudgetParams, read_budget
-from hardening.budget.plan import solve_budget
-from hardening.budget.store import name_places, raise_plan, save_budget_plan
+from hardening.budget.inputs import BudgetParams
+from hardening.budget.store import raise_plan
 from hardening.coverage.summary import money
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from ui.deck import fit_view, street_layers
+from ui.jobs import ask, follow
 from ui.session import as_actor
 
 BASELINES = {
@@ -26,6 +28,7 @@ BASELINES = {
     "works only": "Housing works only",
     "greedy": "Best value per pound first",
 }
+BUDGET_JOB = "budget_job"  # the budget plan this visit follows (ui/jobs.py)
 EFFECTS = {"low": "weaker", "central": "expected", "high": "stronger"}
 
 
@@ -106,20 +109,13 @@ def budget_section(actor: Actor, area: str) -> None:
             if camera_cap:
                 caps = (("police", float(camera_cap)), *caps)
             params = BudgetParams(float(total), caps, time_limit_s=20.0)
-            with st.status("Weighing cameras against works...", expanded=False) as status:
-                with as_actor(actor) as conn:
-                    inputs = read_budget(conn, area, params)
-                result = solve_budget(inputs, params)  # no connection held while it thinks
-                with as_actor(actor) as conn:
-                    name_places(conn, result.doc)
-                    if name.strip():
-                        result.doc["plan_id"] = save_budget_plan(conn, name, result, {})
-                result.doc["org_names"] = {o: n for o, (n, _) in inputs.orgs.items()}
-                st.session_state["budget_plan_result"] = result.doc
-                status.update(label="Done", state="complete")
+            params.check()
+            job = {"area": area, "name": name.strip() or None, **asdict(params)}
+            ask(actor, BUDGET_JOB, "budget_plan", job)
         except HardeningError as exc:
             st.error(str(exc))
-    doc: dict[str, Any] | None = st.session_state.get("budget_plan_result")
+    done = follow(actor, BUDGET_JOB, ("budget_plan",))
+    doc: dict[str, Any] | None = done["result"] if done is not None else None
     if not doc or doc["area_id"] != area:
         return
     orgs = doc["org_names"]

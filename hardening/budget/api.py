@@ -1,21 +1,20 @@
-"""`POST /v1/plans/budget` (heavy: read, solve with no connection held, write) and
-`POST /v1/plans/budget/{id}/raise`. The lead moves the plan onto the job queue (issue 17)."""
+"""`POST /v1/plans/budget` (a job: hardening/jobs/kinds.py reads, solves with no connection
+held, writes) and `POST /v1/plans/budget/{id}/raise`."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request, Response
 from pydantic import Field, StringConstraints
-from sqlalchemy import Connection
 
-from hardening.api.deps import ConnDep, TokenDep
-from hardening.api.heavy import HeavyDep
+from hardening.api.deps import ConnDep
 from hardening.api.models import MAX_ID, ApiModel
-from hardening.budget.inputs import BudgetInputs, BudgetParams, read_budget
-from hardening.budget.plan import BudgetResult, solve_budget
-from hardening.budget.store import name_places, raise_plan, save_budget_plan
-from hardening.db.engine import Actor
+from hardening.budget.inputs import BudgetParams, checked_terms
+from hardening.budget.store import raise_plan
+from hardening.jobs.api import ACCEPTED, accepted
+from hardening.known import require_area
 
 router = APIRouter(tags=["coverage"])
 Key = Annotated[str, StringConstraints(pattern="^[a-z0-9_-]{1,60}$")]
@@ -60,28 +59,20 @@ def params_of(body: BudgetPlanIn) -> BudgetParams:
     )
 
 
-@router.post("/plans/budget")
-def new_budget_plan(heavy: HeavyDep, token: TokenDep, body: BudgetPlanIn) -> dict[str, Any]:
+@router.post("/plans/budget", status_code=202, responses=ACCEPTED)
+def new_budget_plan(
+    conn: ConnDep, request: Request, response: Response, body: BudgetPlanIn
+) -> dict[str, Any]:
     """New cameras, camera repairs and housing works chosen together within the budgets
     (MILP on HiGHS), with the baselines (cameras only, works only, greedy by value per pound)
-    and the plan valued at low and high effect sizes. Works are told per provider and package
-    (counts under 10 withheld). With `name` the plan is saved. Heavy work: 503 with
-    Retry-After when over its budget."""
+    and the plan valued at low and high effect sizes, as a job (202; follow its URL): its
+    result is the plan. Works are told per provider and package (counts under 10 withheld).
+    With `name` the plan is saved."""
+    require_area(conn, body.area)
     params = params_of(body)
-
-    def read(conn: Connection, actor: Actor) -> BudgetInputs:
-        return read_budget(conn, body.area, params)
-
-    def solve(inputs: BudgetInputs) -> BudgetResult:
-        return heavy.solve(solve_budget, inputs, params)
-
-    def write(conn: Connection, actor: Actor, result: BudgetResult) -> BudgetResult:
-        name_places(conn, result.doc)
-        if body.name:
-            result.doc["plan_id"] = save_budget_plan(conn, body.name, result, body.model_dump())
-        return result
-
-    return heavy.run(token, read, solve, write).doc
+    checked_terms(conn, body.area, params)
+    job = {"area": body.area, "name": body.name, **asdict(params)}
+    return accepted(conn, request, response, "budget_plan", job)
 
 
 @router.post("/plans/budget/{plan_id}/raise")

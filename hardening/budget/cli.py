@@ -16,6 +16,8 @@ from hardening.coverage.cli import plan_app
 from hardening.coverage.summary import money
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
+from hardening.jobs.cli import NoWaitOption, queue_instead
+from hardening.known import require_area
 from hardening.settings import get_settings
 
 
@@ -84,6 +86,7 @@ def budget_cmd(
     raise_it: Annotated[
         bool, typer.Option("--raise", help="Save, then raise the orders and siting plan.")
     ] = False,
+    no_wait: NoWaitOption = False,
     as_json: JsonOption = False,
 ) -> None:
     """Cameras, camera repairs and housing works chosen together within the budgets."""
@@ -97,6 +100,13 @@ def budget_cmd(
     )
     if raise_it and not save:
         raise UserInputError("--raise needs --save NAME (the plan the orders come from)")
+    if no_wait:
+        if raise_it:
+            raise UserInputError("--raise needs the plan here: drop --no-wait")
+        params.check()
+        job = {"area": area, "name": save, **asdict(params)}
+        queue_instead("budget_plan", job, as_json, lambda conn: require_area(conn, area))
+        return
     engine = system_engine(get_settings())
     with transaction(engine, Actor.system()) as conn:
         inputs = read_budget(conn, area, params)

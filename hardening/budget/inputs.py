@@ -119,9 +119,19 @@ def resolve_owner(orgs: dict[str, tuple[str, str]], key: str) -> str:
     )
 
 
-def read_budget(conn: Connection, area_id: str, params: BudgetParams) -> BudgetInputs:
+# organisations, caps by owner, the catalogue, unit costs
+Terms = tuple[
+    dict[str, tuple[str, str]],
+    dict[str, float],
+    list[tuple[str, str, str, str, int]],
+    dict[str, float],
+]
+
+
+def checked_terms(conn: Connection, area_id: str, params: BudgetParams) -> Terms:
+    """What a plan may be asked with, checked before any work: the numbers, the caller's
+    planning access to the area, the owners and the cost keys (a job's route refuses at once)."""
     params.check()
-    area = data.area_polygon(conn, area_id)
     allowed = conn.execute(
         text(
             "SELECT app_is_system() OR (app_has_any_role('{planner,analyst,admin}') "
@@ -154,6 +164,12 @@ def read_budget(conn: Connection, area_id: str, params: BudgetParams) -> BudgetI
                 f"unknown cost {key!r}: use {NEW_CAMERA}, {CAMERA_REPAIR} or a measure code"
             )
         costs[key] = float(pounds)
+    return orgs, caps, catalogue, costs
+
+
+def read_budget(conn: Connection, area_id: str, params: BudgetParams) -> BudgetInputs:
+    area = data.area_polygon(conn, area_id)
+    orgs, caps, catalogue, costs = checked_terms(conn, area_id, params)
     fence = data.walls(conn, area) if params.visibility else Walls()
     sites = data.cctv_sites(conn, area_id)
     site_owner = {

@@ -11,6 +11,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from hardening.budget.inputs import BudgetInputs, BudgetParams, read_budget
+from hardening.budget.plan import BudgetResult, solve_budget
+from hardening.budget.store import name_places, save_budget_plan
 from hardening.coverage.anpr import read_anpr, solve_anpr
 from hardening.coverage.cctv import CctvParams, read_cctv, solve_cctv
 from hardening.coverage.plans import save_plan
@@ -22,8 +25,8 @@ from hardening.works import plan as works_plan
 
 Params = dict[str, Any]
 Reader = Callable[[Connection, Actor, Params], Any]
-Solver = Callable[[Any, Params], dict[str, Any]]
-Writer = Callable[[Connection, Actor, Params, dict[str, Any]], dict[str, Any]]
+Solver = Callable[[Any, Params], Any]
+Writer = Callable[[Connection, Actor, Params, Any], dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,31 @@ def _save(conn: Connection, p: Params, result: dict[str, Any], saved: Params) ->
     if p.get("name"):
         result["plan_id"] = save_plan(conn, p["name"], result, saved)
     return result
+
+
+def budget_params(p: Params) -> BudgetParams:
+    """BudgetParams from a job's JSON (pairs arrive as lists)."""
+    fields = set(BudgetParams.__dataclass_fields__)
+    given = {k: v for k, v in p.items() if k in fields}
+    for pair_field in ("owner_budgets", "costs"):
+        given[pair_field] = tuple((str(k), float(v)) for k, v in given.get(pair_field, ()))
+    if "effects" in given:
+        given["effects"] = tuple(given["effects"])
+    return BudgetParams(**given)
+
+
+def _solve_budget(inputs: BudgetInputs, p: Params) -> BudgetResult:
+    result = solve_budget(inputs, budget_params(p))
+    result.doc["org_names"] = {o: name for o, (name, _) in inputs.orgs.items()}
+    return result
+
+
+def _save_budget(conn: Connection, p: Params, result: BudgetResult) -> dict[str, Any]:
+    name_places(conn, result.doc)
+    if p.get("name"):
+        saved = asdict(budget_params(p))
+        result.doc["plan_id"] = save_budget_plan(conn, p["name"], result, saved)
+    return result.doc
 
 
 def _provider(actor: Actor, p: Params) -> str:
@@ -89,6 +117,13 @@ KINDS: dict[str, JobKind] = {
     "kpi_report": JobKind(
         "yearly KPI report",
         read=lambda conn, actor, p: published_kpi(conn, p["year"], p.get("area")),
+    ),
+    "budget_plan": JobKind(
+        "budget plan",
+        read=lambda conn, actor, p: read_budget(conn, p["area"], budget_params(p)),
+        solve=_solve_budget,
+        write=lambda conn, actor, p, result: _save_budget(conn, p, result),
+        solving="weighing cameras against works",
     ),
     "risk_score": JobKind("full risk scoring", read=_score),
 }
