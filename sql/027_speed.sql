@@ -32,9 +32,13 @@ CREATE FUNCTION risk_lock_models(models text[]) RETURNS void LANGUAGE sql AS $$
     FROM (SELECT DISTINCT m FROM unnest(models) AS m ORDER BY 1) d
 $$;
 
+-- The checks probe primary keys (enable_seqscan off): planned against a table's statistics,
+-- which lag when its rows were all written in this transaction (a first full run), the planner
+-- would otherwise scan risk_scores once per new row.
+
 -- Referencing side: what the statement's new rows name must exist.
 CREATE FUNCTION risk_rows_check() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public, pg_temp AS $$
+SET search_path = public, pg_temp SET enable_seqscan = off AS $$
 DECLARE
     bad text;
 BEGIN
@@ -88,7 +92,7 @@ CREATE TRIGGER risk_explanations_refs_update AFTER UPDATE ON risk_explanations
 -- A deleted score takes its explanation with it; a score whose key changed may not leave one
 -- behind.
 CREATE FUNCTION risk_scores_gone() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public, pg_temp AS $$
+SET search_path = public, pg_temp SET enable_seqscan = off AS $$
 BEGIN
     IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
         RETURN NULL;
@@ -123,7 +127,7 @@ CREATE TRIGGER risk_scores_gone_update AFTER UPDATE ON risk_scores
 -- or an explanation. Only a vanished key waits (SHARE lock: for writers of scores to commit)
 -- and looks, so plain updates of addresses cost one anti-join.
 CREATE FUNCTION risk_referenced_gone() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = public, pg_temp AS $$
+SET search_path = public, pg_temp SET enable_seqscan = off AS $$
 DECLARE
     bad text;
 BEGIN

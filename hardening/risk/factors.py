@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from hardening.risk import kernels
 from hardening.risk.factor_sql import (
     CAMERA_WORKING_AT_AS_OF,
     Params,
@@ -314,8 +315,15 @@ def compute(
             for c, f, p in todo
         ]
     done = set()
+    # Many units: the radius kernels are computed in numpy (kernels.py) into risk_k.
+    vectorised = [(c, p) for c, f, p in todo if f.aggregate is kernel] if not local else []
+    in_k = {c for c, _ in vectorised} if kernels.compute(conn, vectorised, binds) else set()
+    if in_k:
+        joins.append("LEFT JOIN risk_k k ON k.unit_id = u.unit_id")
     for i, (column, factor, p) in enumerate(todo):
-        if factor.inline is not None:
+        if column in in_k:
+            columns.append(f"coalesce(k.{column}, 0)::float8 AS {column}")
+        elif factor.inline is not None:
             columns.append(f"coalesce({factor.inline}, 0)::float8 AS {column}")
         else:
             assert factor.aggregate is not None
