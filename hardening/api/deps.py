@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine
 from hardening.api.settings import ApiSettings
 from hardening.db.engine import NOBODY, Actor, authenticate, transaction
 from hardening.errors import AuthenticationError
+from hardening.security import audit
 
 
 def get_engine(request: Request) -> Engine:
@@ -47,8 +48,9 @@ TokenDep = Annotated[str, Depends(bearer_token)]
 def db_connection(request: Request, engine: EngineDep, token: TokenDep) -> Iterator[Connection]:
     """One transaction per request, acting as the token's user (the database checks the token;
     a dead one is a 401): committed when the route returns, rolled back when it raises. The
-    request keeps who it is (`ActorDep`)."""
-    with transaction(engine, NOBODY) as conn:
+    request keeps who it is (`ActorDep`). Its audit rows are appended just before the commit
+    (`audit.deferred`)."""
+    with transaction(engine, NOBODY) as conn, audit.deferred(conn):
         request.state.actor = authenticate(conn, token)
         yield conn
 
