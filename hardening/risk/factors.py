@@ -5,7 +5,7 @@ A factor is either an aggregate (a query yielding unit_id, v for the units where
 joined onto the units; its SQL is in factor_sql.py) or an inline expression over the unit's own
 columns. `compute` builds one statement for all of them into `risk_fv` (unit_id, area_id, one
 float8 column per factor): no per-unit loops; radius joins are grid-cell hash joins with an
-exact distance filter.
+exact distance filter, or, for the kernels of a full run, numpy (kernels.py).
 """
 
 from __future__ import annotations
