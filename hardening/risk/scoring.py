@@ -306,11 +306,14 @@ def score(
         # nets old and new rows), and nothing is deleted twice. Then the scope's scores of
         # dwellings no longer scored go (their explanations with them, 027).
         bands = write(conn, model, units, used, computed_at)
+        # EXCEPT, then key probes: the scores' statistics may predate this run's rows, and an
+        # anti-join planned on them can rescan risk_fv once per score
         conn.execute(
             text(
-                "DELETE FROM risk_scores s WHERE s.model_version = :m "
-                "AND (CAST(:a AS text) IS NULL OR s.area_id = :a) "
-                "AND NOT EXISTS (SELECT 1 FROM risk_fv f WHERE f.unit_id = s.uprn)"
+                "DELETE FROM risk_scores WHERE model_version = :m AND uprn = ANY(ARRAY("
+                "SELECT uprn FROM risk_scores WHERE model_version = :m "
+                "AND (CAST(:a AS text) IS NULL OR area_id = :a) "
+                "EXCEPT SELECT unit_id FROM risk_fv))"
             ),
             scope,
         )
