@@ -32,47 +32,56 @@ CREATE FUNCTION risk_lock_models(models text[]) RETURNS void LANGUAGE sql AS $$
     FROM (SELECT DISTINCT m FROM unnest(models) AS m ORDER BY 1) d
 $$;
 
--- The checks probe primary keys (enable_seqscan off): planned against a table's statistics,
--- which lag when its rows were all written in this transaction (a first full run), the planner
--- would otherwise scan risk_scores once per new row.
+-- The checks are planned at each call (EXECUTE: a cached plan made for an empty statement's
+-- transition tables would loop over 200,000 rows) and probe primary keys (enable_seqscan off:
+-- a table's statistics lag when its rows were all written in this transaction, a first run).
 
 -- Referencing side: what the statement's new rows name must exist.
 CREATE FUNCTION risk_rows_check() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp SET enable_seqscan = off AS $$
 DECLARE
     bad text;
+    changed boolean;
 BEGIN
     -- an update that keeps every row's references (a re-score) has nothing to check
     IF TG_OP = 'UPDATE' THEN
-        IF NOT EXISTS (SELECT 1 FROM new_rows n WHERE NOT EXISTS (
-                SELECT 1 FROM old_rows o WHERE o.uprn = n.uprn
-                   AND o.model_version = n.model_version
-                   AND o.area_id IS NOT DISTINCT FROM n.area_id)) THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM new_rows n WHERE NOT EXISTS (
+                     SELECT 1 FROM old_rows o WHERE o.uprn = n.uprn
+                        AND o.model_version = n.model_version
+                        AND o.area_id IS NOT DISTINCT FROM n.area_id))' INTO changed;
+        IF NOT changed THEN
             RETURN NULL;
         END IF;
     END IF;
     IF TG_TABLE_NAME = 'risk_scores' THEN
-        SELECT format('risk_scores: address %s is not present in addresses', n.uprn) INTO bad
-        FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.uprn = n.uprn)
-        LIMIT 1;
+        EXECUTE 'SELECT format(''risk_scores: address %s is not present in addresses'', n.uprn)
+                 FROM new_rows n
+                 WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.uprn = n.uprn) LIMIT 1'
+        INTO bad;
         IF bad IS NULL THEN
-            SELECT format('risk_scores: model %s is not present in risk_models', m) INTO bad
-            FROM (SELECT DISTINCT model_version AS m FROM new_rows) n
-            WHERE NOT EXISTS (SELECT 1 FROM risk_models r WHERE r.model_version = n.m) LIMIT 1;
+            EXECUTE 'SELECT format(''risk_scores: model %s is not present in risk_models'', m)
+                     FROM (SELECT DISTINCT model_version AS m FROM new_rows) n
+                     WHERE NOT EXISTS (SELECT 1 FROM risk_models r
+                                       WHERE r.model_version = n.m) LIMIT 1'
+            INTO bad;
         END IF;
     ELSE
-        PERFORM risk_lock_models(ARRAY(SELECT DISTINCT model_version FROM new_rows));
-        SELECT format('risk_explanations: no score of address %s under model %s', n.uprn,
-                      n.model_version) INTO bad
-        FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM risk_scores s
-                                          WHERE s.uprn = n.uprn
-                                            AND s.model_version = n.model_version)
-        LIMIT 1;
+        EXECUTE 'SELECT risk_lock_models(ARRAY(SELECT DISTINCT model_version FROM new_rows))';
+        EXECUTE 'SELECT format(''risk_explanations: no score of address %s under model %s'',
+                               n.uprn, n.model_version)
+                 FROM new_rows n WHERE NOT EXISTS (SELECT 1 FROM risk_scores s
+                                                   WHERE s.uprn = n.uprn
+                                                     AND s.model_version = n.model_version)
+                 LIMIT 1'
+        INTO bad;
     END IF;
     IF bad IS NULL THEN
-        SELECT format('%s: area %s is not present in areas', TG_TABLE_NAME, a) INTO bad
-        FROM (SELECT DISTINCT area_id AS a FROM new_rows WHERE area_id IS NOT NULL) n
-        WHERE NOT EXISTS (SELECT 1 FROM areas r WHERE r.area_id = n.a) LIMIT 1;
+        EXECUTE format('SELECT format(''%s: area %%s is not present in areas'', a)
+                        FROM (SELECT DISTINCT area_id AS a FROM new_rows
+                              WHERE area_id IS NOT NULL) n
+                        WHERE NOT EXISTS (SELECT 1 FROM areas r WHERE r.area_id = n.a) LIMIT 1',
+                       TG_TABLE_NAME)
+        INTO bad;
     END IF;
     IF bad IS NOT NULL THEN
         PERFORM risk_refused(bad);
@@ -93,27 +102,36 @@ CREATE TRIGGER risk_explanations_refs_update AFTER UPDATE ON risk_explanations
 -- behind.
 CREATE FUNCTION risk_scores_gone() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = public, pg_temp SET enable_seqscan = off AS $$
+DECLARE
+    found boolean;
 BEGIN
-    IF NOT EXISTS (SELECT 1 FROM old_rows) THEN
+    EXECUTE 'SELECT EXISTS (SELECT 1 FROM old_rows)' INTO found;
+    IF NOT found THEN
         RETURN NULL;
     END IF;
     -- an update (a re-score) that keeps every key has nothing to check
     IF TG_OP = 'UPDATE' THEN
-        IF NOT EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (
-                SELECT 1 FROM new_rows n WHERE n.uprn = o.uprn
-                                           AND n.model_version = o.model_version)) THEN
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS (
+                     SELECT 1 FROM new_rows n WHERE n.uprn = o.uprn
+                                                AND n.model_version = o.model_version))'
+        INTO found;
+        IF NOT found THEN
             RETURN NULL;
         END IF;
     END IF;
-    PERFORM risk_lock_models(ARRAY(SELECT DISTINCT model_version FROM old_rows));
+    EXECUTE 'SELECT risk_lock_models(ARRAY(SELECT DISTINCT model_version FROM old_rows))';
     IF TG_OP = 'DELETE' THEN
-        DELETE FROM risk_explanations e USING old_rows o
-        WHERE e.uprn = o.uprn AND e.model_version = o.model_version;
-    ELSIF EXISTS (SELECT 1 FROM old_rows o JOIN risk_explanations e
-                  ON e.uprn = o.uprn AND e.model_version = o.model_version
-                  WHERE NOT EXISTS (SELECT 1 FROM risk_scores s WHERE s.uprn = o.uprn
-                                    AND s.model_version = o.model_version)) THEN
-        PERFORM risk_refused('risk_scores: a changed score key would leave its explanation');
+        EXECUTE 'DELETE FROM risk_explanations e USING old_rows o
+                 WHERE e.uprn = o.uprn AND e.model_version = o.model_version';
+    ELSE
+        EXECUTE 'SELECT EXISTS (SELECT 1 FROM old_rows o JOIN risk_explanations e
+                     ON e.uprn = o.uprn AND e.model_version = o.model_version
+                     WHERE NOT EXISTS (SELECT 1 FROM risk_scores s WHERE s.uprn = o.uprn
+                                       AND s.model_version = o.model_version))'
+        INTO found;
+        IF found THEN
+            PERFORM risk_refused('risk_scores: a changed score key would leave its explanation');
+        END IF;
     END IF;
     RETURN NULL;
 END $$;
@@ -130,42 +148,29 @@ CREATE FUNCTION risk_referenced_gone() RETURNS trigger LANGUAGE plpgsql SECURITY
 SET search_path = public, pg_temp SET enable_seqscan = off AS $$
 DECLARE
     bad text;
+    key text := CASE TG_TABLE_NAME WHEN 'addresses' THEN 'uprn'
+                                   WHEN 'risk_models' THEN 'model_version' ELSE 'area_id' END;
+    found boolean;
 BEGIN
-    IF TG_TABLE_NAME = 'addresses' THEN
-        IF NOT EXISTS (SELECT 1 FROM old_rows o
-                       WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.uprn = o.uprn)) THEN
-            RETURN NULL;
-        END IF;
-        LOCK TABLE risk_scores IN SHARE MODE;
-        SELECT format('addresses: address %s is still scored (risk_scores)', o.uprn) INTO bad
-        FROM old_rows o
-        WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.uprn = o.uprn)
-          AND EXISTS (SELECT 1 FROM risk_scores s WHERE s.uprn = o.uprn)
-        LIMIT 1;
-    ELSIF TG_TABLE_NAME = 'risk_models' THEN
-        IF NOT EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS
-                       (SELECT 1 FROM risk_models m WHERE m.model_version = o.model_version)) THEN
-            RETURN NULL;
-        END IF;
-        LOCK TABLE risk_scores IN SHARE MODE;
-        SELECT format('risk_models: model %s still has scores (risk_scores)', o.model_version)
-        INTO bad FROM old_rows o
-        WHERE NOT EXISTS (SELECT 1 FROM risk_models m WHERE m.model_version = o.model_version)
-          AND EXISTS (SELECT 1 FROM risk_scores s WHERE s.model_version = o.model_version)
-        LIMIT 1;
-    ELSE
-        IF NOT EXISTS (SELECT 1 FROM old_rows o
-                       WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.area_id = o.area_id)) THEN
-            RETURN NULL;
-        END IF;
-        LOCK TABLE risk_scores, risk_explanations IN SHARE MODE;
-        SELECT format('areas: area %s is still named by risk scores', o.area_id) INTO bad
-        FROM old_rows o
-        WHERE NOT EXISTS (SELECT 1 FROM areas a WHERE a.area_id = o.area_id)
-          AND (EXISTS (SELECT 1 FROM risk_scores s WHERE s.area_id = o.area_id)
-               OR EXISTS (SELECT 1 FROM risk_explanations e WHERE e.area_id = o.area_id))
-        LIMIT 1;
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM old_rows o WHERE NOT EXISTS
+                        (SELECT 1 FROM %I t WHERE t.%I = o.%I))', TG_TABLE_NAME, key, key)
+    INTO found;
+    IF NOT found THEN
+        RETURN NULL;
     END IF;
+    IF TG_TABLE_NAME = 'areas' THEN
+        LOCK TABLE risk_scores, risk_explanations IN SHARE MODE;
+    ELSE
+        LOCK TABLE risk_scores IN SHARE MODE;
+    END IF;
+    EXECUTE format('SELECT format(''%s: %%s is still named by risk scores'', o.%I)
+                    FROM old_rows o
+                    WHERE NOT EXISTS (SELECT 1 FROM %I t WHERE t.%I = o.%I)
+                      AND (EXISTS (SELECT 1 FROM risk_scores s WHERE s.%I = o.%I)%s)
+                    LIMIT 1', TG_TABLE_NAME, key, TG_TABLE_NAME, key, key, key, key,
+                   CASE WHEN TG_TABLE_NAME = 'areas' THEN ' OR EXISTS (SELECT 1 FROM '
+                        'risk_explanations e WHERE e.area_id = o.area_id)' ELSE '' END)
+    INTO bad;
     IF bad IS NOT NULL THEN
         PERFORM risk_refused(bad);
     END IF;

@@ -122,7 +122,9 @@ def test_references_are_checked_as_the_foreign_keys_did(app_conn: Connection) ->
         {"u": UPRN["K"], "m": M, "a": AREA},
         "no score of address",
     )
-    _refused(app_conn, "DELETE FROM addresses WHERE uprn = :u", {"u": home}, "still scored")
+    _refused(
+        app_conn, "DELETE FROM addresses WHERE uprn = :u", {"u": home}, "still named by risk scores"
+    )
     # nothing above changed anything; deleting a score deletes its explanation
     assert len(_rows(app_conn)) == len(DWELLINGS) + 1
     app_conn.execute(text("DELETE FROM risk_scores WHERE uprn = :u"), {"u": home})
