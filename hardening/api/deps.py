@@ -19,6 +19,7 @@ from sqlalchemy import Connection, Engine
 from hardening.api.settings import ApiSettings
 from hardening.db.engine import NOBODY, Actor, authenticate, authenticate_basic, transaction
 from hardening.errors import AuthenticationError
+from hardening.security import audit
 
 
 def get_engine(request: Request) -> Engine:
@@ -111,12 +112,14 @@ def db_connection(
 ) -> Iterator[Connection]:
     """One transaction per request, acting as the credential's user (the database checks it;
     a dead one is a 401): committed when the route returns, rolled back when it raises. The
-    request keeps who it is (`ActorDep`)."""
+    request keeps who it is (`ActorDep`). Its audit rows are appended just before the commit
+    (`audit.deferred`)."""
     with transaction(engine, NOBODY) as conn:
         found = _act(conn, credential)
         if isinstance(found, Actor):
             request.state.actor = found
-            yield conn
+            with audit.deferred(conn):
+                yield conn
             return
     raise AuthenticationError(found)  # after the commit that counted the wrong try
 

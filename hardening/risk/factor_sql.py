@@ -89,25 +89,33 @@ def kernel(key: str, p: Params) -> SqlPart:
     time: 'linear' 1 - age/days, or 'flat' (every event in the window counts fully);
     log: false keeps the plain sum (a KDE baseline). Events at one point (police.uk snap
     points) are summed first: the kernel's spatial part is the same for all of them."""
-    predicate, binds = Selector.parse(p["events"]).sql(key)
     radius = float(p["radius_m"])
     r = f"CAST(:{key}_r AS float8)"
-    timing = f"(1 - {AGE_DAYS} / CAST(:{key}_days AS float8))" if p.get("time") != "flat" else "1"
     space = (
         "(1 - z.d / z.r)"
         if p.get("space", "linear") == "linear"
         else ("power(1 - (z.d / z.r) ^ 2, 2)")
     )
     total = f"sum(z.w * {space})"
-    points = (
-        f"SELECT e.x, e.y, {r} AS r, sum(e.weight * {timing}) AS w FROM risk_e e "
-        f"WHERE {predicate} AND {_window(key, 'days')} GROUP BY e.x, e.y"
-    )
+    weighted, binds = kernel_points(key, p)
+    points = f"SELECT q.x, q.y, {r} AS r, q.w FROM ({weighted}) q"
     sql = (
         f"SELECT z.unit_id, {f'ln(1 + {total})' if p.get('log', True) else total} AS v "
         f"FROM ({near_units(points, radius / 2, radius)}) z GROUP BY z.unit_id"
     )
-    return sql, {**binds, f"{key}_r": radius, f"{key}_days": p["window_days"]}
+    return sql, {**binds, f"{key}_r": radius}
+
+
+def kernel_points(key: str, p: Params) -> SqlPart:
+    """A kernel's event points: x, y and w, the sum of weight x time kernel of the selected
+    events at that point (needs :as_of)."""
+    predicate, binds = Selector.parse(p["events"]).sql(key)
+    timing = f"(1 - {AGE_DAYS} / CAST(:{key}_days AS float8))" if p.get("time") != "flat" else "1"
+    sql = (
+        f"SELECT e.x, e.y, sum(e.weight * {timing}) AS w FROM risk_e e "
+        f"WHERE {predicate} AND {_window(key, 'days')} GROUP BY e.x, e.y"
+    )
+    return sql, {**binds, f"{key}_days": p["window_days"]}
 
 
 def transport(key: str, p: Params) -> SqlPart:

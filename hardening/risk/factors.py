@@ -5,7 +5,7 @@ A factor is either an aggregate (a query yielding unit_id, v for the units where
 joined onto the units; its SQL is in factor_sql.py) or an inline expression over the unit's own
 columns. `compute` builds one statement for all of them into `risk_fv` (unit_id, area_id, one
 float8 column per factor): no per-unit loops; radius joins are grid-cell hash joins with an
-exact distance filter.
+exact distance filter, or, for the kernels of a full run, numpy (kernels.py).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from hardening.risk import kernels
 from hardening.risk.factor_sql import (
     CAMERA_WORKING_AT_AS_OF,
     Params,
@@ -314,8 +315,15 @@ def compute(
             for c, f, p in todo
         ]
     done = set()
+    # Many units: the radius kernels are computed in numpy (kernels.py) into risk_k.
+    vectorised = [(c, p) for c, f, p in todo if f.aggregate is kernel] if not local else []
+    in_k = {c for c, _ in vectorised} if kernels.compute(conn, vectorised, binds) else set()
+    if in_k:
+        joins.append("LEFT JOIN risk_k k ON k.unit_id = u.unit_id")
     for i, (column, factor, p) in enumerate(todo):
-        if factor.inline is not None:
+        if column in in_k:
+            columns.append(f"coalesce(k.{column}, 0)::float8 AS {column}")
+        elif factor.inline is not None:
             columns.append(f"coalesce({factor.inline}, 0)::float8 AS {column}")
         else:
             assert factor.aggregate is not None

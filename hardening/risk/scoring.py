@@ -299,17 +299,33 @@ def score(
     moment = utc(as_of)
     computed_at = datetime.now(UTC)
     n, absent, params = prepare(conn, model, UnitScope(units, area_id), moment)
-    table = "risk_postcode_scores" if units == "postcodes" else "risk_explanations"
-    for target in (table, "risk_scores") if units == "addresses" else (table,):
+    used = [name for name in params if name not in absent]
+    scope = {"m": model.version, "a": area_id}
+    if units == "addresses":
+        # Scores are replaced in place: an unchanged score moves no map cell (risk_cells_track
+        # nets old and new rows), and nothing is deleted twice. Then the scope's scores of
+        # dwellings no longer scored go (their explanations with them, 027).
+        bands = write(conn, model, units, used, computed_at)
+        # EXCEPT, then key probes: the scores' statistics may predate this run's rows, and an
+        # anti-join planned on them can rescan risk_fv once per score
         conn.execute(
             text(
-                f"DELETE FROM {target} WHERE model_version = :m "
+                "DELETE FROM risk_scores WHERE model_version = :m AND uprn = ANY(ARRAY("
+                "SELECT uprn FROM risk_scores WHERE model_version = :m "
+                "AND (CAST(:a AS text) IS NULL OR area_id = :a) "
+                "EXCEPT SELECT unit_id FROM risk_fv))"
+            ),
+            scope,
+        )
+    else:
+        conn.execute(
+            text(
+                "DELETE FROM risk_postcode_scores WHERE model_version = :m "
                 "AND (CAST(:a AS text) IS NULL OR area_id = :a)"
             ),
-            {"m": model.version, "a": area_id},
+            scope,
         )
-    used = [name for name in params if name not in absent]
-    bands = write(conn, model, units, used, computed_at, upsert=False)
+        bands = write(conn, model, units, used, computed_at, upsert=False)
     result = RunResult(
         0, model.version, units, "full", area_id, moment, computed_at, n, absent, bands, 0.0
     )

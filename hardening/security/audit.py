@@ -15,6 +15,7 @@ import re
 import sys
 import unicodedata
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -91,20 +92,45 @@ def record(
         raise UserInputError("a disclosure must name its recipient")
     if recipient is not None:
         check_text(recipient, "recipient")
-    conn.execute(
-        text(
-            "INSERT INTO audit_log (action, object_type, object_id, justification, recipient, "
-            "details) VALUES (:action, :type, :id, :why, :to, CAST(:details AS jsonb))"
-        ),
-        {
-            "action": action,
-            "type": object_type,
-            "id": None if object_id is None else str(object_id),
-            "why": justification,
-            "to": recipient,
-            "details": json.dumps(details or {}, sort_keys=True),
-        },
-    )
+    row = {
+        "action": action,
+        "type": object_type,
+        "id": None if object_id is None else str(object_id),
+        "why": justification,
+        "to": recipient,
+        "details": json.dumps(details or {}, sort_keys=True),
+    }
+    waiting = conn.info.get(DEFERRED)
+    if waiting is not None:
+        waiting.append(row)
+    else:
+        conn.execute(INSERT, row)
+
+
+INSERT: Final = text(
+    "INSERT INTO audit_log (action, object_type, object_id, justification, recipient, "
+    "details) VALUES (:action, :type, :id, :why, :to, CAST(:details AS jsonb))"
+)
+DEFERRED: Final = "hardening_audit_deferred"
+
+
+@contextmanager
+def deferred(conn: Connection) -> Iterator[None]:
+    """Within: audit rows are appended when the block ends without an error, right before the
+    caller commits. The chain's lock (sql/023 audit_chain), taken by the first row and held
+    until commit, then covers only the append and the commit, not the rest of the request
+    (in the API: the route's remaining work and the hop back to the dependency that commits),
+    so concurrent audited reads queue on it for a moment only. On an error nothing is
+    appended and the transaction rolls back: no answer, no row, as before."""
+    conn.info[DEFERRED] = []
+    try:
+        yield
+        rows = conn.info[DEFERRED]
+        conn.info[DEFERRED] = None  # rows appended from here on go straight in
+        if rows:
+            conn.execute(INSERT, rows)
+    finally:
+        conn.info.pop(DEFERRED, None)  # info follows the pooled DBAPI connection
 
 
 @dataclass
