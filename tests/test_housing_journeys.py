@@ -18,6 +18,7 @@ from browser import (
     assert_no_traceback,
     rerun,
     screenshot,
+    wait_idle,
 )
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import URL
@@ -124,6 +125,7 @@ def test_two_cost_caps_give_two_packages(
 def _schedule(tab: Tab, days: int) -> str:
     """Plan the open orders over `days` days: a job the page follows until its proposal."""
     page = tab.page
+    wait_idle(page)  # the last job's page refresh has finished
     page.get_by_role("tab", name="Schedule").click()
     box = page.get_by_label("Days", exact=True)
     box.fill(str(days))
@@ -131,6 +133,7 @@ def _schedule(tab: Tab, days: int) -> str:
     rerun(page, page.get_by_role("button", name="Plan the open orders").click)
     proposal = page.get_by_text(f"Proposed plan for {days} day(s) from ")
     proposal.first.wait_for(timeout=120_000)
+    wait_idle(page)
     screenshot(page, f"housing_journey__schedule_{days}_days")
     assert_no_traceback(page)
     return proposal.first.inner_text()
