@@ -53,6 +53,7 @@ _ARM = """() => {
 _IDLE = """() => document.querySelector('[data-testid="stApp"]')
   ?.getAttribute('data-test-script-state') === 'notRunning'"""
 _SETTLED = f"() => window.__hardeningRan === true && ({_IDLE})()"
+LOST_ACTION_MS = 20_000  # no script run this long after an action: it was lost, do it again
 _CONTENT_HEIGHT = """() => Math.max(...Array.from(document.querySelectorAll(
   '[data-testid="stMain"], [data-testid="stAppViewContainer"], [data-testid="stSidebarContent"]'
 )).map(e => e.scrollHeight), 0)"""
@@ -116,6 +117,17 @@ def streamlit_server(log_dir: Path) -> Iterator[str]:
 
 def rerun(page: Page, action: Callable[[], object], timeout_ms: float = TIMEOUT_MS) -> None:
     """Do `action` (a click, an Enter) and wait until the script run it causes has finished."""
+    page.evaluate(_ARM)
+    action()
+    try:
+        page.wait_for_function(_SETTLED, timeout=min(timeout_ms, LOST_ACTION_MS))
+        return
+    except PlaywrightTimeoutError:
+        if page.evaluate("() => window.__hardeningRan"):
+            wait_idle(page, timeout_ms)  # a long run: it started, wait for its end
+            return
+    # No run started at all: the action was lost (seen in CI on a button click while the
+    # page's socket was busy); doing it once more is safe, since nothing ran the first time.
     page.evaluate(_ARM)
     action()
     try:
