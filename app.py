@@ -233,16 +233,25 @@ def _legend() -> str:
     return f'<div style="font-size:0.85rem">{"".join(items)}</div>'
 
 
+QGIS_PROJECT = "qgis_project_bytes"  # (username, the .qgz) for this session
+
+
 def qgis_download(actor: Actor) -> None:
     """The user's layers as a ready QGIS project (no secret in it: QGIS keeps the token)."""
     st.header("QGIS")
     server = get_settings().api_public_url
-    try:
-        with as_actor(actor) as conn:
-            data = qgis_project(conn, server, actor.username)
-    except HardeningError as exc:
-        st.caption(f"No QGIS project: {exc}")
-        return
+    # Built once a session, not on every run of the map: the layers a user may see change
+    # with their role or agreements, which a new sign-in picks up.
+    built = st.session_state.get(QGIS_PROJECT)
+    if built is None or built[0] != actor.username:
+        try:
+            with as_actor(actor) as conn:
+                built = (actor.username, qgis_project(conn, server, actor.username))
+        except HardeningError as exc:
+            st.caption(f"No QGIS project: {exc}")
+            return
+        st.session_state[QGIS_PROJECT] = built
+    data = built[1]
     st.download_button(
         "Download QGIS project",
         data,

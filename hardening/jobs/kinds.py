@@ -5,7 +5,7 @@ with; each step rebuilds what it needs from them, so a job can run in any proces
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import date, datetime
 from typing import Any
 
@@ -38,9 +38,14 @@ class JobKind:
     solving: str = "working"  # the step people see while it solves
 
 
+def _fields_of(cls: type, p: Params) -> Params:
+    """The job's params that are fields of the dataclass cls (the rest are the page's)."""
+    names = {f.name for f in fields(cls)}
+    return {k: v for k, v in p.items() if k in names}
+
+
 def cctv_params(p: Params) -> CctvParams:
-    fields = set(CctvParams.__dataclass_fields__)
-    return CctvParams(**{k: v for k, v in p.items() if k in fields})
+    return CctvParams(**_fields_of(CctvParams, p))
 
 
 def _save(conn: Connection, p: Params, result: dict[str, Any], saved: Params) -> dict[str, Any]:
@@ -51,8 +56,7 @@ def _save(conn: Connection, p: Params, result: dict[str, Any], saved: Params) ->
 
 def budget_params(p: Params) -> BudgetParams:
     """BudgetParams from a job's JSON (pairs arrive as lists)."""
-    fields = set(BudgetParams.__dataclass_fields__)
-    given = {k: v for k, v in p.items() if k in fields}
+    given = _fields_of(BudgetParams, p)
     for pair_field in ("owner_budgets", "costs"):
         given[pair_field] = tuple((str(k), float(v)) for k, v in given.get(pair_field, ()))
     if "effects" in given:

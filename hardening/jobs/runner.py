@@ -47,7 +47,10 @@ def _step(engine: Engine, job_id: int, progress: float, step: str) -> None:
 def _actor(engine: Engine, user_id: int | None) -> Actor:
     if user_id is None:
         return Actor.system()
-    row = _book(engine, user_id, "SELECT org_id, active FROM users WHERE user_id = :id")
+    with engine.connect() as conn:
+        row = conn.execute(
+            text("SELECT org_id, active FROM users WHERE user_id = :u"), {"u": user_id}
+        ).first()
     if row is None or not row[1]:
         raise HardeningError("the person who asked for it no longer has an active account")
     return Actor(user_id=user_id, org_id=row[0])
