@@ -31,9 +31,9 @@ from sqlalchemy import Engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_match import actor_of, prepare, say
 
+from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.db.engine import Actor, transaction
 from hardening.db.engine import owner_engine as make_owner_engine
-from hardening.features.bbox import BBOX_BNG_SQL, WorldBBox
 from hardening.features.collections import CCTV, REGISTRY
 from hardening.geo import to_lon_lat
 from hardening.settings import Settings
@@ -76,7 +76,7 @@ def top_up_sites(owner: Engine, wanted: int) -> int:
         return int(conn.execute(text("SELECT count(*) FROM cctv_sites")).scalar_one())
 
 
-def box_around(engine: Engine, metres: float) -> WorldBBox:
+def box_around(engine: Engine, metres: float) -> BBox:
     """A square of the given side centred on the median site (deterministic)."""
     with transaction(engine, Actor.system()) as conn:
         x, y = conn.execute(
@@ -87,7 +87,7 @@ def box_around(engine: Engine, metres: float) -> WorldBBox:
         ).one()
     lon0, lat0 = to_lon_lat(x - metres / 2, y - metres / 2)
     lon1, lat1 = to_lon_lat(x + metres / 2, y + metres / 2)
-    return WorldBBox(lon0, lat0, lon1, lat1)
+    return BBox(lon0, lat0, lon1, lat1)
 
 
 def median_ms(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
@@ -99,7 +99,7 @@ def median_ms(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     return round(statistics.median(times), 2), result
 
 
-def reference(owner: Engine, areas: list[str], bbox: WorldBBox | None) -> tuple[int, int]:
+def reference(owner: Engine, areas: list[str], bbox: BBox | None) -> tuple[int, int]:
     """The same page and an exact count as the owner: no RLS (the policy's area test written
     out instead), so the GiST index is usable."""
     where = "status <> 'removed' AND (area_id IS NULL OR area_id = ANY(:areas))"
@@ -138,7 +138,7 @@ def risk_reference(owner: Engine, areas: list[str]) -> int:
         return len(rows)
 
 
-def service(engine: Engine, actor: Actor, collection: str, bbox: WorldBBox | None) -> Any:
+def service(engine: Engine, actor: Actor, collection: str, bbox: BBox | None) -> Any:
     with transaction(engine, actor) as conn:
         page = REGISTRY[collection].page(conn, bbox, LIMIT, 0, COUNT_CAP)
         return len(page.features), page.number_matched

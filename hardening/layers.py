@@ -15,8 +15,8 @@ from typing import Any, Final, Protocol
 
 from sqlalchemy import Connection, text
 
+from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.errors import UserInputError
-from hardening.geo import check_lon_lat
 from hardening.security.disclosure import publish_grid
 
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary", "tertiary")
@@ -27,38 +27,6 @@ CELL_DEFAULT_M: Final = 250
 # megabytes of JSON to a browser.
 MAX_FEATURES: Final = 50_000
 SITE_STATUSES: Final = ("working", "faulty", "planned", "removed")
-
-
-@dataclass(frozen=True)
-class BBox:
-    """A WGS84 box, minlon,minlat,maxlon,maxlat (the GeoJSON/OGC order), inside Great Britain."""
-
-    min_lon: float
-    min_lat: float
-    max_lon: float
-    max_lat: float
-
-    def __post_init__(self) -> None:
-        check_lon_lat(self.min_lon, self.min_lat)
-        check_lon_lat(self.max_lon, self.max_lat)
-        if self.min_lon >= self.max_lon or self.min_lat >= self.max_lat:
-            raise UserInputError(
-                f"bbox {self.as_text()} is inverted or empty: give minlon,minlat,maxlon,maxlat"
-            )
-
-    @classmethod
-    def parse(cls, value: str) -> BBox:
-        parts = value.split(",")
-        if len(parts) != 4:
-            raise UserInputError("bbox must be four numbers: minlon,minlat,maxlon,maxlat")
-        try:
-            numbers = [float(part) for part in parts]
-        except ValueError as exc:
-            raise UserInputError(f"bbox {value!r} holds something that is not a number") from exc
-        return cls(*numbers)
-
-    def as_text(self) -> str:
-        return f"{self.min_lon},{self.min_lat},{self.max_lon},{self.max_lat}"
 
 
 class MapFeature(Protocol):
@@ -170,11 +138,6 @@ def feature_collection(items: Sequence[MapFeature]) -> dict[str, Any]:
 
 
 # --- SQL ---------------------------------------------------------------------------------------
-# The box is segmentized before it is transformed so its curved edges in BNG are followed.
-_BBOX_BNG = (
-    "ST_Transform(ST_Segmentize(ST_MakeEnvelope(:min_lon, :min_lat, :max_lon, :max_lat, 4326), "
-    "0.01), 27700)"
-)
 _LON = "round(ST_X(ST_Transform({g}, 4326))::numeric, 6)::float8"
 _LAT = "round(ST_Y(ST_Transform({g}, 4326))::numeric, 6)::float8"
 
@@ -186,9 +149,11 @@ def _coords(geom_sql: str, decimals: int = 6) -> str:
 def _where(bbox: BBox | None, *conditions: str, geom: str = "geom") -> tuple[str, dict[str, Any]]:
     clauses = list(conditions)
     params: dict[str, Any] = {}
-    if bbox is not None:
-        clauses.append(f"ST_Intersects({geom}, {_BBOX_BNG})")
-        params.update(asdict(bbox))
+    if bbox is not None and bbox.clipped is None:
+        clauses.append("false")  # wholly outside Great Britain: nothing there
+    elif bbox is not None:
+        clauses.append(f"ST_Intersects({geom}, {BBOX_BNG_SQL})")
+        params.update(bbox.sql_params())
     return ("WHERE " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -271,9 +236,11 @@ def address_density(
         raise UserInputError(f"cell must be a whole number of metres in {CELL_MIN_M}..{CELL_MAX_M}")
     params: dict[str, Any] = {"cell": cell_m}
     within = "NULL::geometry"
+    if bbox is not None and bbox.clipped is None:
+        return []
     if bbox is not None:
-        within = _BBOX_BNG
-        params.update(asdict(bbox))
+        within = BBOX_BNG_SQL
+        params.update(bbox.sql_params())
     env = "ST_MakeEnvelope(ix * :cell, iy * :cell, (ix + 1) * :cell, (iy + 1) * :cell, 27700)"
     rows = _fetch(
         conn,

@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from hardening import layers
+from hardening.bbox import BBox
 from hardening.errors import HardeningError
 from hardening.markers.lookup import lookup
 from ui.control_room import (
@@ -103,7 +104,7 @@ def answer_for(request: dict[str, Any]) -> dict[str, Any]:
             streets = (
                 layers.roads(
                     conn,
-                    layers.BBox(
+                    BBox(
                         centre["lon"] - CONTEXT_DEG[0],
                         centre["lat"] - CONTEXT_DEG[1],
                         centre["lon"] + CONTEXT_DEG[0],

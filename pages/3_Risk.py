@@ -14,6 +14,7 @@ import pydeck as pdk
 import streamlit as st
 
 from hardening import layers
+from hardening.bbox import BBox
 from hardening.errors import HardeningError, UserInputError
 from hardening.reports.risk_fairness import risk_fairness
 from hardening.risk import explain as explaining
@@ -60,7 +61,7 @@ with st.sidebar:
 def _context(cells: list[dict[str, Any]]) -> tuple[list[layers.Area], list[layers.Road]]:
     """Area outlines and streets around the cells shown (main roads only when a wide view
     would carry too many streets)."""
-    box = layers.BBox(
+    box = BBox(
         min(c["lon"] for c in cells) - PAD_DEG,
         min(c["lat"] for c in cells) - PAD_DEG,
         max(c["lon"] for c in cells) + PAD_DEG,

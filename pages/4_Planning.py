@@ -14,6 +14,7 @@ import pydeck as pdk
 import streamlit as st
 
 from hardening import layers as layers_api
+from hardening.bbox import BBox
 from hardening.coverage.cctv import CctvParams
 from hardening.coverage.data import planning_areas
 from hardening.coverage.plans import compare_plans, list_plans
@@ -60,7 +61,7 @@ def _cell_ring(c: dict[str, Any]) -> list[list[float]]:
 def _streets(centre: list[float]) -> list[dict[str, Any]]:
     """Streets around the area for the offline map (no basemap)."""
     (lon, lat), (dx, dy) = centre, STREET_SPAN_DEG
-    box = layers_api.BBox(lon - dx, lat - dy, lon + dx, lat + dy)
+    box = BBox(lon - dx, lat - dy, lon + dx, lat + dy)
     with as_actor(actor) as conn:
         roads = layers_api.roads(conn, box, simplify_m=2)
     return [{"path": r.path, "what": r.name or word(r.road_class)} for r in roads]

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from hardening import layers
 from hardening.addresses.match import match
+from hardening.bbox import BBox
 from hardening.errors import HardeningError
 from hardening.markers.records import REASONS
 from hardening.visits.due import DueCase, who_to_visit_next
@@ -83,7 +84,7 @@ def _route_deck(route: dict[str, Any]) -> CompactDeck:
     base = route["base"]
     path = [[base["lon"], base["lat"]], *([r["lon"], r["lat"]] for r in stops)]
     path.append([base["lon"], base["lat"]])
-    box = layers.BBox(
+    box = BBox(
         min(p[0] for p in path) - PAD_DEG,
         min(p[1] for p in path) - PAD_DEG,
         max(p[0] for p in path) + PAD_DEG,

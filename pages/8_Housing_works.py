@@ -23,6 +23,7 @@ import pydeck as pdk
 import streamlit as st
 
 from hardening import layers
+from hardening.bbox import BBox
 from hardening.errors import HardeningError
 from hardening.works import board, orders, plan
 from hardening.works.packages import DEFAULT_CAP_PENCE, packages, unit_costs
@@ -123,7 +124,7 @@ def _homes_map(items: list[dict[str, Any]]) -> pdk.Deck | None:
         return None
     lons, lats = [i["lon"] for i in spots], [i["lat"] for i in spots]
     pad = 0.003
-    box = layers.BBox(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
+    box = BBox(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
     streets = _run(layers.roads, box, simplify_m=2) or []
     context = [{"path": r.path, "what": r.name or word(r.road_class)} for r in streets]
     homes = [
@@ -315,7 +316,7 @@ def _map(result: dict[str, Any], day: date) -> pdk.Deck | None:
     lons = [p[0] for r in paths for p in r["path"]]
     lats = [p[1] for r in paths for p in r["path"]]
     pad = 0.004
-    box = layers.BBox(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
+    box = BBox(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
     streets = _run(layers.roads, box, simplify_m=2) or []
     stops = [
         {**v, "what": f"#{v['work_order_id']} {word(v['priority'])} {v['start']:%H:%M}"}

@@ -256,7 +256,7 @@ def test_healthz_needs_no_token(anonymous: TestClient) -> None:
         ("-3.27,54.08,-3.17", "four numbers"),
         ("a,b,c,d", "not a number"),
         ("", "four numbers"),
-        ("-3.27,54.08,-3.17,95", "outside Great Britain"),
+        ("-3.27,54.08,-3.17,95", "not longitude/latitude"),
     ],
 )
 def test_bad_bbox_is_a_400_with_the_reason(client: TestClient, bbox: str, reason: str) -> None:

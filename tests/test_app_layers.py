@@ -20,12 +20,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from hardening.bbox import BBox
 from hardening.db.engine import Actor, set_actor, transaction
 from hardening.errors import UserInputError
 from hardening.geo import point_ewkt, to_bng, to_lon_lat
 from hardening.layers import (
     MAX_FEATURES,
-    BBox,
     address_density,
     anpr_sites,
     areas,
@@ -407,6 +407,19 @@ def test_bbox_keeps_only_what_is_inside(fixture_conn: Connection) -> None:
     assert ((cell.ix, cell.iy), cell.count) == (square_of(*BLOCK, 250), 15)
 
 
+def test_bbox_partly_outside_great_britain_is_clipped(fixture_conn: Connection) -> None:
+    # The one bbox (hardening.bbox, as /ogc): reaching into the Atlantic clips, it is not refused.
+    reaching_south = BBox(-3.2000, 10.0, -3.1900, 54.1200)
+    assert [s.code for s in stations(fixture_conn, reaching_south)] == ["ROO"]
+    (cell,) = address_density(fixture_conn, 250, BBox(BLOCK[0] - 0.001, 10.0, BLOCK[0] + 0.001,
+                                                      BLOCK[1] + 0.001))  # fmt: skip
+    assert cell.count == 15
+    in_france = BBox(2.0, 48.0, 3.0, 49.0)
+    assert stations(fixture_conn, in_france) == []
+    assert address_density(fixture_conn, 250, in_france) == []
+    assert roads(fixture_conn, in_france) == [] and areas(fixture_conn, in_france) == []
+
+
 def test_roads_main_only_and_simplify(fixture_conn: Connection) -> None:
     every = {r.name: r for r in roads(fixture_conn, HERE)}
     assert set(every) == {"Abbey Road", "Test Street"}
@@ -447,7 +460,7 @@ def test_feature_collection_is_geojson(fixture_conn: Connection) -> None:
         ("54.1,-3.3,54.2,-3.1", "swapped"),
         ("-3.1,54.2,-3.3,54.1", "inverted"),
         ("-3.1,54.1,-3.1,54.2", "inverted"),
-        ("-3.3,10,-3.1,54.2", "outside Great Britain"),
+        ("-3.3,54.1,-3.1,95", "not longitude/latitude"),
     ],
 )
 def test_bad_bbox_is_refused(text_value: str, message: str) -> None:

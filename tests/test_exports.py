@@ -21,9 +21,9 @@ from world import NORTH, World
 
 from hardening import geo
 from hardening.api.app import create_app
+from hardening.bbox import BBox
 from hardening.cli import app as cli
 from hardening.errors import UserInputError
-from hardening.features.bbox import WorldBBox
 from hardening.features.export import export
 from hardening.importers import addresses, sites
 from hardening.importers.core import ImportRejectedError
@@ -228,7 +228,7 @@ def test_cctv_gpkg_and_csv_round_trips_change_nothing(app_conn: Connection, tmp_
     assert first.inserted == 20
     lon0, lat0 = geo.to_lon_lat(x0 - 10, y0 - 10)
     lon1, lat1 = geo.to_lon_lat(x0 + 200, y0 + 100)
-    box = WorldBBox(lon0, lat0, lon1, lat1)
+    box = BBox(lon0, lat0, lon1, lat1)
     for fmt in ("gpkg", "csv"):
         out = tmp_path / f"cctv.{fmt}"
         written = export(app_conn, "cctv-sites", fmt, out, box)

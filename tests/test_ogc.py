@@ -29,10 +29,10 @@ from world import build as build_world
 
 from hardening import geo
 from hardening.api.app import create_app
+from hardening.bbox import BBox
 from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import libpq_conninfo
-from hardening.features.bbox import WorldBBox
 from hardening.features.collections import CCTV
 from hardening.features.risk_grid import CELL_M
 from hardening.features.source import Page
@@ -453,7 +453,7 @@ def test_number_matched_is_exact_up_to_the_cap_then_left_out(app_conn: Connectio
     )
     lon0, lat0 = geo.to_lon_lat(x0 - 10, y0 - 10)
     lon1, lat1 = geo.to_lon_lat(x0 + 100, y0 + 10)
-    box = WorldBBox(lon0, lat0, lon1, lat1)
+    box = BBox(lon0, lat0, lon1, lat1)
 
     def ids(page: Page) -> list[int]:
         return [json.loads(f)["id"] for f in page.features]

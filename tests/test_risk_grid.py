@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import Connection, text
 from world import NORTH, World
 
+from hardening.bbox import BBox
 from hardening.db.engine import Actor, set_actor
-from hardening.features.bbox import WorldBBox
 from hardening.features.collections import readable
 from hardening.features.risk_grid import CELL_M, RiskGridCollection
 from hardening.geo import to_lon_lat
@@ -94,11 +94,11 @@ def mine(cells: list[Any]) -> dict[tuple[int, int], tuple[Any, ...]]:
     }
 
 
-def box_around(cell: tuple[int, int]) -> WorldBBox:
+def box_around(cell: tuple[int, int]) -> BBox:
     x, y = cell[0] * CELL_M, cell[1] * CELL_M
     lon0, lat0 = to_lon_lat(x + 100, y + 100)
     lon1, lat1 = to_lon_lat(x + 150, y + 150)
-    return WorldBBox(lon0, lat0, lon1, lat1)
+    return BBox(lon0, lat0, lon1, lat1)
 
 
 def test_planner_gets_published_counts_only(grid: Connection, world: World) -> None:

@@ -24,9 +24,9 @@ from test_tiles import (
 )
 from world import HOUSING_A, HOUSING_B, World
 
+from hardening.bbox import BBox
 from hardening.db.engine import Actor
 from hardening.errors import UserInputError
-from hardening.features.bbox import WorldBBox
 from hardening.features.collections import ANPR, CCTV, WORK_ORDERS
 from hardening.features.source import TableCollection
 from hardening.geo import to_lon_lat
@@ -250,7 +250,7 @@ def test_ogc_bbox_reads_use_the_same_key_index_under_rls(
     conn.execute(text("SET LOCAL enable_seqscan = off"))  # as above
     lon0, lat0 = to_lon_lat(NORTH_HOMES[0], NORTH_HOMES[1])
     lon1, lat1 = to_lon_lat(NORTH_HOMES[2], NORTH_HOMES[3])
-    bbox = WorldBBox(lon0, lat0, lon1, lat1)
+    bbox = BBox(lon0, lat0, lon1, lat1)
     where, params = collection.bbox_filter(bbox)
     sql = f"SELECT {collection.key} FROM {collection.bbox_from(bbox)} WHERE {where}"
     plan = "\n".join(conn.execute(text("EXPLAIN " + sql), params).scalars())

@@ -13,6 +13,7 @@ import pydeck as pdk
 import streamlit as st
 
 from hardening import layers as layers_api
+from hardening.bbox import BBox
 from hardening.budget.cli import pairs
 from hardening.budget.inputs import BudgetParams
 from hardening.budget.store import raise_plan
@@ -182,9 +183,7 @@ def _map(actor: Actor, doc: dict[str, Any]) -> None:
     view = fit_view(points, {"longitude": -3.22, "latitude": 54.12, "zoom": 12}, max_zoom=15)
     if points:  # streets around the plan for context (no basemap: offline)
         lons, lats = [p[0] for p in points], [p[1] for p in points]
-        box = layers_api.BBox(
-            min(lons) - 0.01, min(lats) - 0.006, max(lons) + 0.01, max(lats) + 0.006
-        )
+        box = BBox(min(lons) - 0.01, min(lats) - 0.006, max(lons) + 0.01, max(lats) + 0.006)
         with as_actor(actor) as conn:
             layers = street_layers(layers_api.roads(conn, box, simplify_m=2)) + layers
     st.pydeck_chart(

@@ -6,16 +6,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
-from fastapi.responses import JSONResponse
 
 from hardening import layers
 from hardening.api.deps import ConnDep
-from hardening.api.models import ErrorBody, FeatureCollection
-from hardening.layers import BBox
-
-
-class GeoJSONResponse(JSONResponse):
-    media_type = "application/geo+json"
+from hardening.api.models import ErrorBody, FeatureCollection, GeoJSONResponse
+from hardening.bbox import BBox
 
 
 def bbox_param(
@@ -23,7 +18,8 @@ def bbox_param(
         str | None,
         Query(
             max_length=200,
-            description="minlon,minlat,maxlon,maxlat in WGS84; only features that intersect it",
+            description="minlon,minlat,maxlon,maxlat in WGS84; only features that intersect it "
+            "(a box partly outside Great Britain is clipped to it)",
             examples=["-3.26,54.09,-3.18,54.15"],
         ),
     ] = None,

@@ -4,8 +4,9 @@ infinity, so a non-finite number is a 422, never a 500 further down."""
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
 
 from hardening.api.jsontypes import has_nul, iso_date, iso_time, json_mismatch, type_error
@@ -52,6 +53,13 @@ class Feature(BaseModel):
     type: Literal["Feature"] = "Feature"
     geometry: dict[str, Any]
     properties: dict[str, Any]
+
+
+GEOJSON: Final = "application/geo+json"
+
+
+class GeoJSONResponse(JSONResponse):
+    media_type = GEOJSON
 
 
 class FeatureCollection(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from enum import StrEnum
 from pathlib import Path as FilePath
 from typing import Annotated
 
@@ -14,17 +13,10 @@ from starlette.background import BackgroundTask
 
 from hardening.api.deps import ConnDep
 from hardening.api.models import ErrorBody
+from hardening.bbox import BBox
 from hardening.errors import NotFoundError
-from hardening.features.bbox import WorldBBox
 from hardening.features.collections import REGISTRY
-from hardening.features.export import FORMATS, export, format_spec
-
-
-class ExportFormat(StrEnum):
-    gpkg = "gpkg"
-    geojson = "geojson"
-    csv = "csv"
-
+from hardening.features.export import FORMATS, ExportFormat, export, format_spec
 
 router = APIRouter(
     prefix="/exports",
@@ -66,7 +58,7 @@ def get_export(
     security applies: the file holds what the caller may see, nothing more."""
     if collection not in REGISTRY:
         raise NotFoundError(f"no collection {collection!r}")
-    box = WorldBBox.parse(bbox) if bbox is not None else None
+    box = BBox.parse(bbox) if bbox is not None else None
     spec = format_spec(fmt.value)
     folder = FilePath(tempfile.mkdtemp(prefix="hardening-export-"))
     try:

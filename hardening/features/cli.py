@@ -3,26 +3,19 @@ system actor (everything) or, with `--as-user`, exactly as that user would see i
 
 from __future__ import annotations
 
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 from sqlalchemy import Connection, text
 
+from hardening.bbox import BBox
 from hardening.clikit import JsonOption, emit
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import NotFoundError
-from hardening.features.bbox import WorldBBox
 from hardening.features.collections import REGISTRY
-from hardening.features.export import ExportResult, export
+from hardening.features.export import ExportFormat, ExportResult, export
 from hardening.settings import get_settings
-
-
-class ExportFormat(StrEnum):
-    gpkg = "gpkg"
-    geojson = "geojson"
-    csv = "csv"
 
 
 def actor_for(conn: Connection, username: str) -> Actor:
@@ -50,7 +43,7 @@ def run_export(
         if as_user is not None:
             with transaction(engine, Actor.system()) as conn:
                 actor = actor_for(conn, as_user)
-        box = WorldBBox.parse(bbox) if bbox is not None else None
+        box = BBox.parse(bbox) if bbox is not None else None
         with transaction(engine, actor) as conn:
             return export(conn, collection, fmt, out, box, reason)
     finally:

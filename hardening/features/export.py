@@ -15,8 +15,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -25,12 +26,18 @@ from pyproj import CRS
 from sqlalchemy import Connection
 
 from hardening import geo
+from hardening.bbox import BBox
 from hardening.errors import UserInputError
-from hardening.features.bbox import WorldBBox
 from hardening.features.collections import readable_one
 from hardening.features.source import Field, Rows
 
-Format = Literal["gpkg", "geojson", "csv"]
+
+class ExportFormat(StrEnum):
+    gpkg = "gpkg"
+    geojson = "geojson"
+    csv = "csv"
+
+
 MAX_EXPORT: Final = 1_000_000
 UTC_FLAG: Final = 100  # GDAL's time-zone flag for UTC
 
@@ -80,7 +87,7 @@ def export(
     collection_id: str,
     fmt: str,
     out: Path,
-    bbox: WorldBBox | None = None,
+    bbox: BBox | None = None,
     reason: str | None = None,
 ) -> ExportResult:
     """Write the collection as the transaction's actor sees it; returns what was written."""

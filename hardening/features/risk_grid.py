@@ -23,8 +23,8 @@ import shapely
 from sqlalchemy import Connection, text
 
 from hardening import geo
+from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.errors import NotFoundError, UserInputError
-from hardening.features.bbox import BBOX_BNG_SQL, WorldBBox
 from hardening.features.source import GEOJSON_DECIMALS, Field, Page, Rows
 from hardening.security.disclosure import publishable
 
@@ -121,7 +121,7 @@ class RiskGridCollection:
     may_read = "risk_grid_allowed()"
     needs_reason = False
 
-    def cells(self, conn: Connection, bbox: WorldBBox | None) -> list[RiskCell]:
+    def cells(self, conn: Connection, bbox: BBox | None) -> list[RiskCell]:
         """Published cells intersecting the bbox (all the actor's areas without one)."""
         if bbox is not None and bbox.clipped is None:
             return []
@@ -142,7 +142,7 @@ class RiskGridCollection:
     def page(
         self,
         conn: Connection,
-        bbox: WorldBBox | None,
+        bbox: BBox | None,
         limit: int,
         offset: int,
         count_cap: int,
@@ -167,7 +167,7 @@ class RiskGridCollection:
     def rows(
         self,
         conn: Connection,
-        bbox: WorldBBox | None,
+        bbox: BBox | None,
         srid: int,
         max_rows: int,
         reason: str | None = None,

@@ -24,8 +24,8 @@ from typing import Any, Literal, Protocol
 
 from sqlalchemy import Connection, text
 
+from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.errors import NotFoundError, UserInputError
-from hardening.features.bbox import BBOX_BNG_SQL, WorldBBox
 from hardening.security import audit
 from hardening.tiles.keys import key_ranges
 
@@ -88,7 +88,7 @@ class FeatureSource(Protocol):
     def page(
         self,
         conn: Connection,
-        bbox: WorldBBox | None,
+        bbox: BBox | None,
         limit: int,
         offset: int,
         count_cap: int,
@@ -100,7 +100,7 @@ class FeatureSource(Protocol):
     def rows(
         self,
         conn: Connection,
-        bbox: WorldBBox | None,
+        bbox: BBox | None,
         srid: int,
         max_rows: int,
         reason: str | None = None,
@@ -134,7 +134,7 @@ class TableCollection:
     def needs_reason(self) -> bool:
         return self.audit_object is not None
 
-    def bbox_filter(self, bbox: WorldBBox | None) -> tuple[str, dict[str, Any]]:
+    def bbox_filter(self, bbox: BBox | None) -> tuple[str, dict[str, Any]]:
         """The WHERE condition (and its parameters) of the rows in the bbox, over `bbox_from`."""
         if bbox is None:
             return self.where, {}
@@ -150,7 +150,7 @@ class TableCollection:
             where = f"({' OR '.join(ranges)}) AND {where}"
         return where, params
 
-    def bbox_from(self, bbox: WorldBBox | None) -> str:
+    def bbox_from(self, bbox: BBox | None) -> str:
         """The FROM clause `bbox_filter` reads: the source and the box as BNG (`bbox.g`)."""
         if bbox is None or bbox.clipped is None:
             return self.source
@@ -182,7 +182,7 @@ class TableCollection:
     def page(
         self,
         conn: Connection,
-        bbox: WorldBBox | None,
+        bbox: BBox | None,
         limit: int,
         offset: int,
         count_cap: int,
@@ -197,7 +197,7 @@ class TableCollection:
         return Page(features, matched)
 
     def _bbox_page(
-        self, conn: Connection, bbox: WorldBBox, limit: int, offset: int, count_cap: int
+        self, conn: Connection, bbox: BBox, limit: int, offset: int, count_cap: int
     ) -> tuple[list[Any], list[str], int | None] | None:
         """One scan for the count and the page: the matching keys (up to the cap), counted,
         and the page's features fetched by primary key. None when over the cap."""
@@ -220,7 +220,7 @@ class TableCollection:
         return list(row.ids or []), list(row.features or []), int(row.matched)
 
     def _ordered_page(
-        self, conn: Connection, bbox: WorldBBox | None, limit: int, offset: int, count_cap: int
+        self, conn: Connection, bbox: BBox | None, limit: int, offset: int, count_cap: int
     ) -> tuple[list[Any], list[str], int | None]:
         """The page in key order (an index scan that stops early), then a capped count."""
         where, params = self.bbox_filter(bbox)
@@ -267,7 +267,7 @@ class TableCollection:
     def rows(
         self,
         conn: Connection,
-        bbox: WorldBBox | None,
+        bbox: BBox | None,
         srid: int,
         max_rows: int,
         reason: str | None = None,

@@ -23,9 +23,9 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Connection, text
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import ErrorBody
+from hardening.api.models import GEOJSON, ErrorBody, GeoJSONResponse
+from hardening.bbox import CRS84, BBox
 from hardening.errors import UserInputError
-from hardening.features.bbox import CRS84, WorldBBox
 from hardening.features.collections import readable, readable_one
 from hardening.features.source import FeatureSource
 from hardening.geo import GB_LAT, GB_LON
@@ -41,7 +41,6 @@ from hardening.ogc.openapi import ogc_definition
 from hardening.ogc.settings import OgcSettings
 
 JSON: Final = "application/json"
-GEOJSON: Final = "application/geo+json"
 OPENAPI_JSON: Final = "application/vnd.oai.openapi+json;version=3.0"
 CONFORMANCE: Final = [
     "http://www.opengis.net/spec/ogcapi-features-1/1.0/conf/core",
@@ -57,10 +56,6 @@ NEEDS_TOKEN: Final[dict[int | str, dict[str, Any]]] = {
         "description": "Missing, invalid, expired or revoked API token (Bearer or Basic)",
     }
 }
-
-
-class GeoJSONResponse(JSONResponse):
-    media_type = GEOJSON
 
 
 class OpenAPIResponse(JSONResponse):
@@ -267,9 +262,9 @@ def items(
     settings = _settings(request)
     page_size = min(_integer(limit, settings.default_limit, 1, "limit"), settings.max_limit)
     skip = _integer(offset, 0, 0, "offset")
-    box = WorldBBox.parse(bbox, bbox_crs) if bbox is not None else None
+    box = BBox.parse(bbox, bbox_crs) if bbox is not None else None
     if bbox is None and bbox_crs is not None:
-        WorldBBox.parse("-9,49.5,2.5,61.5", bbox_crs)  # checks the CRS alone
+        BBox.parse("-9,49.5,2.5,61.5", bbox_crs)  # checks the CRS alone
     source = readable_one(conn, collection_id)
     page = source.page(conn, box, page_size, skip, settings.count_cap, reason or x_reason)
     returned = len(page.features)

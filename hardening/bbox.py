@@ -1,7 +1,7 @@
-"""The bbox of OGC API Features requests: WGS84 lon/lat (CRS84), as clients such as QGIS send it.
+"""The one bbox of every spatial read (OGC items, `/v1/layers`, exports, the pages): WGS84
+lon/lat (CRS84), minlon,minlat,maxlon,maxlat, as clients such as QGIS send it.
 
-Unlike the map layers' `hardening.layers.BBox`, which refuses anything outside Great Britain,
-an OGC client sends the box of whatever it is showing, zoomed out to the world or panned to
+A client sends the box of whatever it is showing, zoomed out to the world or panned to
 France: a box overlapping Great Britain is clipped to it, a box entirely elsewhere selects
 nothing. Mistakes still fail loudly: not four (or six) numbers, NaN, beyond +-180 / +-90,
 inverted or empty, and a box that only makes sense with latitude and longitude swapped.
@@ -36,7 +36,7 @@ def _overlaps(x0: float, y0: float, x1: float, y1: float) -> bool:
 
 
 @dataclass(frozen=True)
-class WorldBBox:
+class BBox:
     """A valid lon/lat box; `clipped` is its part inside Great Britain (None: no overlap)."""
 
     min_lon: float
@@ -45,7 +45,7 @@ class WorldBBox:
     max_lat: float
 
     @classmethod
-    def parse(cls, value: str, crs: str | None = None) -> WorldBBox:
+    def parse(cls, value: str, crs: str | None = None) -> BBox:
         if crs is not None and crs.strip() not in CRS84_NAMES:
             raise UserInputError(f"bbox-crs {crs!r} is not supported: give the bbox in {CRS84}")
         parts = [p.strip() for p in value.split(",")]
