@@ -21,16 +21,29 @@ from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError
 from hardening.features.risk_grid import RiskGridCollection
-from hardening.features.source import FeatureSource, Field, TableCollection
+from hardening.features.source import FeatureSource, Field, TableCollection, TileSpec
+from hardening.tiles.grid import CLUSTER_ZOOM
 
+# Who may read what: the conditions of the row-level security policies (sql/002_security.sql),
+# held here once; the tiles' `Access` reads the first two, the entries' `may_read` the rest.
+SEES_ADDRESSES: Final = (
+    "app_is_system() OR (app_has_any_role('{control_room,visit_team,analyst,admin}') "
+    "AND app_classes() && '{markers,visits,risk_factors}') "
+    "OR app_may('{housing}', 'own_properties')"
+)
+SEES_SCORES: Final = f"({SEES_ADDRESSES}) AND (app_is_system() OR app_classes() @> '{{risk_band}}')"
 _SITES_READ = (
     "app_is_system() OR (app_user_id() IS NOT NULL AND app_classes() && '{sites,aggregates_only}')"
 )
+_LIVE_SITE = "working, faulty or planned"
+_FAULTY = Field(
+    "faulty", "count(*) FILTER (WHERE t.status = 'faulty')", "int", "cluster: how many are faulty"
+)
 _SITE_COMMON = (
-    Field("site_id", "t.site_id", "int"),
+    Field("site_id", "t.site_id", "int", "id"),
     Field("source", "t.source"),
     Field("source_ref", "t.source_ref"),
-    Field("name", "t.name"),
+    Field("name", "t.name", description="name"),
     Field("owner_org_id", "t.owner_org_id"),
     Field("installed_on", "t.installed_on", "date"),
     Field("removed_on", "t.removed_on", "date"),
@@ -50,11 +63,20 @@ CCTV = TableCollection(
     where="t.status <> 'removed'",
     fields=(
         *_SITE_COMMON,
-        Field("bearing_deg", "t.bearing_deg", "float"),
-        Field("fov_deg", "t.fov_deg", "float"),
-        Field("range_m", "t.range_m", "float"),
-        Field("status", "t.status"),
+        Field("bearing_deg", "t.bearing_deg", "float", "direction the camera faces"),
+        Field("fov_deg", "t.fov_deg", "float", "field of view"),
+        Field("range_m", "t.range_m", "float", "range, metres"),
+        Field("status", "t.status", description=_LIVE_SITE),
         Field("area_id", "t.area_id"),
+    ),
+    tile=TileSpec(
+        layer="cctv",
+        title="CCTV sites",
+        description="Camera sites that are not removed; gathered per grid square below zoom "
+        f"{CLUSTER_ZOOM}.",
+        kind="site",
+        fields=("site_id", "name", "status", "bearing_deg", "fov_deg", "range_m"),
+        cluster=_FAULTY,
     ),
 )
 
@@ -71,10 +93,19 @@ ANPR = TableCollection(
     where="t.status <> 'removed'",
     fields=(
         *_SITE_COMMON,
-        Field("road_name", "t.road_name"),
-        Field("direction", "t.direction"),
-        Field("status", "t.status"),
+        Field("road_name", "t.road_name", description="road"),
+        Field("direction", "t.direction", description="direction of traffic read"),
+        Field("status", "t.status", description=_LIVE_SITE),
         Field("area_id", "t.area_id"),
+    ),
+    tile=TileSpec(
+        layer="anpr",
+        title="ANPR sites",
+        description="Number-plate camera sites that are not removed; gathered per grid square "
+        f"below zoom {CLUSTER_ZOOM}.",
+        kind="site",
+        fields=("site_id", "name", "road_name", "direction", "status"),
+        cluster=_FAULTY,
     ),
 )
 
@@ -94,13 +125,13 @@ WORK_ORDERS = TableCollection(
     tile_key="t.tile_key",
     audit_object="work_order",
     fields=(
-        Field("work_order_id", "t.work_order_id", "int"),
+        Field("work_order_id", "t.work_order_id", "int", "id"),
         Field("provider_org_id", "t.provider_org_id"),
-        Field("uprn", "t.uprn", "int"),
+        Field("uprn", "t.uprn", "int", "address"),
         Field("full_address", "a.full_address"),
-        Field("measure_code", "t.measure_code"),
-        Field("priority", "t.priority"),
-        Field("status", "t.status"),
+        Field("measure_code", "t.measure_code", description="what is fitted"),
+        Field("priority", "t.priority", description="emergency, urgent, routine or planned"),
+        Field("status", "t.status", description="requested .. completed"),
         Field("created_at", "t.created_at", "datetime"),  # with due_at: the SLA clock
         Field("due_at", "t.due_at", "datetime"),
         Field("scheduled_start", "t.scheduled_start", "datetime"),
@@ -109,8 +140,33 @@ WORK_ORDERS = TableCollection(
         Field("escalated_at", "t.escalated_at", "datetime"),
         Field("area_id", "t.area_id"),
     ),
+    tile=TileSpec(
+        layer="works",
+        title="Security works",
+        description="Work orders (not cancelled) at their address: a housing provider's own; "
+        "police analysts and admins read their areas'. Gathered per grid square below zoom "
+        f"{CLUSTER_ZOOM}.",
+        kind="work_order",
+        fields=(
+            "work_order_id",
+            "uprn",
+            "measure_code",
+            "priority",
+            "status",
+            Field("due_on", "(t.due_at AT TIME ZONE 'UTC')::date::text", description="date due"),
+        ),
+        cluster=Field(
+            "urgent",
+            "count(*) FILTER (WHERE t.priority IN ('emergency', 'urgent'))",
+            "int",
+            "cluster: how many are emergency or urgent",
+        ),
+        where="t.status <> 'cancelled'",
+        audited=False,  # a tile names no address and no escalation
+    ),
 )
 
+_MARKER_STATE = "marker_state(t.status, t.review_due, t.expires_on, current_date)"
 SAFE_MARKERS = TableCollection(
     id="safe-markers",
     title="SAFE markers in force",
@@ -126,18 +182,40 @@ SAFE_MARKERS = TableCollection(
     where="t.status = 'active' AND (t.expires_on IS NULL OR t.expires_on > current_date)",
     audit_object="safe_marker",
     fields=(
-        Field("marker_id", "t.marker_id", "int"),
-        Field("uprn", "t.uprn", "int"),
+        Field("marker_id", "t.marker_id", "int", "id"),
+        Field("uprn", "t.uprn", "int", "address marked"),
         Field("full_address", "a.full_address"),
-        Field("scope", "t.scope"),
-        Field("reason_category", "t.reason_category"),
+        Field("scope", "t.scope", description="address or block"),
+        Field("reason_category", "t.reason_category", description="why the marker exists"),
         Field("grading_advice", "t.grading_advice"),
-        Field("state", "marker_state(t.status, t.review_due, t.expires_on, current_date)"),
+        Field("state", _MARKER_STATE, description="active or review_due"),
         Field("org_id", "t.org_id"),
         Field("created_at", "t.created_at", "datetime"),
         Field("review_due", "t.review_due", "date"),
         Field("expires_on", "t.expires_on", "date"),
         Field("area_id", "t.area_id"),
+    ),
+    tile=TileSpec(
+        layer="markers",
+        title="SAFE markers",
+        description="Active SAFE alert markers the actor may see (police roles with the markers "
+        f"class, in their areas), gathered per grid square below zoom {CLUSTER_ZOOM}. Every "
+        "tile needs a reason and is recorded in the audit log.",
+        kind="marker",
+        fields=(
+            "marker_id",
+            "uprn",
+            "scope",
+            "reason_category",
+            "state",
+            Field("review_due", "t.review_due::text", description="date of the next review"),
+        ),
+        cluster=Field(
+            "due_for_review",
+            f"count(*) FILTER (WHERE {_MARKER_STATE} = 'review_due')",
+            "int",
+            "cluster: how many are due for review",
+        ),
     ),
 )
 

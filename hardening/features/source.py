@@ -38,6 +38,22 @@ class Field:
     name: str
     sql: str
     kind: Kind = "text"
+    description: str = ""  # for TileJSON's vector_layers
+
+
+@dataclass(frozen=True)
+class TileSpec:
+    """How a collection is drawn at `/v1/tiles/{layer}/...`: one point per row from
+    CLUSTER_ZOOM, gathered per grid square below it (`cluster`: one more count per square)."""
+
+    layer: str
+    title: str
+    description: str
+    kind: str  # the features' `kind` property
+    fields: tuple[str | Field, ...]  # a name: the collection's own field; a Field: tile-only
+    cluster: Field  # an aggregate over a square's rows (alias t)
+    where: str | None = None  # the rows drawn, when not the collection's `where`
+    audited: bool = True  # False: tiles of an audited collection need no reason
 
 
 @dataclass
@@ -129,10 +145,31 @@ class TableCollection:
     where: str = "true"
     audit_object: str | None = None  # personal data: reason required, every read audited
     tile_key: str | None = None  # the geometry's Z-order key column (sql/012, 015), if any
+    tile: TileSpec | None = None  # drawn as a vector tile layer, if set
 
     @property
     def needs_reason(self) -> bool:
         return self.audit_object is not None
+
+    @property
+    def table(self) -> str:
+        """The table the rows and their geometry come from (the source's first, alias t)."""
+        return self.source.split(" ", 1)[0]
+
+    def field(self, name: str) -> Field:
+        return next(f for f in self.fields if f.name == name)
+
+    def tile_fields(self) -> tuple[Field, ...]:
+        assert self.tile is not None
+        return tuple(f if isinstance(f, Field) else self.field(f) for f in self.tile.fields)
+
+    def record_read(
+        self, conn: Connection, why: str | None, ids: list[Any], details: dict[str, Any]
+    ) -> None:
+        """The audit row of a read of personal data (the one path: pages, exports, tiles)."""
+        if self.audit_object is not None:
+            one = ids[0] if len(ids) == 1 else None
+            audit.record(conn, "consultation", self.audit_object, one, why, details=details)
 
     def bbox_filter(self, bbox: BBox | None) -> tuple[str, dict[str, Any]]:
         """The WHERE condition (and its parameters) of the rows in the bbox, over `bbox_from`."""
@@ -168,16 +205,7 @@ class TableCollection:
         return audit.reason_for(conn, reason) if self.needs_reason else None
 
     def _audit(self, conn: Connection, why: str | None, ids: list[Any], **how: Any) -> None:
-        if self.audit_object is None:
-            return
-        audit.record(
-            conn,
-            "consultation",
-            self.audit_object,
-            ids[0] if len(ids) == 1 else None,
-            why,
-            details={"collection": self.id, **how, "ids": ids},
-        )
+        self.record_read(conn, why, ids, {"collection": self.id, **how, "ids": ids})
 
     def page(
         self,

@@ -16,15 +16,15 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, text
 
+from hardening.features.collections import REGISTRY, SEES_ADDRESSES, SEES_SCORES
+from hardening.features.source import TableCollection
 from hardening.tiles.grid import CLUSTER_ZOOM, POINT_ZOOM, BngBox, TileId
 from hardening.tiles.keys import key_ranges
 
 EXTENT: Final = 4096
 BUFFER: Final = 64  # tile units drawn beyond the edge, so symbols are not cut at tile seams
-POLICE: Final = frozenset({"control_room", "visit_team", "analyst", "admin"})
 Shape = Literal["cells", "points", "clusters"]
-CLUSTERED: Final = frozenset({"cctv", "anpr", "markers", "works"})  # gathered below CLUSTER_ZOOM
-# Properties of a cluster (below CLUSTER_ZOOM, the point layers other than addresses and risk).
+# Properties of a cluster (below CLUSTER_ZOOM, the registry's point layers).
 CLUSTER_FIELDS: Final = {
     "kind": f"'cluster' below zoom {CLUSTER_ZOOM}; from zoom {CLUSTER_ZOOM} one feature per object",
     "count": "cluster: how many objects it gathers",
@@ -39,6 +39,15 @@ class LayerInfo:
     description: str
     fields: dict[str, str]  # property -> description (TileJSON vector_layers)
     needs_reason: bool = False
+    collection: TableCollection | None = None  # a point layer: the registry entry it draws
+
+
+def _point_layer(c: TableCollection) -> LayerInfo:
+    assert c.tile is not None
+    cluster = {c.tile.cluster.name: c.tile.cluster.description}
+    fields = CLUSTER_FIELDS | cluster | {f.name: f.description for f in c.tile_fields()}
+    needs_reason = c.needs_reason and c.tile.audited
+    return LayerInfo(c.tile.layer, c.tile.title, c.tile.description, fields, needs_reason, c)
 
 
 LAYERS: Final = {
@@ -82,108 +91,31 @@ LAYERS: Final = {
                 "band": "address: low, medium, high or very_high",
             },
         ),
-        LayerInfo(
-            "cctv",
-            "CCTV sites",
-            "Camera sites that are not removed; gathered per grid square below zoom "
-            f"{CLUSTER_ZOOM}.",
-            CLUSTER_FIELDS
-            | {
-                "faulty": "cluster: how many are faulty",
-                "site_id": "id",
-                "name": "name",
-                "status": "working, faulty or planned",
-                "bearing_deg": "direction the camera faces",
-                "fov_deg": "field of view",
-                "range_m": "range, metres",
-            },
-        ),
-        LayerInfo(
-            "anpr",
-            "ANPR sites",
-            "Number-plate camera sites that are not removed; gathered per grid square below "
-            f"zoom {CLUSTER_ZOOM}.",
-            CLUSTER_FIELDS
-            | {
-                "faulty": "cluster: how many are faulty",
-                "site_id": "id",
-                "name": "name",
-                "road_name": "road",
-                "direction": "direction of traffic read",
-                "status": "working, faulty or planned",
-            },
-        ),
-        LayerInfo(
-            "markers",
-            "SAFE markers",
-            "Active SAFE alert markers the actor may see (police roles with the markers class, "
-            f"in their areas), gathered per grid square below zoom {CLUSTER_ZOOM}. Every tile "
-            "needs a reason and is recorded in the audit log.",
-            CLUSTER_FIELDS
-            | {
-                "due_for_review": "cluster: how many are due for review",
-                "marker_id": "id",
-                "uprn": "address marked",
-                "scope": "address or block",
-                "reason_category": "why the marker exists",
-                "state": "active or review_due",
-                "review_due": "date of the next review",
-            },
-            needs_reason=True,
-        ),
-        LayerInfo(
-            "works",
-            "Security works",
-            "Work orders (not cancelled) at their address: a housing provider's own; police "
-            "analysts and admins read their areas'. Gathered per grid square below zoom "
-            f"{CLUSTER_ZOOM}.",
-            CLUSTER_FIELDS
-            | {
-                "urgent": "cluster: how many are emergency or urgent",
-                "work_order_id": "id",
-                "uprn": "address",
-                "measure_code": "what is fitted",
-                "priority": "emergency, urgent, routine or planned",
-                "status": "requested .. completed",
-                "due_on": "date due",
-            },
-        ),
+        *(_point_layer(c) for c in REGISTRY.values() if isinstance(c, TableCollection) and c.tile),
     )
 }
 
 
 @dataclass(frozen=True)
 class Access:
-    """What the actor's roles and agreement classes let them see, read from the transaction.
+    """Whether the actor may see addresses and scores, and risk squares, read from the
+    transaction with the policies' own conditions (`hardening.features.collections`).
 
     This only chooses a layer's form (squares or points); row-level security still decides
-    every row. It mirrors the address and risk-band policies of sql/002_security.sql.
+    every row.
     """
 
-    system: bool
-    roles: frozenset[str]
-    classes: frozenset[str]
+    sees_addresses: bool
+    sees_scores: bool
     risk_cells: bool
 
     @classmethod
     def of(cls, conn: Connection) -> Access:
         """Read once per tile (JIT is off database-wide: `ensure_database`)."""
         row = conn.execute(
-            text("SELECT app_is_system(), app_roles(), app_classes(), tile_risk_allowed()")
+            text(f"SELECT {SEES_ADDRESSES}, {SEES_SCORES}, tile_risk_allowed()")
         ).one()
-        return cls(bool(row[0]), frozenset(row[1]), frozenset(row[2]), bool(row[3]))
-
-    @property
-    def sees_addresses(self) -> bool:
-        police = bool(self.roles & POLICE) and bool(
-            self.classes & {"markers", "visits", "risk_factors"}
-        )
-        housing = "housing" in self.roles and "own_properties" in self.classes
-        return self.system or police or housing
-
-    @property
-    def sees_scores(self) -> bool:
-        return self.sees_addresses and (self.system or "risk_band" in self.classes)
+        return cls(bool(row[0]), bool(row[1]), bool(row[2]))
 
 
 @dataclass(frozen=True)
@@ -214,26 +146,43 @@ def _mvt(select: str, layer: str, head: str = "", objects: str = "count(*)") -> 
     )
 
 
-def _clusters(
-    layer: str, head: str, source: str, extra: str, params: dict[str, Any], tile: TileId
-) -> Statement:
-    """The points of `source` (alias h) gathered per grid square of the tile's size: one point
-    at the members' mean position with how many they are (and `extra` aggregates). Sources
-    read a box grown by a square, so squares at the edge are whole; a cluster is drawn only in
-    the tile that holds its point (no buffer), so no square is counted in two tiles."""
-    centre = "ST_SetSRID(ST_MakePoint(avg(ST_X(h.geom)), avg(ST_Y(h.geom))), 27700)"
+def _points(c: TableCollection, tile: TileId, box: BngBox) -> Statement:
+    """A registry entry's rows in the tile (found through its tile_key ranges, usable under
+    RLS), one point each from CLUSTER_ZOOM. Below it they are gathered per grid square of the
+    tile's size: one point at the members' mean position with how many they are (and the
+    entry's cluster count). Clusters read a box grown by a square, so squares at the edge are
+    whole; a cluster is drawn only in the tile that holds its point (no buffer), so no square is
+    counted in two tiles. The rows' own test stays outside the key scan: inside it, the planner
+    may prefer walking a partial index (safe_markers' on active markers, 005) whole."""
+    spec = c.tile
+    assert spec is not None
+    clustered = tile.z < CLUSTER_ZOOM
+    box = box.grown(tile.cell_m()) if clustered else box
+    params = _params(tile, box)
+    hits = f"hits AS MATERIALIZED (SELECT * FROM {c.table} t WHERE {_in_box('t', params, box)}), "
+    rows = f"hits t WHERE {spec.where or c.where}"
+    if not clustered:
+        props = "".join(f", {f.sql} AS {f.name}" for f in c.tile_fields())
+        select = f"SELECT {_geom('t.geom')} AS geom, '{spec.kind}' AS kind{props} FROM {rows}"
+        return Statement(_mvt(select, spec.layer, hits), params)
+    centre = "ST_SetSRID(ST_MakePoint(avg(ST_X(t.geom)), avg(ST_Y(t.geom))), 27700)"
     clipped = (
         f"ST_AsMVTGeom(ST_Transform({centre}, 3857), ST_TileEnvelope(:z, :x, :y), {EXTENT}, 0)"
     )
     select = (
         f"SELECT {clipped} AS geom, 'cluster' AS kind, count(*)::int AS count, "
-        f"CAST(:cell AS integer) AS cell_m{extra} FROM {source} "
-        "GROUP BY floor(ST_X(h.geom) / :cell), floor(ST_Y(h.geom) / :cell)"
+        f"CAST(:cell AS integer) AS cell_m, ({spec.cluster.sql})::int AS {spec.cluster.name} "
+        f"FROM {rows} GROUP BY floor(ST_X(t.geom) / :cell), floor(ST_Y(t.geom) / :cell)"
     )
     cell = tile.cell_m()
     return Statement(
-        _mvt(select, layer, head, "sum(f.count)"), params | {"cell": cell}, "clusters", cell
+        _mvt(select, spec.layer, hits, "sum(f.count)"), params | {"cell": cell}, "clusters", cell
     )
+
+
+def _params(tile: TileId, box: BngBox) -> dict[str, Any]:
+    return {"z": tile.z, "x": tile.x, "y": tile.y, "x0": box.x0, "y0": box.y0, "x1": box.x1,
+            "y1": box.y1}  # fmt: skip
 
 
 def _in_box(alias: str, params: dict[str, Any], box: BngBox) -> str:
@@ -254,11 +203,10 @@ _MODEL: Final = (
 
 def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statement | None:
     """The statement for one tile of one layer, or None when the actor gets nothing there."""
-    clustered = layer in CLUSTERED and tile.z < CLUSTER_ZOOM
-    if clustered:  # read whole squares at the edges
-        box = box.grown(tile.cell_m())
-    params: dict[str, Any] = {"z": tile.z, "x": tile.x, "y": tile.y, "x0": box.x0, "y0": box.y0}
-    params |= {"x1": box.x1, "y1": box.y1}
+    collection = LAYERS[layer].collection
+    if collection is not None:
+        return _points(collection, tile, box)
+    params = _params(tile, box)
     points = tile.z >= POINT_ZOOM
     if layer == "addresses" and points and access.sees_addresses:
         where = _in_box("a", params, box)
@@ -301,52 +249,4 @@ def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statemen
         )
         head = "c AS MATERIALIZED (SELECT * FROM tile_risk_cells(:cell, :x0, :y0, :x1, :y1)), "
         return Statement(_mvt(select, layer, head), params | {"cell": cell}, "cells", cell)
-    if layer in ("cctv", "anpr"):
-        if clustered:
-            source = f"{layer}_sites h WHERE h.status <> 'removed' AND h.geom && {_ENVELOPE}"
-            faulty = ", count(*) FILTER (WHERE h.status = 'faulty')::int AS faulty"
-            return _clusters(layer, "", source, faulty, params, tile)
-        fields = (
-            "s.bearing_deg, s.fov_deg, s.range_m" if layer == "cctv" else "s.road_name, s.direction"
-        )
-        select = (
-            f"SELECT {_geom('s.geom')} AS geom, 'site' AS kind, s.site_id, s.name, s.status, "
-            f"{fields} FROM {layer}_sites s WHERE s.status <> 'removed' AND s.geom && {_ENVELOPE}"
-        )
-        return Statement(_mvt(select, layer), params)
-    if layer == "markers":
-        # The status test stays outside the key scan: inside it, the planner may prefer walking
-        # a partial index on active markers (005) whole over the tile's few key ranges.
-        where = _in_box("m", params, box)
-        hits = f"hits AS MATERIALIZED (SELECT * FROM safe_markers m WHERE {where}), "
-        live = (
-            "hits h WHERE h.status = 'active' "
-            "AND (h.expires_on IS NULL OR h.expires_on > current_date)"
-        )
-        state = "marker_state(h.status, h.review_due, h.expires_on, current_date)"
-        if clustered:
-            due = f", count(*) FILTER (WHERE {state} = 'review_due')::int AS due_for_review"
-            return _clusters(layer, hits, live, due, params, tile)
-        select = (
-            f"SELECT {_geom('h.geom')} AS geom, 'marker' AS kind, h.marker_id, h.uprn, h.scope, "
-            f"h.reason_category, {state} AS state, h.review_due::text AS review_due FROM {live}"
-        )
-        return Statement(_mvt(select, layer, hits), params)
-    if layer == "works":
-        where = _in_box("w", params, box)
-        hits = (
-            "hits AS MATERIALIZED (SELECT * FROM work_orders w WHERE w.status <> 'cancelled' "
-            f"AND {where}), "
-        )
-        if clustered:
-            urgent = (
-                ", count(*) FILTER (WHERE h.priority IN ('emergency', 'urgent'))::int AS urgent"
-            )
-            return _clusters(layer, hits, "hits h", urgent, params, tile)
-        select = (
-            f"SELECT {_geom('h.geom')} AS geom, 'work_order' AS kind, h.work_order_id, h.uprn, "
-            "h.measure_code, h.priority, h.status, "
-            "(h.due_at AT TIME ZONE 'UTC')::date::text AS due_on FROM hits h"
-        )
-        return Statement(_mvt(select, layer, hits), params)
     raise KeyError(layer)

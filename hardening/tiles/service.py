@@ -1,8 +1,9 @@
 """Render one vector tile of one layer as the acting user, in the caller's transaction.
 
-Tiles outside Great Britain are empty without a query. Marker tiles need a reason and append
-one audit row each (the tile and the number of markers in it: with the time, that says exactly
-which markers were shown, since markers keep their history).
+Tiles outside Great Britain are empty without a query. Tiles of an audited registry entry
+(markers) need a reason and append one audit row each through the entry's `record_read` (the
+tile and the number of markers in it: with the time, that says exactly which markers were
+shown, since markers keep their history).
 """
 
 from __future__ import annotations
@@ -59,20 +60,15 @@ def tile_statement(conn: Connection, layer: str, tile: TileId) -> Statement | No
 def render(conn: Connection, layer: str, tile: TileId, reason: str | None = None) -> Tile:
     """The tile as the transaction's actor sees it."""
     check_layer(layer)
-    why = audit.reason_for(conn, reason) if LAYERS[layer].needs_reason else None
+    info = LAYERS[layer]
+    why = audit.reason_for(conn, reason) if info.needs_reason else None
     found = tile_statement(conn, layer, tile)
     if found is None:
         result = Tile(b"", 0, None)
     else:
         data, features = conn.execute(text(found.sql), found.params).one()
         result = Tile(bytes(data), int(features), found.shape, found.cell_m)
-    if why is not None:
-        audit.record(
-            conn,
-            "consultation",
-            "safe_marker",
-            None,
-            why,
-            details={"tile": f"{layer}/{tile.z}/{tile.x}/{tile.y}", "markers": result.features},
-        )
+    if why is not None and info.collection is not None:
+        where = f"{layer}/{tile.z}/{tile.x}/{tile.y}"
+        info.collection.record_read(conn, why, [], {"tile": where, layer: result.features})
     return result
