@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Final, Protocol
 
 from sqlalchemy import Connection, text
 
 from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.errors import UserInputError
+from hardening.features.collections import ANPR, CCTV
+from hardening.features.source import TableCollection
 from hardening.security.disclosure import publish_grid
 
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary", "tertiary")
@@ -189,22 +191,33 @@ def stations(conn: Connection, bbox: BBox | None = None, areas_only: bool = Fals
     return [Station(**row) for row in rows]
 
 
+def _sites(
+    conn: Connection,
+    entry: TableCollection,
+    bbox: BBox | None,
+    include_removed: bool,
+    areas_only: bool,
+) -> list[dict[str, Any]]:
+    """A camera layer's rows with the registry entry's own columns (listed there once)."""
+    wanted = {f.name for f in fields(CctvSite if entry is CCTV else AnprSite)}
+    columns = ", ".join(f"{f.sql} AS {f.name}" for f in entry.fields if f.name in wanted)
+    where, params = _where(bbox, "t.status = ANY(:statuses)", *_in_areas(areas_only), geom="t.geom")
+    return _fetch(
+        conn,
+        f"SELECT {columns}, {_LON.format(g='t.geom')} AS lon, {_LAT.format(g='t.geom')} AS lat "
+        f"FROM {entry.table} t {where} ORDER BY {entry.key}",
+        {**params, "statuses": _site_statuses(include_removed)},
+        entry.title,
+    )
+
+
 def cctv_sites(
     conn: Connection,
     bbox: BBox | None = None,
     include_removed: bool = False,
     areas_only: bool = False,
 ) -> list[CctvSite]:
-    where, params = _where(bbox, "status = ANY(:statuses)", *_in_areas(areas_only))
-    rows = _fetch(
-        conn,
-        "SELECT site_id, name, status, owner_org_id, bearing_deg, fov_deg, range_m, area_id, "
-        f"{_LON.format(g='geom')} AS lon, {_LAT.format(g='geom')} AS lat "
-        f"FROM cctv_sites {where} ORDER BY site_id",
-        {**params, "statuses": _site_statuses(include_removed)},
-        "CCTV sites",
-    )
-    return [CctvSite(**row) for row in rows]
+    return [CctvSite(**r) for r in _sites(conn, CCTV, bbox, include_removed, areas_only)]
 
 
 def anpr_sites(
@@ -213,16 +226,7 @@ def anpr_sites(
     include_removed: bool = False,
     areas_only: bool = False,
 ) -> list[AnprSite]:
-    where, params = _where(bbox, "status = ANY(:statuses)", *_in_areas(areas_only))
-    rows = _fetch(
-        conn,
-        "SELECT site_id, name, road_name, direction, status, area_id, "
-        f"{_LON.format(g='geom')} AS lon, {_LAT.format(g='geom')} AS lat "
-        f"FROM anpr_sites {where} ORDER BY site_id",
-        {**params, "statuses": _site_statuses(include_removed)},
-        "ANPR sites",
-    )
-    return [AnprSite(**row) for row in rows]
+    return [AnprSite(**r) for r in _sites(conn, ANPR, bbox, include_removed, areas_only)]
 
 
 def address_density(
