@@ -10,7 +10,15 @@ town's areas. Each case reads one page (limit 100) of a collection through the s
 (`hardening.features`), as the sample's planner, in one transaction with the actor set: the
 page's query plus its capped exact count. The reference runs the same page and an uncapped
 count as the owner, without row-level security, so PostgreSQL may use the GiST index for the
-bbox. Medians of --repeat runs; one JSON document on stdout, progress on stderr.
+bbox. Medians of --repeat runs.
+
+Then the same pages over HTTP against the anchor, tipg (benchmarks/tipg_peer.py: its own
+virtual environment under the state folder, over the same table in the same run): our
+`/ogc/collections/cctv-sites/items` under uvicorn with the planner's bearer token (row-level
+security, the collection's properties) and tipg's `/collections/public.cctv_sites/items` with
+the same properties and `status <> 'removed'` as a CQL2 filter, as the database owner (tipg
+enforces no row-level security). --requests requests per case, alternating; p50/p99 of each.
+One JSON document on stdout, progress on stderr.
 """
 
 from __future__ import annotations
@@ -26,16 +34,21 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import httpx
 from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tipg_peer
 from bench_match import actor_of, prepare, say
+from serving import free_port, start_api
 
 from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.db.engine import Actor, transaction
 from hardening.db.engine import owner_engine as make_owner_engine
+from hardening.db.urls import owner_url
 from hardening.features.collections import CCTV, REGISTRY
 from hardening.geo import to_lon_lat
+from hardening.security.users import issue_token
 from hardening.settings import Settings
 
 LIMIT = 100
@@ -144,6 +157,62 @@ def service(engine: Engine, actor: Actor, collection: str, bbox: BBox | None) ->
         return len(page.features), page.number_matched
 
 
+def against_tipg(
+    engine: Engine, database: str, boxes: list[tuple[str, BBox | None]], requests: int
+) -> dict[str, Any]:
+    """Each case's page over HTTP, ours (as the planner, RLS) and tipg's (as the owner)."""
+    settings = Settings(database_name=database)
+    with transaction(engine, Actor.system()) as conn:
+        token = issue_token(conn, "demo.planner", days=1, label="bench_ogc").token
+    columns = [f.name for f in CCTV.fields if f.sql == f"t.{f.name}"]
+    python = tipg_peer.venv_python(settings.state_dir)
+    ours_port, peer_port = free_port(), free_port()
+    say(f"starting the API on :{ours_port} and tipg {tipg_peer.version(python)} on :{peer_port}")
+    ours = start_api(ours_port, {"HARDENING_DATABASE_NAME": database, "HARDENING_POOL_SIZE": "4"})
+    peer = tipg_peer.start(python, owner_url(settings), ["cctv_sites"], peer_port)
+    cases: list[dict[str, Any]] = []
+    try:
+        auth = {"Authorization": f"Bearer {token}"}
+        with (
+            httpx.Client(base_url=f"http://127.0.0.1:{ours_port}", headers=auth) as us,
+            httpx.Client(base_url=f"http://127.0.0.1:{peer_port}") as them,
+        ):
+            for label, bbox in boxes:
+                params = {"limit": str(LIMIT)} | ({"bbox": bbox.as_text()} if bbox else {})
+                theirs = params | {"properties": ",".join(columns)}
+                theirs |= {"filter": "status <> 'removed'", "filter-lang": "cql2-text"}
+                times: dict[str, list[float]] = {"ours": [], "tipg": []}
+                sizes: dict[str, int] = {}
+                for i in range(requests + 2):  # the first two warm each pool
+                    for who, client, path, query in (
+                        ("ours", us, "/ogc/collections/cctv-sites/items", params),
+                        ("tipg", them, "/collections/public.cctv_sites/items", theirs),
+                    ):
+                        ms, body = tipg_peer.timed_get(client, path, query)
+                        if i >= 2:
+                            times[who].append(ms)
+                        sizes[who] = len(body)
+                ours_ms, tipg_ms = (
+                    tipg_peer.percentiles(times["ours"]),
+                    tipg_peer.percentiles(times["tipg"]),
+                )
+                cases.append(
+                    {
+                        "case": label,
+                        "ours_ms": ours_ms,
+                        "tipg_ms": tipg_ms,
+                        "p99_ratio_ours_to_tipg": round(ours_ms["p99"] / tipg_ms["p99"], 2),
+                        "bytes": sizes,
+                    }
+                )
+                say(f"http {label}: ours p99 {ours_ms['p99']} ms, tipg p99 {tipg_ms['p99']} ms")
+    finally:
+        for process in (ours, peer):
+            process.terminate()
+            process.wait(timeout=30)
+    return {"tipg_version": tipg_peer.version(python), "note": tipg_peer.NOTE, "cases": cases}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--addresses", type=int, default=20_000)
@@ -152,6 +221,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--reuse", action="store_true")
+    parser.add_argument("--requests", type=int, default=50, help="HTTP requests per case")
     args = parser.parse_args()
 
     engine = prepare(args.database, args.addresses, args.seed, args.reuse)
@@ -161,12 +231,12 @@ def main() -> None:
     with transaction(engine, planner) as conn:
         areas = list(conn.execute(text("SELECT app_areas()")).scalar_one())
     cases: list[dict[str, Any]] = []
-    for label, metres in (
-        ("cctv bbox 500 m", 500.0),
-        ("cctv bbox 5 km", 5000.0),
-        ("cctv all", None),
-    ):
-        bbox = box_around(engine, metres) if metres else None
+    boxes = [
+        (label, box_around(engine, metres) if metres else None)
+        for label, metres in (("cctv bbox 500 m", 500.0), ("cctv bbox 5 km", 5000.0),
+                              ("cctv all", None))
+    ]  # fmt: skip
+    for label, bbox in boxes:
         service(engine, planner, CCTV.id, bbox)  # warm the pool and caches
         ms, (returned, matched) = median_ms(
             partial(service, engine, planner, CCTV.id, bbox), args.repeat
@@ -212,6 +282,7 @@ def main() -> None:
                 "count_cap": COUNT_CAP,
                 "load_average": os.getloadavg(),
                 "cases": cases,
+                "http_against_tipg": against_tipg(engine, args.database, boxes, args.requests),
             },
             indent=2,
         )

@@ -14,7 +14,12 @@ control-room operator (points from zoom 16), markers as the control room, works 
 provider, cctv as the planner. Requests run one at a time (latency, not throughput); the first
 pass over a handful of tiles warms the pool. `--write-cost N` also times inserting N addresses
 and re-scoring N dwellings with and without the pre-counting triggers (rolled back).
-One JSON document on stdout; progress on stderr.
+Each layer drawn from a table is also asked of the anchor, tipg (benchmarks/tipg_peer.py: its own
+virtual environment under the state folder, same database, same run, same tiles): its
+`/collections/public.<table>/tiles/WebMercatorQuad/{z}/{x}/{y}` with the properties our layer
+carries, as the database owner (tipg enforces no row-level security, and draws every row as a
+point at every zoom, up to 10,000 a tile, where ours draws squares or clusters below zoom 16/12).
+`--no-tipg` leaves it out. One JSON document on stdout; progress on stderr.
 """
 
 from __future__ import annotations
@@ -33,12 +38,15 @@ import numpy as np
 from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import tipg_peer
 from bench_match import actor_of, prepare, say
 from serving import free_port, start_api
 
 from hardening.db.engine import Actor, set_actor, transaction
 from hardening.db.engine import owner_engine as make_owner_engine
 from hardening.db.urls import owner_url
+from hardening.features.collections import REGISTRY
+from hardening.features.source import TableCollection
 from hardening.geo import to_lon_lat
 from hardening.security.users import issue_token
 from hardening.settings import Settings
@@ -54,13 +62,27 @@ ACTORS = {  # layer -> [(label, username)] of the sample's demo users
     "anpr": [("planner", "demo.planner")],
 }
 REASON = "benchmark: control-room map"
+percentiles = tipg_peer.percentiles
 
 
-def percentiles(values: list[float]) -> dict[str, float]:
-    a = np.asarray(values)
-    return {f"p{p}": round(float(np.percentile(a, p)), 2) for p in (50, 95, 99)} | {
-        "max": round(float(a.max()), 2)
-    }
+def peer_layers() -> dict[str, tuple[str, list[str]]]:
+    """layer -> (table, properties) for tipg: the registry's point layers and the addresses."""
+    out = {"addresses": ("addresses", ["uprn", "property_type", "full_address"])}
+    for c in REGISTRY.values():
+        if isinstance(c, TableCollection) and c.tile is not None:
+            plain = [f.name for f in c.tile_fields() if f.sql == f"t.{f.name}"]
+            out[c.tile.layer] = (c.table, plain)
+    return out
+
+
+def from_tipg(client: httpx.Client, table: str, columns: list[str], tiles: list[TileId]) -> Any:
+    times, sizes = [], []
+    for t in tiles:
+        path = f"/collections/public.{table}/tiles/WebMercatorQuad/{t.z}/{t.x}/{t.y}"
+        ms, body = tipg_peer.timed_get(client, path, {"properties": ",".join(columns)})
+        times.append(ms)
+        sizes.append(len(body))
+    return times, sizes
 
 
 def pick_tiles(engine: Engine, zooms: list[int], n: int, seed: int) -> dict[int, list[TileId]]:
@@ -114,6 +136,23 @@ def bare_sql(engine: Engine, actor: Actor, layer: str, tiles: list[TileId]) -> t
     return times, features
 
 
+def tipg_zooms(
+    port: int, table: str, columns: list[str], tiles: dict[int, list[TileId]], zooms: list[int]
+) -> dict[str, Any]:
+    """The same tiles from tipg, per zoom (the first ten warm its pool)."""
+    per_zoom: dict[str, Any] = {}
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        from_tipg(client, table, columns, tiles[zooms[0]][:10])
+        for z in zooms:
+            say(f"tipg {table}: zoom {z}")
+            times, sizes = from_tipg(client, table, columns, tiles[z])
+            per_zoom[str(z)] = {
+                "http_ms": percentiles(times),
+                "bytes": {"p50": int(np.median(sizes)), "max": max(sizes)},
+            }
+    return {"table": table, "properties": columns, "zooms": per_zoom}
+
+
 def write_cost(settings: Settings, n: int) -> dict[str, Any]:
     """Inserting n addresses and re-scoring n dwellings, with and without the triggers that keep
     the pre-counted squares (each rolled back)."""
@@ -164,6 +203,7 @@ def main() -> None:
     parser.add_argument("--layers", default="addresses", help="comma list (default addresses)")
     parser.add_argument("--write-cost", type=int, default=0, metavar="N")
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--no-tipg", action="store_true", help="leave out the tipg anchor")
     args = parser.parse_args()
     if "-" in args.zooms:
         lo, hi = map(int, args.zooms.split("-"))
@@ -182,7 +222,15 @@ def main() -> None:
     port = free_port()
     say(f"starting the API on 127.0.0.1:{port}")
     server = start_api(port, {"HARDENING_DATABASE_NAME": args.database, "HARDENING_POOL_SIZE": "4"})
+    peers = {k: v for k, v in peer_layers().items() if k in layers and not args.no_tipg}
+    peer, python, peer_port = None, None, free_port()
+    if peers:
+        python = tipg_peer.venv_python(Settings(database_name=args.database).state_dir)
+        say(f"starting tipg {tipg_peer.version(python)} on 127.0.0.1:{peer_port}")
+        owner = owner_url(Settings(database_name=args.database))
+        peer = tipg_peer.start(python, owner, [table for table, _ in peers.values()], peer_port)
     results: dict[str, Any] = {}
+    anchor: dict[str, Any] = {}
     try:
         for layer in layers:
             for label, username in ACTORS[layer]:
@@ -207,9 +255,15 @@ def main() -> None:
                         }
                 worst = max(v["http_ms"]["p99"] for v in per_zoom.values())
                 results[f"{layer}:{label}"] = {"zooms": per_zoom, "worst_http_p99_ms": worst}
+            if layer in peers:
+                anchor[layer] = tipg_zooms(peer_port, *peers[layer], tiles, zooms)
+                tipg_worst = max(v["http_ms"]["p99"] for v in anchor[layer]["zooms"].values())
+                anchor[layer]["worst_http_p99_ms"] = tipg_worst
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        for process in (server, peer):
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
     with open("/proc/loadavg") as f:
         load = f.read().split()[:3]
     report: dict[str, Any] = {
@@ -222,6 +276,9 @@ def main() -> None:
         "target": "p99 < 50 ms at every zoom 10-16 (addresses)",
         "layers": results,
     }
+    if python is not None:
+        report["tipg"] = {"version": tipg_peer.version(python), "note": tipg_peer.NOTE}
+        report["tipg"]["layers"] = anchor
     if args.write_cost:
         say(f"write cost over {args.write_cost:,} rows")
         report["write_cost"] = write_cost(Settings(database_name=args.database), args.write_cost)
