@@ -23,6 +23,7 @@ from hardening.cli import app as cli
 from hardening.db.engine import transaction
 from hardening.jobs import store
 from hardening.jobs.runner import run_job
+from hardening.jobs.sweep import sweep
 
 PLAN = {"area": NORTH, "new_sites": 1, "time_limit_s": 1}
 LIGHT = "/v1/layers/stations"  # a control-room look-up
@@ -222,3 +223,68 @@ def test_cli_no_wait_queues_and_jobs_commands_follow_it(
     assert cancelled.exit_code == 0 and "cancelled" in cancelled.stdout
     assert runner.invoke(cli, ["jobs", "wait", str(second)]).exit_code == 1
     assert runner.invoke(cli, ["jobs", "show", "999999"]).exit_code == 1
+
+
+def _claimed_by_a_worker(owner_engine: Engine, job_id: int, heartbeat_age_s: int) -> int:
+    """What a worker's fetch does to a queued job, by a worker last heard of that long ago."""
+    with owner_engine.begin() as conn:
+        worker = conn.execute(
+            text(
+                "INSERT INTO procrastinate.procrastinate_workers (last_heartbeat) "
+                "VALUES (now() - make_interval(secs => :age)) RETURNING id"
+            ),
+            {"age": heartbeat_age_s},
+        ).scalar_one()
+        queue_id = conn.execute(
+            text(
+                "UPDATE procrastinate.procrastinate_jobs q SET status = 'doing', worker_id = :w "
+                "FROM jobs j WHERE j.job_id = :id AND q.id = j.queue_job_id RETURNING q.id"
+            ),
+            {"w": worker, "id": job_id},
+        ).scalar_one()
+        conn.execute(
+            text("UPDATE jobs SET status = 'running', started_at = now() WHERE job_id = :id"),
+            {"id": job_id},
+        )
+    return int(queue_id)
+
+
+def test_a_job_whose_worker_died_is_failed_and_frees_its_place(
+    owner_engine: Engine, world: World
+) -> None:
+    planner = world.actors["planner"]
+    with transaction(owner_engine, planner) as conn:
+        dead, alive = (store.submit(conn, "cctv_plan", PLAN) for _ in range(2))
+    dead_queue = _claimed_by_a_worker(owner_engine, dead, heartbeat_age_s=600)
+    _claimed_by_a_worker(owner_engine, alive, heartbeat_age_s=1)
+
+    assert sweep(owner_engine).failed == [dead]
+    with transaction(owner_engine, planner) as conn:
+        died, running = store.get(conn, dead), store.get(conn, alive)
+    assert died["status"] == "failed" and "ask again" in died["error"]
+    assert running["status"] == "running"
+    with owner_engine.connect() as conn:
+        status = conn.execute(
+            text("SELECT status FROM procrastinate.procrastinate_jobs WHERE id = :q"),
+            {"q": dead_queue},
+        ).scalar_one()
+    assert status == "failed"
+    assert sweep(owner_engine).failed == []  # nothing twice
+
+
+def test_finished_jobs_are_kept_thirty_days(owner_engine: Engine, world: World) -> None:
+    with transaction(owner_engine, world.actors["planner"]) as conn:
+        old, recent = (store.submit(conn, "cctv_plan", PLAN, queue=False) for _ in range(2))
+    with owner_engine.begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE jobs SET status = 'succeeded', finished_at = now() - CASE job_id "
+                "WHEN :old THEN interval '31 days' ELSE interval '29 days' END "
+                "WHERE job_id IN (:old, :recent)"
+            ),
+            {"old": old, "recent": recent},
+        )
+    assert sweep(owner_engine).deleted == 1
+    with owner_engine.connect() as conn:
+        left = conn.execute(text("SELECT array_agg(job_id) FROM jobs")).scalar_one()
+    assert left == [recent]

@@ -15,6 +15,7 @@ from hardening.clikit import JsonOption, emit, info
 from hardening.db.engine import Actor, system_engine, transaction
 from hardening.jobs import store
 from hardening.jobs.queue import work
+from hardening.jobs.sweep import sweep, sweep_forever
 from hardening.risk.queue import drain_forever
 from hardening.settings import get_settings
 
@@ -141,6 +142,12 @@ def register(app: typer.Typer) -> None:
                     target=drain_forever, args=(engine, 5.0, info), daemon=True,
                     name="rescore-drain",
                 ).start()  # fmt: skip
+                threading.Thread(
+                    target=sweep_forever, args=(engine, 60.0, info), daemon=True,
+                    name="job-sweep",
+                ).start()  # fmt: skip
+            else:
+                sweep(engine)
             info("worker: running queued jobs" + (" until the queue is empty" if once else ""))
             work(settings, engine, concurrency, once, nice)
         finally:

@@ -124,8 +124,7 @@ SELECT
     ) AS risk,
     (SELECT ST_X(ST_Transform(c.geom, 4326)) FROM c) AS centre_lon,
     (SELECT ST_Y(ST_Transform(c.geom, 4326)) FROM c) AS centre_lat,
-    (SELECT app_is_system() OR app_may('{control_room,visit_team,analyst,admin}', 'markers'))
-        AS allowed
+    app_reads_markers() AS allowed
 """)
 
 

@@ -11,6 +11,7 @@ from typing import Any, Final, Literal, get_args
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, PermissionDeniedError
+from hardening.security import access
 
 MarkerReason = Literal[
     "cuckooing",
@@ -28,8 +29,6 @@ BY_SEVERITY: Final[tuple[MarkerReason, ...]] = (  # the most dangerous first, as
 )  # fmt: skip
 SCOPES: Final = ("address", "block")
 STATES: Final = ("active", "review_due", "expired", "revoked")
-POLICE_ROLES: Final = "{control_room,visit_team,analyst,admin}"
-WRITER_ROLES: Final = "{visit_team,admin}"
 MAX_LIST: Final = 1000
 State = Literal["active", "review_due", "expired", "revoked"]
 
@@ -81,21 +80,10 @@ class Marker:
         return asdict(self)
 
 
-def allowed(conn: Connection, roles: str, data_class: str = "markers") -> bool:
-    """The actor has one of the roles and an agreement that covers the data class (markers
-    unless said), or is the system."""
-    return bool(
-        conn.execute(
-            text("SELECT app_is_system() OR app_may(CAST(:roles AS text[]), :class)"),
-            {"roles": roles, "class": data_class},
-        ).scalar_one()
-    )
-
-
 def require_police(conn: Connection) -> None:
     """Markers, look-ups and their advice are for police roles whose agreement covers markers
     (control room, visit team, analyst, admin); partners get a 403, not an empty answer."""
-    if not allowed(conn, POLICE_ROLES):
+    if not access.may(conn, "app_reads_markers"):
         raise PermissionDeniedError(
             "SAFE markers are for police roles whose sharing agreement covers markers"
         )

@@ -26,21 +26,19 @@ from hardening.markers.records import (
     SCOPES,
     SELECT_MARKERS,
     STATES,
-    WRITER_ROLES,
     Marker,
     Review,
-    allowed,
     as_marker,
     fetch,
     require_police,
     reviews_of,
 )
 from hardening.markers.settings import MarkerSettings
-from hardening.security import audit
+from hardening.security import access, audit
 
 
 def _require_writer(conn: Connection) -> None:
-    if not allowed(conn, WRITER_ROLES):
+    if not access.may(conn, "app_writes_markers"):
         raise PermissionDeniedError("only visit teams and admins create, review or revoke markers")
 
 

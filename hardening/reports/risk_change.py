@@ -13,10 +13,11 @@ from datetime import date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from hardening.risk.model import load
 from hardening.risk.scoring import bands_as_of
+from hardening.security import access
 
 BANDS = ("low", "medium", "high", "very_high")
 LONDON = ZoneInfo("Europe/London")
@@ -29,10 +30,7 @@ def _bands(conn: Connection, moment: datetime, area: str | None) -> dict[str, in
 
 def risk_change(conn: Connection, year: int, area: str | None) -> dict[str, Any]:
     """Band counts at 00:00 on 1 January and at the end of 31 December (UK time), raw."""
-    may_score = conn.execute(
-        text("SELECT app_is_system() OR app_has_any_role('{analyst,admin}')")
-    ).scalar_one()
-    if not may_score:
+    if not access.may(conn, "app_writes_scores"):
         return {"available": False, "model": None, "start": None, "end": None}
     start = datetime.combine(date(year, 1, 1), time(0), LONDON)
     end = datetime.combine(date(year + 1, 1, 1), time(0), LONDON)

@@ -15,13 +15,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection
 
 from hardening.risk import fairness, fit, groups
 from hardening.risk.events import Selector
 from hardening.risk.model import load
 from hardening.risk.scoring import prepare
 from hardening.risk.worktables import EventSpan, UnitScope, build_events
+from hardening.security import access
 
 LONDON = ZoneInfo("Europe/London")
 GROUPINGS = {"imd_decile": "IMD decile", "tenure": "Tenure", "area": "Area"}
@@ -29,10 +30,7 @@ GROUPINGS = {"imd_decile": "IMD decile", "tenure": "Tenure", "area": "Area"}
 
 def risk_fairness(conn: Connection, year: int, area: str | None) -> dict[str, Any]:
     """Raw figures of each grouping: units, flagged, outcome events, shares, ratios."""
-    may_score = conn.execute(
-        text("SELECT app_is_system() OR app_has_any_role('{analyst,admin}')")
-    ).scalar_one()
-    if not may_score:
+    if not access.may(conn, "app_writes_scores"):
         return {"available": False}
     model = load(conn, None, store=False)
     start = datetime.combine(date(year, 1, 1), time(0), LONDON)

@@ -19,10 +19,9 @@ from typing import Any
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError
-from hardening.markers.records import POLICE_ROLES, allowed
 from hardening.risk import factors as fx
 from hardening.risk.model import Model, load, sigmoid
-from hardening.security import audit
+from hardening.security import access, audit
 
 DOOR_FACTOR = "protection_door"
 
@@ -199,7 +198,7 @@ def explain(
 ) -> dict[str, Any]:
     """What the actor may know about an address's risk (see the module docstring)."""
     # Police roles with risk_factors see the score itself: ask why before anything is read.
-    why = audit.reason_for(conn, reason) if allowed(conn, POLICE_ROLES, "risk_factors") else None
+    why = audit.reason_for(conn, reason) if access.may(conn, "app_reads_risk_factors") else None
     model = load(conn, model_version, store=False)
     score_row = conn.execute(
         text(

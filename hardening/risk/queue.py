@@ -23,6 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from hardening.db.engine import Actor, transaction
 from hardening.errors import HardeningError
 from hardening.risk.incremental import rescore_after
+from hardening.security import access
 
 log = logging.getLogger(__name__)
 QueuedCause = Literal["visit", "measure"]
@@ -30,11 +31,7 @@ QueuedCause = Literal["visit", "measure"]
 
 def may_write_scores(conn: Connection) -> bool:
     """Whether the transaction's actor writes scores itself (the risk_scores policies)."""
-    return bool(
-        conn.execute(
-            text("SELECT app_is_system() OR app_has_any_role('{analyst,admin}')")
-        ).scalar_one()
-    )
+    return access.may(conn, "app_writes_scores")
 
 
 def request(conn: Connection, cause: QueuedCause, object_id: int) -> None:

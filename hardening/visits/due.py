@@ -19,13 +19,11 @@ from sqlalchemy import Connection, text
 from hardening.errors import PermissionDeniedError, UserInputError
 from hardening.geo import to_lon_lat
 from hardening.known import require_area
-from hardening.markers.records import POLICE_ROLES, allowed
-from hardening.security import audit
+from hardening.security import access, audit
 
 # Lower ranks come first: an overdue plan visit beats a review, a review beats a risk signal.
 RANKS = {"plan_visit_due": 1, "marker_review_due": 2, "plan_review_due": 2, "high_risk_signs": 3}
 SIGN_CATEGORIES = ("cuckooing", "exploitation", "drug_dealing", "asb", "threat_to_life")
-VISIT_READERS = "{visit_team,control_room,analyst,admin}"  # the visits policy's readers
 
 DUE_SQL = """
 WITH last_visit AS (
@@ -45,7 +43,7 @@ WITH last_visit AS (
     UNION ALL
     SELECT m.uprn, 'marker_review_due', m.review_due, m.marker_id
     FROM safe_markers m
-    WHERE (SELECT app_is_system() OR app_may(CAST(:police AS text[]), 'markers'))
+    WHERE (SELECT app_reads_markers())
       AND m.status = 'active' AND marker_state(m.status, m.review_due, m.expires_on, :day)
           = 'review_due'
     UNION ALL
@@ -124,7 +122,7 @@ def who_to_visit_next(
 
 
 def require_visit_reader(conn: Connection) -> None:
-    if not allowed(conn, VISIT_READERS, "visits"):
+    if not access.may(conn, "app_reads_visits"):
         raise PermissionDeniedError(
             "who to visit next is for visit teams and police roles whose sharing agreement "
             "covers visits"
@@ -152,7 +150,6 @@ def due_cases(
             "recent_days": recent_days,
             "signs_days": signs_days,
             "categories": list(SIGN_CATEGORIES),
-            "police": POLICE_ROLES,
         },
     ).all()
     cases = []

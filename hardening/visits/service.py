@@ -12,7 +12,7 @@ from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, PermissionDeniedError, UserInputError
 from hardening.known import require_area
-from hardening.security import audit
+from hardening.security import access, audit
 from hardening.visits.markers_bridge import create_marker
 from hardening.visits.models import VisitInput
 from hardening.visits.rescore import Status, after_visit
@@ -76,11 +76,7 @@ def _check_dates(visit: VisitInput, today: date) -> None:
 
 def may_record(conn: Connection) -> bool:
     """Whether the actor may record visits: the visits policy's WITH CHECK, asked up front."""
-    return bool(
-        conn.execute(
-            text("SELECT app_is_system() OR app_may('{visit_team,admin}', 'visits')")
-        ).scalar_one()
-    )
+    return access.may(conn, "app_writes_visits")
 
 
 def record_visit(conn: Connection, visit: VisitInput, today: date | None = None) -> RecordedVisit:
