@@ -1,9 +1,13 @@
-"""The registry of feature collections and who may list them.
+"""The one registry of collections: each entry holds its source and geometry, its fields per
+audience, key and `tile_key`, audit setting and `may_read`, and, for a point layer, how it is
+drawn as a vector tile. OGC items, exports, `/v1/tiles` (`hardening.tiles.layers`) and the
+camera layers of `/v1/layers` and the map (`hardening.layers`) all read from these entries.
 
-A collection is listed for an actor when the actor may read from it, decided by the same
-`app_*` helpers the row-level security policies use (sql/002_security.sql), evaluated in the
-actor's transaction: not by trying a `SELECT ... LIMIT 1`, since an empty answer would be
-indistinguishable from a forbidden one. Rows are then filtered by the policies themselves.
+A collection is listed for an actor when the actor may read from it, decided by `may_read`: a
+call of the named predicate the table's row-level security policy calls
+(sql/029_access_predicates.sql), evaluated in the actor's transaction, not by trying a
+`SELECT ... LIMIT 1`, since an empty answer would be indistinguishable from a forbidden one.
+Rows are then filtered by the policies themselves.
 
 Properties are chosen per audience: work orders leave out `escalation_reason` (it can name a
 SAFE marker's reason, which housing staff must not see) and markers leave out the visit and the
@@ -24,17 +28,6 @@ from hardening.features.risk_grid import RiskGridCollection
 from hardening.features.source import FeatureSource, Field, TableCollection, TileSpec
 from hardening.tiles.grid import CLUSTER_ZOOM
 
-# Who may read what: the conditions of the row-level security policies (sql/002_security.sql),
-# held here once; the tiles' `Access` reads the first two, the entries' `may_read` the rest.
-SEES_ADDRESSES: Final = (
-    "app_is_system() OR (app_has_any_role('{control_room,visit_team,analyst,admin}') "
-    "AND app_classes() && '{markers,visits,risk_factors}') "
-    "OR app_may('{housing}', 'own_properties')"
-)
-SEES_SCORES: Final = f"({SEES_ADDRESSES}) AND (app_is_system() OR app_classes() @> '{{risk_band}}')"
-_SITES_READ = (
-    "app_is_system() OR (app_user_id() IS NOT NULL AND app_classes() && '{sites,aggregates_only}')"
-)
 _LIVE_SITE = "working, faulty or planned"
 _FAULTY = Field(
     "faulty", "count(*) FILTER (WHERE t.status = 'faulty')", "int", "cluster: how many are faulty"
@@ -55,7 +48,7 @@ CCTV = TableCollection(
     description="CCTV cameras in service, planned or faulty (not removed), with bearing, field "
     "of view and range. No personal data.",
     geometry_type="Point",
-    may_read=_SITES_READ,
+    may_read="app_reads_sites()",
     source="cctv_sites t",
     key="t.site_id",
     geom="t.geom",
@@ -85,7 +78,7 @@ ANPR = TableCollection(
     title="ANPR sites",
     description="ANPR cameras in service, planned or faulty (not removed). No personal data.",
     geometry_type="Point",
-    may_read=_SITES_READ,
+    may_read="app_reads_sites()",
     source="anpr_sites t",
     key="t.site_id",
     geom="t.geom",
@@ -117,8 +110,7 @@ WORK_ORDERS = TableCollection(
     "says an alert stands at the address): every read needs a reason (`reason` parameter or "
     "`X-Reason` header) and is written to the audit log.",
     geometry_type="Point",
-    may_read="app_is_system() OR app_may('{housing}', 'works') "
-    "OR (app_has_any_role('{analyst,admin}') AND app_classes() @> '{works}')",
+    may_read="app_reads_works()",
     source="work_orders t LEFT JOIN addresses a ON a.uprn = t.uprn",
     key="t.work_order_id",
     geom="t.geom",  # the address's point, copied by the database (sql/012)
@@ -174,7 +166,7 @@ SAFE_MARKERS = TableCollection(
     "their grading advice, for the control room. Personal data: every read needs a reason "
     "(`reason` parameter or `X-Reason` header) and is written to the audit log.",
     geometry_type="Point",
-    may_read="app_is_system() OR app_may('{control_room,visit_team,analyst,admin}', 'markers')",
+    may_read="app_reads_markers()",
     source="safe_markers t LEFT JOIN addresses a ON a.uprn = t.uprn",
     key="t.marker_id",
     geom="t.geom",
@@ -227,7 +219,7 @@ VISITS = TableCollection(
     "Police roles with `visits` in their areas. Personal data: every read needs a reason "
     "(`reason` parameter or `X-Reason` header) and is written to the audit log.",
     geometry_type="Point",
-    may_read="app_is_system() OR app_may('{visit_team,control_room,analyst,admin}', 'visits')",
+    may_read="app_reads_visits()",
     source="visits t JOIN addresses a ON a.uprn = t.uprn",
     key="t.visit_id",
     geom="a.geom",

@@ -96,7 +96,8 @@ class FeatureSource(Protocol):
 
     @property
     def may_read(self) -> str:
-        """SQL boolean over the app_* helpers the row-level security policies use."""
+        """A call of the named predicate the table's policy calls (sql/029), e.g.
+        `app_reads_markers()`."""
 
     @property
     def needs_reason(self) -> bool: ...

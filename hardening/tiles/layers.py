@@ -16,7 +16,7 @@ from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, text
 
-from hardening.features.collections import REGISTRY, SEES_ADDRESSES, SEES_SCORES
+from hardening.features.collections import REGISTRY
 from hardening.features.source import TableCollection
 from hardening.tiles.grid import CLUSTER_ZOOM, POINT_ZOOM, BngBox, TileId
 from hardening.tiles.keys import key_ranges
@@ -98,8 +98,8 @@ LAYERS: Final = {
 
 @dataclass(frozen=True)
 class Access:
-    """Whether the actor may see addresses and scores, and risk squares, read from the
-    transaction with the policies' own conditions (`hardening.features.collections`).
+    """Whether the actor may see addresses and scores (the predicates the address and score
+    policies call, sql/029_access_predicates.sql) and risk squares, read from the transaction.
 
     This only chooses a layer's form (squares or points); row-level security still decides
     every row.
@@ -113,7 +113,7 @@ class Access:
     def of(cls, conn: Connection) -> Access:
         """Read once per tile (JIT is off database-wide: `ensure_database`)."""
         row = conn.execute(
-            text(f"SELECT {SEES_ADDRESSES}, {SEES_SCORES}, tile_risk_allowed()")
+            text("SELECT app_sees_addresses(), app_sees_scores(), tile_risk_allowed()")
         ).one()
         return cls(bool(row[0]), bool(row[1]), bool(row[2]))
 
