@@ -17,6 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Final
+from urllib.parse import quote
 
 import httpx
 import numpy as np
@@ -61,10 +62,9 @@ def start(
     python: Path, owner: URL, tables: Sequence[str], port: int, timeout_s: float = 90.0
 ) -> subprocess.Popen[bytes]:
     """tipg on 127.0.0.1:port over `tables` (public schema), as the owner `owner`."""
-    dsn = owner.set(drivername="postgresql").render_as_string(hide_password=False)
     env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
     env |= {
-        "DATABASE_URL": dsn.replace("@/", "@localhost/", 1),  # asyncpg: ?host= names the socket
+        "DATABASE_URL": _dsn(owner),
         "TIPG_DB_SCHEMAS": '["public"]',
         "TIPG_DB_TABLES": json.dumps([f"public.{t}" for t in tables]),
         "TIPG_DB_SPATIAL_EXTENT": "false",
@@ -86,6 +86,17 @@ def start(
         time.sleep(0.3)
     process.terminate()
     raise SystemExit(f"tipg did not become healthy within {timeout_s:g} s")
+
+
+def _dsn(owner: URL) -> str:
+    """A URL tipg's settings and asyncpg both read: a Unix socket folder (the managed cluster's
+    `?host=`) goes percent-encoded where the host stands (an empty host is refused)."""
+    socket = owner.query.get("host")
+    if not (isinstance(socket, str) and socket.startswith("/")):
+        return owner.set(drivername="postgresql").render_as_string(hide_password=False)
+    password = f":{quote(owner.password, safe='')}" if owner.password else ""
+    user = quote(owner.username or "", safe="")
+    return f"postgresql://{user}{password}@{quote(socket, safe='')}/{owner.database}"
 
 
 def timed_get(client: httpx.Client, path: str, params: dict[str, str]) -> tuple[float, bytes]:
