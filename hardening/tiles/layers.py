@@ -201,11 +201,13 @@ _MODEL: Final = (
 )
 
 
-def statement(layer: str, tile: TileId, box: BngBox, access: Access) -> Statement | None:
-    """The statement for one tile of one layer, or None when the actor gets nothing there."""
+def statement(layer: str, tile: TileId, box: BngBox, access: Access | None) -> Statement | None:
+    """The statement for one tile of one layer, or None when the actor gets nothing there
+    (`access` is needed by the addresses and risk layers only)."""
     collection = LAYERS[layer].collection
     if collection is not None:
         return _points(collection, tile, box)
+    assert access is not None
     params = _params(tile, box)
     points = tile.z >= POINT_ZOOM
     if layer == "addresses" and points and access.sees_addresses:

@@ -39,10 +39,6 @@ class Tile:
         return '"' + hashlib.sha256(self.data).hexdigest()[:32] + '"'
 
 
-def layer_names() -> list[str]:
-    return list(LAYERS)
-
-
 def check_layer(layer: str) -> None:
     if layer not in LAYERS:
         raise NotFoundError(f"no tile layer {layer!r}: layers are {', '.join(LAYERS)}")
@@ -54,7 +50,9 @@ def tile_statement(conn: Connection, layer: str, tile: TileId) -> Statement | No
     box = tile.bng_box()
     if box is None:
         return None
-    return statement(layer, tile, box, Access.of(conn))
+    # A registry layer's form does not depend on the actor (its rows do, through RLS).
+    access = Access.of(conn) if LAYERS[layer].collection is None else None
+    return statement(layer, tile, box, access)
 
 
 def render(conn: Connection, layer: str, tile: TileId, reason: str | None = None) -> Tile:
