@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.errors import UserInputError
 from hardening.features.collections import ANPR, CCTV
-from hardening.features.source import TableCollection
+from hardening.features.source import TableCollection, geojson_feature
 from hardening.security.disclosure import publish_grid
 
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary", "tertiary")
@@ -132,10 +132,7 @@ class Area:
 def feature_collection(items: Sequence[MapFeature]) -> dict[str, Any]:
     return {
         "type": "FeatureCollection",
-        "features": [
-            {"type": "Feature", "geometry": item.geometry(), "properties": item.properties()}
-            for item in items
-        ],
+        "features": [geojson_feature(item.geometry(), item.properties()) for item in items],
     }
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, text
 from hardening.errors import NotFoundError
 from hardening.features.risk_grid import RiskGridCollection
 from hardening.features.source import FeatureSource, Field, TableCollection, TileSpec
+from hardening.geo import GB_LAT, GB_LON
 from hardening.tiles.grid import CLUSTER_ZOOM
 
 _LIVE_SITE = "working, faulty or planned"
@@ -258,3 +259,17 @@ def readable_one(conn: Connection, collection_id: str) -> FeatureSource:
         known = ", ".join(s.id for s in readable(conn)) or "none"
         raise NotFoundError(f"no collection {collection_id!r} you may read (yours: {known})")
     return source
+
+
+def extent(conn: Connection) -> list[float]:
+    """The actor's agreement areas, in lon/lat (all areas for the system; GB without any)."""
+    row = conn.execute(
+        text(
+            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+            "ST_Extent(ST_Transform(ST_Segmentize(ST_Envelope(geom), 1000), 4326)) AS e "
+            "FROM areas WHERE app_is_system() OR area_id = ANY(app_areas())) s"
+        )
+    ).one()
+    if row[0] is None:
+        return [GB_LON[0], GB_LAT[0], GB_LON[1], GB_LAT[1]]
+    return [round(float(v), 6) for v in row]

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, text
 from hardening import geo
 from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.errors import NotFoundError, UserInputError
-from hardening.features.source import GEOJSON_DECIMALS, Field, Page, Rows
+from hardening.features.source import GEOJSON_DECIMALS, Field, Page, Rows, geojson_feature
 from hardening.security.disclosure import publishable
 
 CELL_M: Final = 250
@@ -206,11 +206,5 @@ def _feature(cell: RiskCell) -> str:
         [round(float(x), GEOJSON_DECIMALS), round(float(y), GEOJSON_DECIMALS)]
         for x, y in zip(lon, lat, strict=True)
     ]
-    return json.dumps(
-        {
-            "type": "Feature",
-            "id": cell.cell_id,
-            "geometry": {"type": "Polygon", "coordinates": [coords]},
-            "properties": cell.properties(),
-        }
-    )
+    square = {"type": "Polygon", "coordinates": [coords]}
+    return json.dumps(geojson_feature(square, cell.properties(), cell.cell_id))

@@ -56,6 +56,14 @@ class TileSpec:
     audited: bool = True  # False: tiles of an audited collection need no reason
 
 
+def geojson_feature(
+    geometry: dict[str, Any], properties: dict[str, Any], fid: Any = None
+) -> dict[str, Any]:
+    """A GeoJSON Feature built in Python (`TableCollection` builds the same shape in SQL)."""
+    head: dict[str, Any] = {"type": "Feature"} | ({} if fid is None else {"id": fid})
+    return head | {"geometry": geometry, "properties": properties}
+
+
 @dataclass
 class Page:
     """One page of features as GeoJSON Feature texts, and the exact count when it is known."""

@@ -20,15 +20,13 @@ from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import Connection, text
 
 from hardening.api.deps import ConnDep
 from hardening.api.models import GEOJSON, ErrorBody, GeoJSONResponse
 from hardening.bbox import CRS84, BBox
 from hardening.errors import UserInputError
-from hardening.features.collections import readable, readable_one
+from hardening.features.collections import extent, readable, readable_one
 from hardening.features.source import FeatureSource
-from hardening.geo import GB_LAT, GB_LON
 from hardening.ogc.models import (
     CollectionInfo,
     Collections,
@@ -165,28 +163,14 @@ def api_definition(request: Request) -> OpenAPIResponse:
     return OpenAPIResponse(cached)
 
 
-def _extent(conn: Connection) -> list[float]:
-    """The actor's agreement areas, in lon/lat (all areas for the system; GB without any)."""
-    row = conn.execute(
-        text(
-            "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
-            "ST_Extent(ST_Transform(ST_Segmentize(ST_Envelope(geom), 1000), 4326)) AS e "
-            "FROM areas WHERE app_is_system() OR area_id = ANY(app_areas())) s"
-        )
-    ).one()
-    if row[0] is None:
-        return [GB_LON[0], GB_LAT[0], GB_LON[1], GB_LAT[1]]
-    return [round(float(v), 6) for v in row]
-
-
-def _collection(base: str, source: FeatureSource, extent: list[float]) -> dict[str, Any]:
+def _collection(base: str, source: FeatureSource, box: list[float]) -> dict[str, Any]:
     here = f"{base}/collections/{source.id}"
     return {
         "id": source.id,
         "title": source.title,
         "description": source.description,
         "itemType": "feature",
-        "extent": {"spatial": {"bbox": [extent], "crs": CRS84}},
+        "extent": {"spatial": {"bbox": [box], "crs": CRS84}},
         "crs": [CRS84],
         "links": [
             _link(here, "self", JSON, source.title),
@@ -203,11 +187,11 @@ def _collection(base: str, source: FeatureSource, extent: list[float]) -> dict[s
 )
 def collections(request: Request, conn: ConnDep, f: FormatQuery = None) -> JSONResponse:
     _check_params(request, frozenset({"f"}), f)
-    base, extent = _base(request), _extent(conn)
+    base, box = _base(request), extent(conn)
     return JSONResponse(
         {
             "links": [_link(base + "/collections", "self", JSON, "The collections")],
-            "collections": [_collection(base, s, extent) for s in readable(conn)],
+            "collections": [_collection(base, s, box) for s in readable(conn)],
         }
     )
 
@@ -218,7 +202,7 @@ def collection(
 ) -> JSONResponse:
     _check_params(request, frozenset({"f"}), f)
     source = readable_one(conn, collection_id)
-    return JSONResponse(_collection(_base(request), source, _extent(conn)))
+    return JSONResponse(_collection(_base(request), source, extent(conn)))
 
 
 @router.get(

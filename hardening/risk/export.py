@@ -15,6 +15,7 @@ from typing import Any, Literal, TextIO
 
 from sqlalchemy import Connection, text
 
+from hardening.features.source import geojson_feature
 from hardening.known import require_area
 from hardening.risk.model import load
 from hardening.risk.worktables import Units
@@ -91,17 +92,16 @@ def _write(
         return count
     out.write('{"type": "FeatureCollection", "features": [')
     for row in rows(conn, units, area_id, model_version):
-        feature = {
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [row[1], row[2]]},
-            "properties": {
+        feature = geojson_feature(
+            {"type": "Point", "coordinates": [row[1], row[2]]},
+            {
                 "id": row[0],
                 "score": row[3],
                 "band": row[4],
                 "model_version": row[5],
                 "computed_at": row[6].isoformat(),
             },
-        }
+        )
         out.write(("," if count else "") + "\n" + json.dumps(feature))
         count += 1
     out.write("\n]}\n")
