@@ -1,5 +1,7 @@
 """Map layers shared by the API and the Streamlit map: context (areas, roads), address density
-and the point layers (stations, CCTV, ANPR).
+and the point layers (stations, CCTV, ANPR; the cameras' columns are those of their entries in
+the collection registry, `hardening.features.collections`). A bbox is `hardening.bbox.BBox`, as
+for OGC items: clipped to Great Britain, nothing for a box wholly elsewhere.
 
 All selection and aggregation happens in PostGIS on BNG geometry; coordinates are transformed to
 WGS84 lon/lat only at the edge (rounded to 6 decimals, ~0.1 m). Results are plain dataclasses;
@@ -191,12 +193,14 @@ def stations(conn: Connection, bbox: BBox | None = None, areas_only: bool = Fals
 def _sites(
     conn: Connection,
     entry: TableCollection,
+    kind: type[CctvSite | AnprSite],
     bbox: BBox | None,
     include_removed: bool,
     areas_only: bool,
 ) -> list[dict[str, Any]]:
-    """A camera layer's rows with the registry entry's own columns (listed there once)."""
-    wanted = {f.name for f in fields(CctvSite if entry is CCTV else AnprSite)}
+    """A camera layer's rows: those of `kind`'s properties that are the registry entry's columns
+    (their SQL is written there once), and lon/lat."""
+    wanted = {f.name for f in fields(kind)}
     columns = ", ".join(f"{f.sql} AS {f.name}" for f in entry.fields if f.name in wanted)
     where, params = _where(bbox, "t.status = ANY(:statuses)", *_in_areas(areas_only), geom="t.geom")
     return _fetch(
@@ -214,7 +218,7 @@ def cctv_sites(
     include_removed: bool = False,
     areas_only: bool = False,
 ) -> list[CctvSite]:
-    return [CctvSite(**r) for r in _sites(conn, CCTV, bbox, include_removed, areas_only)]
+    return [CctvSite(**r) for r in _sites(conn, CCTV, CctvSite, bbox, include_removed, areas_only)]
 
 
 def anpr_sites(
@@ -223,7 +227,7 @@ def anpr_sites(
     include_removed: bool = False,
     areas_only: bool = False,
 ) -> list[AnprSite]:
-    return [AnprSite(**r) for r in _sites(conn, ANPR, bbox, include_removed, areas_only)]
+    return [AnprSite(**r) for r in _sites(conn, ANPR, AnprSite, bbox, include_removed, areas_only)]
 
 
 def address_density(
