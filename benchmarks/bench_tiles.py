@@ -46,7 +46,6 @@ from hardening.db.engine import Actor, set_actor, transaction
 from hardening.db.engine import owner_engine as make_owner_engine
 from hardening.db.urls import owner_url
 from hardening.features.collections import REGISTRY
-from hardening.features.source import TableCollection
 from hardening.geo import to_lon_lat
 from hardening.security.users import issue_token
 from hardening.settings import Settings
@@ -69,7 +68,7 @@ def peer_layers() -> dict[str, tuple[str, list[str]]]:
     """layer -> (table, properties) for tipg: the registry's point layers and the addresses."""
     out = {"addresses": ("addresses", ["uprn", "property_type", "full_address"])}
     for c in REGISTRY.values():
-        if isinstance(c, TableCollection) and c.tile is not None:
+        if c.tile is not None:
             plain = [f.name for f in c.tile_fields() if f.sql == f"t.{f.name}"]
             out[c.tile.layer] = (c.table, plain)
     return out

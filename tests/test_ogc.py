@@ -33,8 +33,7 @@ from hardening.bbox import BBox
 from hardening.db.engine import Actor, ensure_database, make_engine, set_actor, transaction
 from hardening.db.migrate import migrate
 from hardening.db.urls import libpq_conninfo
-from hardening.features.collections import CCTV
-from hardening.features.risk_grid import CELL_M
+from hardening.features.collections import CCTV, CELL_M
 from hardening.features.source import Page
 from hardening.settings import Settings
 

@@ -1,4 +1,4 @@
-"""The planners' risk grid (sql/011_risk_grid.sql + hardening.features.risk_grid): who may
+"""The planners' risk grid (sql/011_risk_grid.sql + the `risk-cells` registry entry): who may
 call it, what it counts, and that nothing under 10 (or unrounded) ever comes out.
 
 Each test adds its own dwellings in a corner of world.NORTH (rolled back).
@@ -7,6 +7,7 @@ Each test adds its own dwellings in a corner of world.NORTH (rolled back).
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -15,8 +16,7 @@ from world import NORTH, World
 
 from hardening.bbox import BBox
 from hardening.db.engine import Actor, set_actor
-from hardening.features.collections import readable
-from hardening.features.risk_grid import CELL_M, RiskGridCollection
+from hardening.features.collections import CELL_M, RISK_CELLS, readable
 from hardening.geo import to_lon_lat
 
 UPRN0 = 5_200_000_000
@@ -85,6 +85,12 @@ def grid(app_conn: Connection, world: World) -> Connection:
     return app_conn
 
 
+def published(conn: Connection, bbox: BBox | None = None) -> list[SimpleNamespace]:
+    """The squares the collection serves (one page holding them all), as their properties."""
+    page = RISK_CELLS.page(conn, bbox, 10_000, 0, 100_000)
+    return [SimpleNamespace(**json.loads(f)["properties"]) for f in page.features]
+
+
 def mine(cells: list[Any]) -> dict[tuple[int, int], tuple[Any, ...]]:
     """This module's squares (1696..1699, 2096..2099) as (dwellings, high, high share)."""
     return {
@@ -103,7 +109,7 @@ def box_around(cell: tuple[int, int]) -> BBox:
 
 def test_planner_gets_published_counts_only(grid: Connection, world: World) -> None:
     set_actor(grid, world.actors["planner"])
-    cells = mine(RiskGridCollection().cells(grid, None))
+    cells = mine(published(grid))
     assert cells == {
         A: (25, 10, 0.4),  # 23 -> 25, 12 -> 10
         C: (15, 10, 0.667),
@@ -115,14 +121,14 @@ def test_planner_gets_published_counts_only(grid: Connection, world: World) -> N
 
 
 def test_the_system_counts_every_area(grid: Connection) -> None:
-    cells = mine(RiskGridCollection().cells(grid, None))
+    cells = mine(published(grid))
     assert cells[F] == (10, None, None)
     assert set(cells) == {A, C, E, F}
 
 
 def test_whatever_is_shown_is_suppressed_and_rounded(grid: Connection, world: World) -> None:
     set_actor(grid, world.actors["analyst"])
-    cells = RiskGridCollection().cells(grid, None)
+    cells = published(grid)
     assert cells, "the analyst sees the grid"
     for cell in cells:
         assert cell.dwellings >= 10 and cell.dwellings % 5 == 0
@@ -132,15 +138,14 @@ def test_whatever_is_shown_is_suppressed_and_rounded(grid: Connection, world: Wo
 def test_a_cell_reads_the_same_whatever_the_request(grid: Connection, world: World) -> None:
     """Disclosure control runs per tile: a bbox or a single feature cannot change a value."""
     set_actor(grid, world.actors["planner"])
-    grid_source = RiskGridCollection()
-    everything = mine(grid_source.cells(grid, None))
+    everything = mine(published(grid))
     for cell in (A, C, E):
-        alone = grid_source.cells(grid, box_around(cell))
+        alone = published(grid, box_around(cell))
         assert [(c.ix, c.iy) for c in alone] == [cell]
         assert (alone[0].dwellings, alone[0].high, alone[0].high_share) == everything[cell]
-        props = json.loads(grid_source.item(grid, cell_id(cell)))["properties"]
+        props = json.loads(RISK_CELLS.item(grid, cell_id(cell)))["properties"]
         assert (props["dwellings"], props["high"], props["high_share"]) == everything[cell]
-    assert grid_source.cells(grid, box_around(B)) == []
+    assert published(grid, box_around(B)) == []
 
 
 def test_only_planners_analysts_and_admins_get_the_grid(grid: Connection, world: World) -> None:

@@ -24,8 +24,7 @@ from typing import Final
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError
-from hardening.features.risk_grid import RiskGridCollection
-from hardening.features.source import FeatureSource, Field, TableCollection, TileSpec
+from hardening.features.source import Field, TableCollection, TileSpec
 from hardening.geo import GB_LAT, GB_LON
 from hardening.tiles.grid import CLUSTER_ZOOM
 
@@ -239,12 +238,47 @@ VISITS = TableCollection(
     ),
 )
 
-REGISTRY: Final[dict[str, FeatureSource]] = {
-    c.id: c for c in (CCTV, ANPR, WORK_ORDERS, SAFE_MARKERS, VISITS, RiskGridCollection())
+# Planners' risk grid: risk_grid_counts (sql/011, SECURITY DEFINER: planners read no address or
+# score) gives raw counts per square of the actor's areas; published here as
+# hardening.security.disclosure.publishable does (under 10 withheld, the rest rounded to 5).
+# A square is always counted whole, whatever part of it a bbox covers, so moving a bbox edge
+# cannot single out the homes on one side of it: a square's value is the same in every request.
+# No totals are published (numberMatched counts squares), so publish_grid's secondary
+# suppression has nothing to protect; the tiles' risk squares (sql/012) follow the same rule.
+CELL_M: Final = 250
+_PUBLISHED = "CASE WHEN {n} >= 10 THEN 5 * (({n} + 2) / 5) END"
+RISK_CELLS = TableCollection(
+    id="risk-cells",
+    title="Risk cells (aggregated)",
+    description=f"Dwellings and dwellings in the high or very high cuckooing-risk band per "
+    f"{CELL_M} m square of the British National Grid, from the default risk model. Disclosure "
+    "controlled: counts under 10 are withheld (null) and the rest rounded to the nearest 5.",
+    geometry_type="Polygon",
+    may_read="risk_grid_allowed()",
+    source=f"(SELECT ix, iy, {_PUBLISHED.format(n='dwellings')} AS dwellings, "
+    f"{_PUBLISHED.format(n='high')} AS high FROM risk_grid_counts({CELL_M}) "
+    "WHERE dwellings >= 10) t",
+    key="(t.iy * 10000 + t.ix)",  # squares in rows, south to north (ix < 2,800)
+    fid="(t.ix || '-' || t.iy)",
+    geom=f"ST_MakeEnvelope(t.ix * {CELL_M}, t.iy * {CELL_M}, (t.ix + 1) * {CELL_M}, "
+    f"(t.iy + 1) * {CELL_M}, 27700)",
+    fields=(
+        Field("cell_id", "(t.ix || '-' || t.iy)"),
+        Field("cell_m", str(CELL_M), "int"),
+        Field("ix", "t.ix", "int"),
+        Field("iy", "t.iy", "int"),
+        Field("dwellings", "t.dwellings", "int"),
+        Field("high", "t.high", "int"),
+        Field("high_share", "round(t.high::numeric / t.dwellings, 3)::float8", "float"),
+    ),
+)
+
+REGISTRY: Final[dict[str, TableCollection]] = {
+    c.id: c for c in (CCTV, ANPR, WORK_ORDERS, SAFE_MARKERS, VISITS, RISK_CELLS)
 }
 
 
-def readable(conn: Connection) -> list[FeatureSource]:
+def readable(conn: Connection) -> list[TableCollection]:
     """The collections the transaction's actor may read, in registry order (one query)."""
     sources = list(REGISTRY.values())
     checks = ", ".join(f"({s.may_read}) AS c{i}" for i, s in enumerate(sources))
@@ -252,7 +286,7 @@ def readable(conn: Connection) -> list[FeatureSource]:
     return [s for s, ok in zip(sources, row, strict=True) if ok]
 
 
-def readable_one(conn: Connection, collection_id: str) -> FeatureSource:
+def readable_one(conn: Connection, collection_id: str) -> TableCollection:
     """The collection if the actor may read it; 404 alike for unknown and not allowed."""
     source = REGISTRY.get(collection_id)
     if source is None or not conn.execute(text(f"SELECT {source.may_read}")).scalar_one():

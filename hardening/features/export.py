@@ -6,7 +6,7 @@
 - CSV: WGS84; points as X (longitude) and Y (latitude) columns, other geometries as WKT;
   times as ISO 8601 text in UTC.
 
-Rows come from the collection's own read (`FeatureSource.rows`), so row-level security, the
+Rows come from the collection's own read (`TableCollection.rows`), so row-level security, the
 choice of properties and, for markers, the reason and the audit row apply to exports too.
 """
 

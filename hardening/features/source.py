@@ -20,7 +20,7 @@ optional) rather than estimated, so a number shown is always true.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 
@@ -87,51 +87,6 @@ class Rows:
         return len(self.wkb)
 
 
-class FeatureSource(Protocol):
-    """A collection as the OGC router and the exports see it."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def title(self) -> str: ...
-
-    @property
-    def description(self) -> str: ...
-
-    @property
-    def geometry_type(self) -> str: ...
-
-    @property
-    def may_read(self) -> str:
-        """A call of the named predicate the table's policy calls (sql/029), e.g.
-        `app_reads_markers()`."""
-
-    @property
-    def needs_reason(self) -> bool: ...
-
-    def page(
-        self,
-        conn: Connection,
-        bbox: BBox | None,
-        limit: int,
-        offset: int,
-        count_cap: int,
-        reason: str | None = None,
-    ) -> Page: ...
-
-    def item(self, conn: Connection, feature_id: str, reason: str | None = None) -> str: ...
-
-    def rows(
-        self,
-        conn: Connection,
-        bbox: BBox | None,
-        srid: int,
-        max_rows: int,
-        reason: str | None = None,
-    ) -> Rows: ...
-
-
 def _too_many(count: int, max_rows: int, what: str) -> UserInputError:
     return UserInputError(
         f"more than {max_rows} {what} selected ({count} or more): narrow it with a bbox"
@@ -146,7 +101,7 @@ class TableCollection:
     title: str
     description: str
     geometry_type: str
-    may_read: str
+    may_read: str  # a call of the named predicate the table's policy calls (sql/029)
     source: str  # FROM clause
     key: str  # the feature id expression (a bigint column)
     geom: str  # BNG geometry expression
@@ -155,6 +110,7 @@ class TableCollection:
     audit_object: str | None = None  # personal data: reason required, every read audited
     tile_key: str | None = None  # the geometry's Z-order key column (sql/012, 015), if any
     tile: TileSpec | None = None  # drawn as a vector tile layer, if set
+    fid: str | None = None  # the feature id written and looked up, when not the key (text)
 
     @property
     def needs_reason(self) -> bool:
@@ -205,7 +161,7 @@ class TableCollection:
     def _feature_sql(self) -> str:
         props = ", ".join(f"'{f.name}', {f.sql}" for f in self.fields)
         return (
-            f"json_build_object('type', 'Feature', 'id', {self.key}, 'geometry', "
+            f"json_build_object('type', 'Feature', 'id', {self.fid or self.key}, 'geometry', "
             f"ST_AsGeoJSON(ST_Transform({self.geom}, 4326), {GEOJSON_DECIMALS})::json, "
             f"'properties', json_build_object({props}))::text"
         )
@@ -286,13 +242,13 @@ class TableCollection:
     def item(self, conn: Connection, feature_id: str, reason: str | None = None) -> str:
         why = self._why(conn, reason)
         digits = feature_id.isascii() and feature_id.isdigit() and len(feature_id) <= 19
-        key = int(feature_id) if digits else 0
-        if not 0 < key < 2**63:
+        key: int | str = feature_id if self.fid else int(feature_id) if digits else 0
+        if not (self.fid or 0 < int(key) < 2**63):
             raise NotFoundError(f"no feature {feature_id!r} in {self.id}")
         feature = conn.execute(
             text(
                 f"SELECT {self._feature_sql()} FROM {self.source} "
-                f"WHERE ({self.where}) AND {self.key} = :key"
+                f"WHERE ({self.where}) AND {self.fid or self.key} = :key"
             ),
             {"key": key},
         ).scalar_one_or_none()

@@ -26,7 +26,7 @@ from hardening.api.models import GEOJSON, ErrorBody, GeoJSONResponse
 from hardening.bbox import CRS84, BBox
 from hardening.errors import UserInputError
 from hardening.features.collections import extent, readable, readable_one
-from hardening.features.source import FeatureSource
+from hardening.features.source import TableCollection
 from hardening.ogc.models import (
     CollectionInfo,
     Collections,
@@ -163,7 +163,7 @@ def api_definition(request: Request) -> OpenAPIResponse:
     return OpenAPIResponse(cached)
 
 
-def _collection(base: str, source: FeatureSource, box: list[float]) -> dict[str, Any]:
+def _collection(base: str, source: TableCollection, box: list[float]) -> dict[str, Any]:
     here = f"{base}/collections/{source.id}"
     return {
         "id": source.id,

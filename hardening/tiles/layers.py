@@ -91,7 +91,7 @@ LAYERS: Final = {
                 "band": "address: low, medium, high or very_high",
             },
         ),
-        *(_point_layer(c) for c in REGISTRY.values() if isinstance(c, TableCollection) and c.tile),
+        *(_point_layer(c) for c in REGISTRY.values() if c.tile),
     )
 }
 
