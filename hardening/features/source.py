@@ -215,11 +215,14 @@ class TableCollection:
     def _ordered_page(
         self, conn: Connection, bbox: BBox | None, limit: int, offset: int, count_cap: int
     ) -> tuple[list[Any], list[str], int | None]:
-        """The page in key order (an index scan that stops early), then a capped count."""
+        """The page in key order (an index scan that stops early), then a capped count. A
+        computed source (no tile_key: the risk grid) is read whole anyway: counted in the same
+        scan rather than computed twice."""
         where, params = self.bbox_filter(bbox)
+        counted = ", count(*) OVER () AS matched" if self.tile_key is None else ""
         rows = conn.execute(
             text(
-                f"SELECT {self.key} AS id, {self._feature_sql()} AS feature "
+                f"SELECT {self.key} AS id, {self._feature_sql()} AS feature{counted} "
                 f"FROM {self.bbox_from(bbox)} WHERE {where} ORDER BY {self.key} "
                 "LIMIT :limit OFFSET :offset"
             ),
@@ -228,6 +231,8 @@ class TableCollection:
         matched: int | None
         if len(rows) < limit and (rows or offset == 0):
             matched = offset + len(rows)  # the last page tells the count for free
+        elif counted and rows:
+            matched = int(rows[0].matched) if rows[0].matched <= count_cap else None
         else:
             capped = conn.execute(
                 text(
