@@ -168,10 +168,13 @@ def against_tipg(
     python = tipg_peer.venv_python(settings.state_dir)
     ours_port, peer_port = free_port(), free_port()
     say(f"starting the API on :{ours_port} and tipg {tipg_peer.version(python)} on :{peer_port}")
-    ours = start_api(ours_port, {"HARDENING_DATABASE_NAME": database, "HARDENING_POOL_SIZE": "4"})
+    # tipg first: if it fails, nothing of ours is left running
     peer = tipg_peer.start(python, owner_url(settings), ["cctv_sites"], peer_port)
+    ours = None
     cases: list[dict[str, Any]] = []
     try:
+        env = {"HARDENING_DATABASE_NAME": database, "HARDENING_POOL_SIZE": "4"}
+        ours = start_api(ours_port, env)
         auth = {"Authorization": f"Bearer {token}"}
         with (
             httpx.Client(base_url=f"http://127.0.0.1:{ours_port}", headers=auth) as us,
@@ -208,8 +211,9 @@ def against_tipg(
                 say(f"http {label}: ours p99 {ours_ms['p99']} ms, tipg p99 {tipg_ms['p99']} ms")
     finally:
         for process in (ours, peer):
-            process.terminate()
-            process.wait(timeout=30)
+            if process is not None:
+                process.terminate()
+                process.wait(timeout=30)
     return {"tipg_version": tipg_peer.version(python), "note": tipg_peer.NOTE, "cases": cases}
 
 

@@ -218,12 +218,9 @@ def main() -> None:
     users = {user for layer in layers for _, user in ACTORS[layer]}
     with transaction(engine, Actor.system()) as conn:
         tokens = {u: issue_token(conn, u, days=1, label="bench_tiles").token for u in users}
-    port = free_port()
-    say(f"starting the API on 127.0.0.1:{port}")
-    server = start_api(port, {"HARDENING_DATABASE_NAME": args.database, "HARDENING_POOL_SIZE": "4"})
     peers = {k: v for k, v in peer_layers().items() if k in layers and not args.no_tipg}
-    peer, python, peer_port = None, None, free_port()
-    if peers:
+    peer, server, python, peer_port = None, None, None, free_port()
+    if peers:  # tipg first: if it fails, nothing of ours is left running
         python = tipg_peer.venv_python(Settings(database_name=args.database).state_dir)
         say(f"starting tipg {tipg_peer.version(python)} on 127.0.0.1:{peer_port}")
         owner = owner_url(Settings(database_name=args.database))
@@ -231,6 +228,10 @@ def main() -> None:
     results: dict[str, Any] = {}
     anchor: dict[str, Any] = {}
     try:
+        port = free_port()
+        say(f"starting the API on 127.0.0.1:{port}")
+        env = {"HARDENING_DATABASE_NAME": args.database, "HARDENING_POOL_SIZE": "4"}
+        server = start_api(port, env)
         for layer in layers:
             for label, username in ACTORS[layer]:
                 actor = actor_of(engine, username)
