@@ -9,8 +9,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import text
 
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.errors import UserInputError
 from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.known import require_area
@@ -18,7 +17,6 @@ from hardening.reports import kpi as kpi_mod
 from hardening.reports.html import render
 from hardening.reports.publish import publish
 from hardening.reports.training import add_session, list_sessions
-from hardening.settings import get_settings
 
 report_app = typer.Typer(help="The yearly performance report.", no_args_is_help=True)
 training_app = typer.Typer(help="Awareness training delivered to partners.", no_args_is_help=True)
@@ -31,7 +29,7 @@ def _report() -> None:
 
 def build_report(year: int, area: str | None, raw: bool = False) -> tuple[dict[str, Any], str]:
     """Published figures (or raw ones for analysts) and the area's display name."""
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         figures = kpi_mod.compute(conn, year, area)
         name = (
             conn.execute(
@@ -88,7 +86,7 @@ def add(
         day = date.fromisoformat(delivered_on)
     except ValueError as exc:
         raise typer.BadParameter(f"--date must be YYYY-MM-DD, not {delivered_on!r}") from exc
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         session_id = add_session(conn, area, day, topic, attendees, partner_org, partner_type)
     emit({"session_id": session_id}, as_json, lambda d: f"recorded session {d['session_id']}")
 
@@ -99,6 +97,6 @@ def list_(
     area: Annotated[str | None, typer.Option("--area")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         rows = list_sessions(conn, year, area)
     emit(rows, as_json)
