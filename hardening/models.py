@@ -1,9 +1,11 @@
-"""Input shapes shared by the capabilities and every face (API body, CLI JSON file, Streamlit
-form): `InputModel` validates JSON as its schema says and refuses NaN, infinity and NUL, so bad
-input is refused at the edge the same way whichever face it came through."""
+"""Shapes shared by the capabilities and every face (API, CLI, Streamlit). In: `InputModel`
+validates JSON as its schema says and refuses NaN, infinity and NUL, so bad input is refused
+the same way whichever face it came through. Out: services return `Result` dataclasses, whose
+`as_dict()` is the JSON document the API and `--json` print (field order is the contract)."""
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import date, time
 from typing import Annotated, Any
 
@@ -35,3 +37,11 @@ class InputModel(BaseModel):
         if has_nul(value):
             raise ValueError("text may not contain NUL characters")
         return value
+
+
+@dataclass
+class Result:
+    """Base of a service's typed result: fields in the order its JSON document lists them."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
