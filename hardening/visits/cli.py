@@ -59,7 +59,7 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     with system_connection() as conn:
-        emit(get_visit(conn, visit_id, reason), as_json)
+        emit(get_visit(conn, visit_id, reason).as_dict(), as_json)
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why you look (audited).")]
@@ -155,7 +155,7 @@ def active(
 ) -> None:
     """Lines active (embedded) on a day."""
     with system_connection() as conn:
-        rows = lines_mod.active_lines_on(conn, _day(on), area)
+        rows = [line.as_dict() for line in lines_mod.active_lines_on(conn, _day(on), area)]
     emit(
         rows,
         as_json,
@@ -201,4 +201,4 @@ def status(
 def show_line(line_id: int, as_json: JsonOption = False) -> None:
     """A line with its status history and linked incidents."""
     with system_connection() as conn:
-        emit(lines_mod.history(conn, line_id), as_json)
+        emit(lines_mod.history(conn, line_id).as_dict(), as_json)
