@@ -67,7 +67,7 @@ class NewArea:
         return cls(slug, name, read_boundary(boundary))
 
 
-@dataclass
+@dataclass(frozen=True)
 class AddedArea(Result):
     """What adding an area did (the `hardening area add --json` document)."""
 

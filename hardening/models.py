@@ -5,13 +5,16 @@ the same way whichever face it came through. Out: services return `Result` datac
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import date, time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 
 from hardening.jsontypes import has_nul, iso_date, iso_time, json_mismatch, type_error
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 # The largest id a JSON number carries exactly (clients parse numbers as doubles; a bound of
 # 2**63 reads as 9.223372036854776e18 and lets 2**63 + 190 look valid).
@@ -39,9 +42,9 @@ class InputModel(BaseModel):
         return value
 
 
-@dataclass
 class Result:
-    """Base of a service's typed result: fields in the order its JSON document lists them."""
+    """Mixin of a service's typed result (a dataclass, frozen or not): its fields in the order
+    its JSON document lists them."""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return asdict(cast("DataclassInstance", self))

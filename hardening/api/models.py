@@ -13,17 +13,7 @@ from hardening.models import MAX_ID, InputModel, IsoDate, IsoTime
 # Shapes shared with the capabilities live in hardening.models (capabilities never import the
 # API); routers outside it still spell the request base `ApiModel`.
 ApiModel = InputModel
-__all__ = [
-    "MAX_ID",
-    "ApiModel",
-    "ErrorBody",
-    "Feature",
-    "FeatureCollection",
-    "Health",
-    "IsoDate",
-    "IsoTime",
-    "MigrationState",
-]
+__all__ = ["MAX_ID", "ApiModel", "IsoDate", "IsoTime"]  # re-exported for the routers
 
 
 class ErrorBody(BaseModel):

@@ -29,7 +29,7 @@ WHERE (CAST(:area AS text) IS NULL OR l.area_id = :area)
 """
 
 
-@dataclass
+@dataclass(frozen=True)
 class LineOn(Result):
     """A line and its status on a day (STATUS_ON_SQL's columns)."""
 
@@ -42,7 +42,7 @@ class LineOn(Result):
     note: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class LineHistory(Result):
     line_id: int
     name: str

@@ -36,7 +36,7 @@ MOVE_RULE = (
 REFUSED = "moving a referral on is for the visit team that made it or the partner it was made to"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Referral(Result):
     referral_id: int
     visit_id: int
@@ -51,7 +51,7 @@ class Referral(Result):
     area_id: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class MovedReferral(Result):
     """A referral after update_referral: its new status and the version to send next."""
 

@@ -30,7 +30,7 @@ class RecordedVisit(Result):
     rescored: int | None = None  # addresses re-scored
 
 
-@dataclass
+@dataclass(frozen=True)
 class Visit(Result):
     """A visit as read (VISIT_COLUMNS, in that order)."""
 
@@ -51,7 +51,7 @@ class Visit(Result):
     intelligence_grading: str | None
 
 
-@dataclass
+@dataclass(frozen=True)
 class VisitDetail(Visit):
     """One visit with what it put in place."""
 
