@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from hardening.models import MAX_ID, InputModel, IsoDate, IsoTime
 
 # Shapes shared with the capabilities live in hardening.models (capabilities never import the
-# API); routers outside it still spell the request base `ApiModel`.
+# API). `ApiModel` is budget/api.py's old name for InputModel: drop it when that router moves.
 ApiModel = InputModel
 __all__ = ["MAX_ID", "ApiModel", "IsoDate", "IsoTime"]  # re-exported for the routers
 
