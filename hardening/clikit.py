@@ -1,11 +1,13 @@
 """Shared CLI conventions: `--json` prints one JSON document on stdout and nothing else;
-human output and progress go to stderr; domain errors become a one-line message and exit 1."""
+human output and progress go to stderr; domain errors become a one-line message and exit 1;
+`system_engine_scope`/`system_connection` are the one way a command reaches the database."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -13,9 +15,12 @@ from typing import Annotated, Any
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy import Connection, Engine
 from typer.core import TyperGroup
 
+from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import HardeningError
+from hardening.settings import get_settings
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
 
@@ -42,6 +47,24 @@ def emit(data: Any, as_json: bool, human: Callable[[Any], str] | None = None) ->
         sys.stdout.write(to_json(data) + "\n")
     else:
         typer.echo(human(data) if human else to_json(data))
+
+
+@contextmanager
+def system_engine_scope() -> Iterator[Engine]:
+    """The schema owner's engine for one command (CLIs act as the system); disposed after, so
+    a command never leaves pooled connections open behind it."""
+    engine = system_engine(get_settings())
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def system_connection() -> Iterator[Connection]:
+    """One transaction as the system actor, on an engine disposed when it ends."""
+    with system_engine_scope() as engine, transaction(engine, Actor.system()) as conn:
+        yield conn
 
 
 def info(message: str) -> None:

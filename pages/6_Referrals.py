@@ -33,7 +33,7 @@ status = st.selectbox(
 try:
     with as_actor(actor) as conn:
         rows = list_referrals(conn, "referrals tracker: work queue", status=status)
-        may_move = movable(conn, [r["referral_id"] for r in rows if NEXT[r["status"]]])
+        may_move = movable(conn, [r.referral_id for r in rows if NEXT[r.status]])
 except HardeningError as exc:
     st.error(str(exc))
     st.stop()
@@ -41,7 +41,7 @@ st.caption(f"{len(rows)} referrals you may see")
 if not rows:
     st.info("No referrals to show.")
     st.stop()
-frame = pd.DataFrame(rows)[list(COLUMNS)]
+frame = pd.DataFrame([r.as_dict() for r in rows])[list(COLUMNS)]
 frame["made_on"] = frame["made_on"].map(day)
 frame["service"] = frame["service"].map(word)
 frame["status"] = frame["status"].map(word)
@@ -51,7 +51,7 @@ st.dataframe(
     hide_index=True,
     column_config={key: st.column_config.Column(label) for key, label in COLUMNS.items()},
 )
-open_rows = [r for r in rows if r["referral_id"] in may_move]
+open_rows = [r for r in rows if r.referral_id in may_move]
 if not open_rows:
     st.caption(
         "You may read these referrals; the visit team that made one and the partner it was "
@@ -59,18 +59,17 @@ if not open_rows:
     )
     st.stop()
 st.subheader("Move a referral on")
-by_id = {r["referral_id"]: r for r in open_rows}
+by_id = {r.referral_id: r for r in open_rows}
 chosen = st.selectbox(
     "Referral",
     list(by_id),
     key="chosen",
     format_func=lambda i: (
-        f"{i}: {word(by_id[i]['service']).lower()} ({by_id[i]['status']}, "
-        f"{day(by_id[i]['made_on'])})"
+        f"{i}: {word(by_id[i].service).lower()} ({by_id[i].status}, {day(by_id[i].made_on)})"
     ),
 )
 current = by_id[chosen]
-new_status = st.selectbox("New status", NEXT[current["status"]], format_func=word, key="new_status")
+new_status = st.selectbox("New status", NEXT[current.status], format_func=word, key="new_status")
 outcome = st.text_input("Outcome", key="outcome")
 if st.button("Update", type="primary", key="update"):
     try:
@@ -78,9 +77,7 @@ if st.button("Update", type="primary", key="update"):
             update_referral(
                 conn,
                 chosen,
-                ReferralUpdate(
-                    status=new_status, outcome=outcome or None, version=current["version"]
-                ),
+                ReferralUpdate(status=new_status, outcome=outcome or None, version=current.version),
             )
     except HardeningError as exc:
         st.error(str(exc))

@@ -82,8 +82,8 @@ queue_tab, recommend_tab, schedule_tab = st.tabs(["Queue", "Recommendations", "S
 
 with queue_tab:
     rows = _run(board.queue, provider) or []
-    escalated = sum(1 for r in rows if r["escalated"])
-    overdue = sum(1 for r in rows if r["sla_state"] == "overdue")
+    escalated = sum(1 for r in rows if r.escalated)
+    overdue = sum(1 for r in rows if r.sla_state == "overdue")
     cols = st.columns(3)
     cols[0].metric("Open orders", len(rows))
     cols[1].metric("Overdue", overdue)
@@ -94,15 +94,15 @@ with queue_tab:
         frame = pd.DataFrame(
             [
                 {
-                    "order": r["work_order_id"],
-                    "flag": _flag(r["escalation_reason"]) if r["escalated"] else "",
-                    "priority": word(r["priority"]),
-                    "status": word(r["status"]),
-                    "measure": word(r["measure_code"]),
-                    "address": r["full_address"],
-                    "due": _when(r["due_at"]),
-                    "SLA clock": r["sla_clock"],
-                    "state": r["sla_state"],
+                    "order": r.work_order_id,
+                    "flag": _flag(r.escalation_reason) if r.escalated else "",
+                    "priority": word(r.priority),
+                    "status": word(r.status),
+                    "measure": word(r.measure_code),
+                    "address": r.full_address,
+                    "due": _when(r.due_at),
+                    "SLA clock": r.sla_clock,
+                    "state": r.sla_state,
                 }
                 for r in rows
             ]

@@ -23,7 +23,6 @@ from test_app_layers import add_partner, delete_partners
 from hardening import __version__
 from hardening.api.app import create_app
 from hardening.api.deps import ConnDep
-from hardening.api.models import ApiModel
 from hardening.api.settings import ApiSettings
 from hardening.db.engine import Actor, transaction
 from hardening.db.migrate import known_versions
@@ -37,6 +36,7 @@ from hardening.errors import (
     PermissionDeniedError,
     UserInputError,
 )
+from hardening.models import InputModel
 from hardening.security.users import issue_token
 from hardening.settings import PROJECT_ROOT, Settings
 
@@ -231,7 +231,7 @@ def test_error_map(
 
 
 # --- request bodies ----------------------------------------------------------------------------
-class Payload(ApiModel):
+class Payload(InputModel):
     a: float
 
 

@@ -46,9 +46,7 @@ def test_active_lines_on_a_date(
 
     def active(area: str | None) -> set[str]:
         return {
-            names[r["line_id"]]
-            for r in active_lines_on(app_conn, day, area)
-            if r["line_id"] in names
+            names[r.line_id] for r in active_lines_on(app_conn, day, area) if r.line_id in names
         }
 
     assert active(NORTH) == north
@@ -62,9 +60,9 @@ def test_history_links_and_bad_changes(app_conn: Connection, world: World) -> No
     ).scalar_one()
     link_incident(app_conn, ids["a"], incident)
     line = history(app_conn, ids["a"])
-    assert [h["status"] for h in line["history"]] == ["active", "disrupted", "active", "closed"]
-    assert [i["incident_id"] for i in line["incidents"]] == [incident]
-    assert line["last_seen"] == date(2025, 10, 1)
+    assert [h["status"] for h in line.history] == ["active", "disrupted", "active", "closed"]
+    assert [i["incident_id"] for i in line.incidents] == [incident]
+    assert line.last_seen == date(2025, 10, 1)
     with pytest.raises(ConflictError):
         set_status(app_conn, ids["a"], "active", date(2025, 10, 1))
     with pytest.raises(UserInputError, match="first seen"):

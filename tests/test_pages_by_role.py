@@ -177,15 +177,15 @@ def test_who_may_move_a_referral_on(
 ) -> None:
     set_actor(app_conn, world.actors[role])
     rows = list_referrals(app_conn, "test: who moves referrals")
-    made = [r for r in rows if r["status"] == "made" and r["partner_org_id"] == HEALTH]
+    made = [r for r in rows if r.status == "made" and r.partner_org_id == HEALTH]
     assert made, "the world makes a referral to the health partner in each area"
-    assert bool(movable(app_conn, [r["referral_id"] for r in made])) is moves
-    change = ReferralUpdate(status="accepted", outcome="test", version=made[0]["version"])
+    assert bool(movable(app_conn, [r.referral_id for r in made])) is moves
+    change = ReferralUpdate(status="accepted", outcome="test", version=made[0].version)
     if moves:
-        assert update_referral(app_conn, made[0]["referral_id"], change)["status"] == "accepted"
+        assert update_referral(app_conn, made[0].referral_id, change).status == "accepted"
     else:
         with pytest.raises(PermissionDeniedError, match="visit team that made it"):
-            update_referral(app_conn, made[0]["referral_id"], change)
+            update_referral(app_conn, made[0].referral_id, change)
 
 
 def test_the_referrals_page_offers_moving_on_only_to_who_may(fresh: None, world: World) -> None:

@@ -20,11 +20,11 @@ def test_sessions_are_recorded_and_listed_by_area(app_conn: Connection, world: W
     set_actor(app_conn, world.actors["visit_team"])
     first = add_session(app_conn, NORTH, DAY, "Spotting cuckooing", 23, HEALTH)
     second = add_session(app_conn, NORTH, DAY, "County lines basics", 12, None, "school")
-    rows = {r["session_id"]: r for r in list_sessions(app_conn, DAY.year, NORTH)}
-    assert rows[first]["partner_type"] == "nhs"  # from the organisation's kind
-    assert rows[second]["attendees"] == 12 and rows[second]["partner_org_id"] is None
+    rows = {r.session_id: r for r in list_sessions(app_conn, DAY.year, NORTH)}
+    assert rows[first].partner_type == "nhs"  # from the organisation's kind
+    assert rows[second].attendees == 12 and rows[second].partner_org_id is None
     set_actor(app_conn, world.actors["housing_a"])  # a housing officer: no police role
-    assert [r for r in list_sessions(app_conn, DAY.year, NORTH) if r["session_id"] == first] == []
+    assert [r for r in list_sessions(app_conn, DAY.year, NORTH) if r.session_id == first] == []
 
 
 @pytest.mark.parametrize(

@@ -170,7 +170,7 @@ def cli(app_conn: Connection, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
         set_actor(app_conn, Actor.system())
         yield app_conn
 
-    monkeypatch.setattr(risk_cli, "_system", system)
+    monkeypatch.setattr(risk_cli, "system_connection", system)
     root = typer.Typer(cls=DomainErrorGroup)
     root.add_typer(risk_cli.app, name="risk")
     return root

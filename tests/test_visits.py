@@ -81,9 +81,9 @@ def test_visit_with_marker_plan_and_referral(app_conn: Connection, world: World)
     assert (marker.uprn, marker.visit_id, marker.org_id) == (world.homes_a[3], out.visit_id, POLICE)
     assert marker.author_user_id == actor.user_id and marker.placed
     visit = get_visit(app_conn, out.visit_id, reason="checking the recorded package")
-    assert visit["team_org_id"] == POLICE and visit["calling_card"]
-    assert visit["kit"] == {"naloxone": 2, "sharps_box": 1}
-    assert [r["service"] for r in visit["referrals"]] == ["mental_health"]
+    assert visit.team_org_id == POLICE and visit.calling_card
+    assert visit.kit == {"naloxone": 2, "sharps_box": 1}
+    assert [r["service"] for r in visit.referrals] == ["mental_health"]
     assert _audit(app_conn, "visit", out.visit_id, "collection") == 1
     assert _audit(app_conn, "safe_marker", out.marker_id, "collection") == 1
     assert _audit(app_conn, "protection_plan", out.plan_id, "collection") == 1
@@ -105,21 +105,21 @@ def test_partner_sees_and_updates_only_its_referrals(app_conn: Connection, world
             ],
         ),
     )
-    police_view = {r["referral_id"] for r in list_referrals(app_conn, "weekly tasking")}
+    police_view = {r.referral_id for r in list_referrals(app_conn, "weekly tasking")}
     assert set(out.referral_ids) <= police_view
     set_actor(app_conn, world.actors["health"])
     seen = list_referrals(app_conn, "our work queue")
-    assert seen and {r["partner_org_id"] for r in seen} == {HEALTH}
-    mine = next(r for r in seen if r["visit_id"] == out.visit_id)
+    assert seen and {r.partner_org_id for r in seen} == {HEALTH}
+    mine = next(r for r in seen if r.visit_id == out.visit_id)
     updated = update_referral(
-        app_conn, mine["referral_id"], ReferralUpdate(status="accepted", version=mine["version"])
+        app_conn, mine.referral_id, ReferralUpdate(status="accepted", version=mine.version)
     )
-    assert updated["status"] == "accepted" and updated["version"] == mine["version"] + 1
+    assert updated.status == "accepted" and updated.version == mine.version + 1
     with pytest.raises(ConflictError, match="changed since"):
-        update_referral(app_conn, mine["referral_id"], ReferralUpdate(status="engaged", version=1))
+        update_referral(app_conn, mine.referral_id, ReferralUpdate(status="engaged", version=1))
     with pytest.raises(ConflictError, match="cannot go from accepted to made"):
-        update_referral(app_conn, mine["referral_id"], ReferralUpdate(status="made", version=2))
-    other = next(i for i in out.referral_ids if i != mine["referral_id"])
+        update_referral(app_conn, mine.referral_id, ReferralUpdate(status="made", version=2))
+    other = next(i for i in out.referral_ids if i != mine.referral_id)
     with pytest.raises(NotFoundError):  # made to housing A: invisible to health
         update_referral(app_conn, other, ReferralUpdate(status="accepted", version=1))
     with pytest.raises(NotFoundError):  # partners never see the visit itself
@@ -139,7 +139,7 @@ def test_closing_needs_an_outcome(app_conn: Connection, world: World) -> None:
         out.referral_ids[0],
         ReferralUpdate(status="closed", outcome="Declined support", version=1),
     )
-    assert done["outcome"] == "Declined support"
+    assert done.outcome == "Declined support"
 
 
 @pytest.mark.parametrize(

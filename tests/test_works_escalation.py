@@ -40,20 +40,20 @@ def test_queue_escalates_an_old_overdue_order_where_a_marker_stands(
              "WHERE work_order_id = ANY(:i)"), {"i": [hot, calm]}).mappings()}  # fmt: skip
     assert before[hot]["escalated_at"] is None  # the triggers did not fire: history
     set_actor(app_conn, world.actors["housing_a"])
-    rows = {r["work_order_id"]: r for r in board.queue(app_conn, HOUSING_A)}
-    assert rows[hot]["escalated"] and rows[hot]["priority"] == "emergency"
-    assert rows[hot]["escalation_reason"] == "alert"  # not "marker:cuckooing": housing
+    rows = {r.work_order_id: r for r in board.queue(app_conn, HOUSING_A)}
+    assert rows[hot].escalated and rows[hot].priority == "emergency"
+    assert rows[hot].escalation_reason == "alert"  # not "marker:cuckooing": housing
     set_actor(app_conn, Actor.system())
     recorded = app_conn.execute(
         text("SELECT escalation_reason FROM work_orders WHERE work_order_id = :i"), {"i": hot}
     ).scalar_one()
     assert recorded == "marker:cuckooing"  # the database keeps the source for auditors
     set_actor(app_conn, world.actors["housing_a"])
-    assert rows[hot]["due_at"] == before[hot]["due_at"]  # late already: never pushed later
-    assert rows[hot]["version"] == before[hot]["version"] + 1  # stale edits now fail
-    assert rows[hot]["sla_state"] == "overdue"
-    assert rows[hot]["sla_clock"].startswith("370 days") and "overdue" in rows[hot]["sla_clock"]
-    assert not rows[calm]["escalated"] and rows[calm]["priority"] == "routine"
+    assert rows[hot].due_at == before[hot]["due_at"]  # late already: never pushed later
+    assert rows[hot].version == before[hot]["version"] + 1  # stale edits now fail
+    assert rows[hot].sla_state == "overdue"
+    assert rows[hot].sla_clock.startswith("370 days") and "overdue" in rows[hot].sla_clock
+    assert not rows[calm].escalated and rows[calm].priority == "routine"
     # a second look changes nothing more
     assert orders.escalate_standing(app_conn, HOUSING_A) == 0
 

@@ -20,10 +20,8 @@ import typer
 from hardening.addresses import vocabulary
 from hardening.addresses.match import MatchResult, match, match_many
 from hardening.addresses.parse import MAX_QUERY_CHARS
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.errors import UserInputError
-from hardening.settings import get_settings
 
 CHUNK = 20_000  # queries per database round trip in a batch
 OUTPUT_COLUMNS = (
@@ -87,7 +85,7 @@ def _batch(input_path: Path, column: str, id_column: str | None, output: Path) -
     usable = [i for i, (_, t) in enumerate(rows) if t and len(t) <= MAX_QUERY_CHARS]
     results: dict[int, MatchResult] = {}
     started = time.perf_counter()
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         for start in range(0, len(usable), CHUNK):
             chunk = usable[start : start + CHUNK]
             for i, result in zip(chunk, match_many(conn, [rows[i][1] for i in chunk]), strict=True):
@@ -138,7 +136,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Match free-text addresses to UPRNs (one TEXT, or --input FILE --output FILE)."""
         if rebuild:
-            with transaction(system_engine(get_settings()), Actor.system()) as conn:
+            with system_connection() as conn:
                 count = vocabulary.rebuild(conn)
             emit({"vocabulary_rows": count}, as_json, lambda d: f"{d['vocabulary_rows']} rows")
             return
@@ -151,7 +149,7 @@ def register(app: typer.Typer) -> None:
             emit(report, as_json, lambda d: f"wrote {d['rows']} rows to {d['output']}")
             return
         assert text_value is not None
-        with transaction(system_engine(get_settings()), Actor.system()) as conn:
+        with system_connection() as conn:
             result = match(conn, text_value, top)
         emit(result.as_dict(), as_json, _human)
         if result.status == "no_match" and not as_json:

@@ -1,40 +1,20 @@
-"""Shared response/request shapes. Request models derive from `ApiModel`, which refuses NaN and
-infinity, so a non-finite number is a 422, never a 500 further down."""
+"""Shared response shapes of the API (errors, GeoJSON, health). Request models derive from
+`hardening.models.InputModel`, which refuses NaN and infinity, so a non-finite number is a 422,
+never a 500 further down."""
 
 from __future__ import annotations
 
-from datetime import date, time
-from typing import Annotated, Any, Final, Literal
+from typing import Any, Final, Literal
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field
 
-from hardening.api.jsontypes import has_nul, iso_date, iso_time, json_mismatch, type_error
+from hardening.models import MAX_ID, InputModel, IsoDate, IsoTime
 
-# The largest id a JSON number carries exactly (clients parse numbers as doubles; a bound of
-# 2**63 reads as 9.223372036854776e18 and lets 2**63 + 190 look valid).
-MAX_ID = 2**53 - 1
-
-# Dates and times in query strings: pydantic alone reads `?on=0` as 1970-01-01.
-IsoDate = Annotated[date, BeforeValidator(iso_date)]
-IsoTime = Annotated[time, BeforeValidator(iso_time)]
-
-
-class ApiModel(BaseModel):
-    """A JSON request body: finite numbers only, no unknown fields, and each value of the JSON
-    type its schema says (`true` is not 1, `"5"` is not 5, `0` is not a date)."""
-
-    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
-        field = cls.model_fields.get(info.field_name or "")
-        if field is not None and (reason := json_mismatch(field.annotation, value)):
-            raise type_error(reason)
-        if has_nul(value):
-            raise ValueError("text may not contain NUL characters")
-        return value
+# Shapes shared with the capabilities live in hardening.models (capabilities never import the
+# API). `ApiModel` is budget/api.py's old name for InputModel: drop it when that router moves.
+ApiModel = InputModel
+__all__ = ["MAX_ID", "ApiModel", "IsoDate", "IsoTime"]  # re-exported for the routers
 
 
 class ErrorBody(BaseModel):

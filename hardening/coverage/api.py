@@ -9,12 +9,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import Field
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import MAX_ID, ApiModel
 from hardening.coverage.cctv import CctvParams
 from hardening.coverage.plans import compare_plans, get_plan, list_plans
 from hardening.coverage.report import coverage_report
 from hardening.jobs.api import ACCEPTED, accepted
 from hardening.known import require_area
+from hardening.models import MAX_ID, InputModel
 
 router = APIRouter(tags=["coverage"])
 
@@ -33,7 +33,7 @@ def coverage(
     return coverage_report(conn, area, visibility=visibility)
 
 
-class CctvPlanIn(ApiModel):
+class CctvPlanIn(InputModel):
     area: str = Field(pattern="^[a-z0-9-]+$")
     name: str | None = Field(default=None, min_length=1, max_length=120)
     new_sites: int | None = Field(default=None, ge=0, le=500)
@@ -45,7 +45,7 @@ class CctvPlanIn(ApiModel):
     time_limit_s: float = Field(default=30.0, ge=0.1, le=300, allow_inf_nan=False)
 
 
-class AnprPlanIn(ApiModel):
+class AnprPlanIn(InputModel):
     area: str = Field(pattern="^[a-z0-9-]+$")
     name: str | None = Field(default=None, min_length=1, max_length=120)
     new_sites: int = Field(default=5, ge=0, le=500)

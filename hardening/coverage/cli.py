@@ -8,16 +8,14 @@ from typing import Annotated, Any
 
 import typer
 
-from hardening.clikit import JsonOption, emit, info
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.coverage.anpr import plan_anpr
 from hardening.coverage.cctv import CctvParams, plan_cctv
 from hardening.coverage.plans import compare_plans, list_plans, save_plan
 from hardening.coverage.report import coverage_report
 from hardening.coverage.summary import percent
-from hardening.db.engine import Actor, system_engine, transaction
 from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.known import require_area
-from hardening.settings import get_settings
 
 coverage_app = typer.Typer(help="What existing CCTV covers.", no_args_is_help=True)
 plan_app = typer.Typer(help="Where new CCTV and ANPR sites should go.", no_args_is_help=True)
@@ -52,7 +50,7 @@ def report_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """Coverage of addresses by working CCTV, and what each faulty camera's repair restores."""
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         result = coverage_report(conn, area, visibility=visibility)
     emit(
         result,
@@ -99,7 +97,7 @@ def cctv_cmd(
         job = {"area": area, "name": save, **asdict(params)}
         queue_instead("cctv_plan", job, as_json, lambda conn: require_area(conn, area))
         return
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         result = plan_cctv(conn, area, params, progress=info)
         if save:
             result["plan_id"] = save_plan(conn, save, result, asdict(params))
@@ -122,7 +120,7 @@ def anpr_cmd(
                "destinations": destinations, "time_limit_s": time_limit}  # fmt: skip
         queue_instead("anpr_plan", job, as_json, lambda conn: require_area(conn, area))
         return
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         result = plan_anpr(conn, area, new_sites, destinations, time_limit, progress=info)
         if save:
             params = {"new_sites": new_sites, "destinations": destinations}
@@ -135,7 +133,7 @@ def list_cmd(
     area: Annotated[str | None, typer.Option("--area")] = None, as_json: JsonOption = False
 ) -> None:
     """Saved plans."""
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         rows = list_plans(conn, area)
     emit(
         rows,
@@ -149,6 +147,6 @@ def list_cmd(
 @plan_app.command("compare")
 def compare_cmd(a: int, b: int, as_json: JsonOption = False) -> None:
     """Two saved plans side by side."""
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         result = compare_plans(conn, a, b)
     emit(result, as_json)

@@ -15,12 +15,10 @@ from typing import Annotated
 import typer
 from sqlalchemy import Connection
 
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.importers import addresses, codepoint, lsoa, police_uk, roads, sites, stations
 from hardening.importers.core import Batch, ImportRejectedError, ImportReport
 from hardening.risk import imported
-from hardening.settings import get_settings
 
 app = typer.Typer(
     help="Import public and partner datasets (idempotent; all-or-nothing unless --skip-bad).",
@@ -59,12 +57,8 @@ def _run(load: Callable[[Connection], ImportReport], js: bool) -> None:
     """Load in one transaction; the loader checks ids against the database, then refuses the
     whole file if any row is bad (unless skipping), so every reason is reported at once."""
     try:
-        engine = system_engine(get_settings())
-        try:
-            with transaction(engine, Actor.system()) as conn:
-                report = load(conn)
-        finally:
-            engine.dispose()
+        with system_connection() as conn:
+            report = load(conn)
     except ImportRejectedError as exc:
         if js:
             emit({**exc.report.to_dict(), "error": str(exc).splitlines()[0]}, True)

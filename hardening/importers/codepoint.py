@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection
 
 from hardening import geo
-from hardening.areas import AREA_DISTRICTS, DISTRICT_CODES
+from hardening.areas import DISTRICT_AREA
 from hardening.importers.core import (
     Batch,
     ImportReport,
@@ -41,12 +41,6 @@ PC, PQ, EA, NO, DC = 0, 1, 2, 3, 8
 HEADER_FIRST = {"pc", "postcode"}
 POSTCODE = re.compile(r"^([A-Z]{1,2}[0-9][0-9A-Z]?)([0-9][A-Z]{2})$")
 QUALITIES = {10, 20, 30, 40, 50, 60, 90}
-DISTRICT_AREA = {
-    code: area
-    for code, district in DISTRICT_CODES.items()
-    for area, districts in AREA_DISTRICTS.items()
-    if district in districts
-}
 TABLE_COLUMNS = ("postcode", "positional_quality", "admin_district", "area_id", "geom")
 
 

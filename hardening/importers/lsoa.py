@@ -18,10 +18,9 @@ from typing import Any
 import shapely
 from sqlalchemy import Connection, text
 
-from hardening.areas import AREA_DISTRICTS, AREAS
+from hardening.areas import AREA_DISTRICTS, AREAS, DISTRICT_AREA
 from hardening.db.bulk import UpsertCounts
 from hardening.errors import UserInputError
-from hardening.importers.codepoint import DISTRICT_AREA
 from hardening.importers.core import (
     Batch,
     ImportReport,

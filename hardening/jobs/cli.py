@@ -11,8 +11,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Connection
 
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection, system_engine_scope
 from hardening.jobs import store
 from hardening.jobs.queue import work
 from hardening.jobs.sweep import sweep, sweep_forever
@@ -46,24 +45,16 @@ def queue_instead(
 ) -> None:
     """Queue kind as the system and print the job (the --no-wait path of long commands);
     check refuses unknown ids first, so a job never starts only to fail on one."""
-    engine = system_engine(get_settings())
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            if check is not None:
-                check(conn)
-            job = store.get(conn, store.submit(conn, kind, params))
-    finally:
-        engine.dispose()
+    with system_connection() as conn:
+        if check is not None:
+            check(conn)
+        job = store.get(conn, store.submit(conn, kind, params))
     emit(job, as_json, lambda j: _line(j) + f"\nfollow it: hardening jobs wait {j['job_id']}")
 
 
 def _job(job_id: int) -> dict[str, Any]:
-    engine = system_engine(get_settings())
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            return store.get(conn, job_id)
-    finally:
-        engine.dispose()
+    with system_connection() as conn:
+        return store.get(conn, job_id)
 
 
 @jobs_app.command("list")
@@ -73,12 +64,8 @@ def list_cmd(
     as_json: JsonOption = False,
 ) -> None:
     """The system's latest jobs (those queued with --no-wait), newest first."""
-    engine = system_engine(get_settings())
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            jobs = store.recent(conn, kind, limit)
-    finally:
-        engine.dispose()
+    with system_connection() as conn:
+        jobs = store.recent(conn, kind, limit)
     emit(jobs, as_json, lambda js: "\n".join(_line(j) for j in js) or "no jobs yet")
 
 
@@ -113,12 +100,8 @@ def wait_cmd(
 @jobs_app.command("cancel")
 def cancel_cmd(job_id: JobId, as_json: JsonOption = False) -> None:
     """Cancel a job: a queued one never starts; a running one stops at its next step."""
-    engine = system_engine(get_settings())
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            job = store.cancel(conn, job_id)
-    finally:
-        engine.dispose()
+    with system_connection() as conn:
+        job = store.cancel(conn, job_id)
     emit(job, as_json, _line)
 
 
@@ -135,8 +118,7 @@ def register(app: typer.Typer) -> None:
         the re-scores that visits and completed orders ask for; until stopped (`make run`
         starts one)."""
         settings = get_settings()
-        engine = system_engine(settings)
-        try:
+        with system_engine_scope() as engine:
             if not once:
                 threading.Thread(
                     target=drain_forever, args=(engine, 5.0, info), daemon=True,
@@ -150,5 +132,3 @@ def register(app: typer.Typer) -> None:
                 sweep(engine)
             info("worker: running queued jobs" + (" until the queue is empty" if once else ""))
             work(settings, engine, concurrency, once, nice)
-        finally:
-            engine.dispose()

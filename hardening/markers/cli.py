@@ -2,35 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Connection
 
-from hardening.clikit import JsonOption, emit
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, system_connection
 from hardening.markers import service
 from hardening.markers.lookup import lookup
-from hardening.settings import get_settings
 
 app = typer.Typer(help="SAFE alert markers and the control-room look-up.", no_args_is_help=True)
 
 Day = Annotated[datetime | None, typer.Option(formats=["%Y-%m-%d"], help="YYYY-MM-DD")]
 Reason = Annotated[str, typer.Option(help="Why (recorded in the audit log).")]
 Version = Annotated[int, typer.Option(min=1, help="The version you read (see `show`).")]
-
-
-@contextmanager
-def _system() -> Iterator[Connection]:
-    engine = system_engine(get_settings())
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def _day(value: datetime | None) -> date | None:
@@ -62,7 +47,7 @@ def add(
     as_json: JsonOption = False,
 ) -> None:
     """Put a SAFE marker on an address or a whole block."""
-    with _system() as conn:
+    with system_connection() as conn:
         marker = service.create_marker(
             conn,
             uprn=uprn,
@@ -87,7 +72,7 @@ def review(
     as_json: JsonOption = False,
 ) -> None:
     """Retain a marker: a reason and a new review date (and expiry, if it has expired)."""
-    with _system() as conn:
+    with system_connection() as conn:
         marker = service.review_marker(
             conn,
             marker_id,
@@ -102,7 +87,7 @@ def review(
 @app.command("revoke")
 def revoke(marker_id: int, version: Version, reason: Reason, as_json: JsonOption = False) -> None:
     """Revoke a marker."""
-    with _system() as conn:
+    with system_connection() as conn:
         marker = service.revoke_marker(conn, marker_id, version=version, reason=reason)
     emit(marker.as_dict(), as_json, _marker_text)
 
@@ -118,7 +103,7 @@ def list_command(
     as_json: JsonOption = False,
 ) -> None:
     """List markers (filtered); the listing is audited with its reason."""
-    with _system() as conn:
+    with system_connection() as conn:
         markers = service.list_markers(
             conn,
             reason=reason,
@@ -138,7 +123,7 @@ def list_command(
 @app.command("show")
 def show(marker_id: int, reason: Reason, as_json: JsonOption = False) -> None:
     """One marker with its review history (audited)."""
-    with _system() as conn:
+    with system_connection() as conn:
         marker, reviews = service.get_marker(conn, marker_id, reason=reason)
     emit(
         {"marker": marker.as_dict(), "reviews": [r.as_dict() for r in reviews]},
@@ -196,7 +181,7 @@ def lookup_command(
     as_json: JsonOption = False,
 ) -> None:
     """Markers, advice, risk and recent incidents at an address (TEXT, --uprn or a point)."""
-    with _system() as conn:
+    with system_connection() as conn:
         answer = lookup(
             conn,
             reason=reason,

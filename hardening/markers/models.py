@@ -8,13 +8,13 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from hardening.addresses.models import MatchOut
-from hardening.api.models import MAX_ID, ApiModel
 from hardening.markers.records import MarkerReason
+from hardening.models import MAX_ID, InputModel
 
 ReasonText = Field(min_length=3, max_length=500, description="Why (recorded in the audit log).")
 
 
-class MarkerCreate(ApiModel):
+class MarkerCreate(InputModel):
     uprn: int = Field(gt=0, lt=10**12)
     scope: Literal["address", "block"] = "address"
     reason_category: MarkerReason
@@ -27,7 +27,7 @@ class MarkerCreate(ApiModel):
     )
 
 
-class MarkerReview(ApiModel):
+class MarkerReview(InputModel):
     version: int = Field(ge=1, description="The version you read: a stale one gets a 409.")
     reason: str = ReasonText
     next_review: date | None = None
@@ -36,7 +36,7 @@ class MarkerReview(ApiModel):
     )
 
 
-class MarkerRevoke(ApiModel):
+class MarkerRevoke(InputModel):
     version: int = Field(ge=1, description="The version you read: a stale one gets a 409.")
     reason: str = ReasonText
 

@@ -7,27 +7,23 @@ from typing import Annotated
 
 import typer
 
-from hardening.clikit import JsonOption, emit
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, system_engine_scope
+from hardening.db.engine import Actor, transaction
 from hardening.errors import UserInputError
 from hardening.features.cli import actor_for
 from hardening.qgisproject.project import AUTHCFG, build, check_authcfg, check_server, layers
-from hardening.settings import get_settings
 
 
 def write_project(username: str, server: str, out: Path, authcfg: str = AUTHCFG) -> list[str]:
     """Write the user's project to out; returns its layers' names. The user's own view: built
     in a transaction acting as them (row-level security and their agreement decide)."""
     server, authcfg = check_server(server), check_authcfg(authcfg)
-    engine = system_engine(get_settings())
-    try:
+    with system_engine_scope() as engine:
         with transaction(engine, Actor.system()) as conn:
             actor = actor_for(conn, username)
         with transaction(engine, actor) as conn:
             data = build(conn, server, username, authcfg)
             names = [layer.name for layer in layers(conn, server, authcfg)]
-    finally:
-        engine.dispose()
     out.write_bytes(data)
     return names
 

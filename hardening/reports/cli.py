@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from sqlalchemy import text
 
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.errors import UserInputError
 from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.known import require_area
-from hardening.reports import kpi as kpi_mod
 from hardening.reports.html import render
-from hardening.reports.publish import publish
+from hardening.reports.publish import system_report
 from hardening.reports.training import add_session, list_sessions
-from hardening.settings import get_settings
 
 report_app = typer.Typer(help="The yearly performance report.", no_args_is_help=True)
 training_app = typer.Typer(help="Awareness training delivered to partners.", no_args_is_help=True)
@@ -27,20 +23,6 @@ training_app = typer.Typer(help="Awareness training delivered to partners.", no_
 @report_app.callback()
 def _report() -> None:
     """Keeps `kpi` a sub-command (Typer collapses one-command apps)."""
-
-
-def build_report(year: int, area: str | None, raw: bool = False) -> tuple[dict[str, Any], str]:
-    """Published figures (or raw ones for analysts) and the area's display name."""
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
-        figures = kpi_mod.compute(conn, year, area)
-        name = (
-            conn.execute(
-                text("SELECT name FROM areas WHERE area_id = :a"), {"a": area}
-            ).scalar_one()
-            if area
-            else "All areas"
-        )
-    return (figures.as_dict() if raw else publish(figures)), name
 
 
 @report_app.command("kpi")
@@ -63,7 +45,8 @@ def kpi(
         queue_instead("kpi_report", {"year": year, "area": area}, as_json,
                       lambda conn: require_area(conn, area))  # fmt: skip
         return
-    figures, name = build_report(year, area, raw)
+    with system_connection() as conn:
+        figures, name = system_report(conn, year, area, raw)
     if out is not None:
         if raw:
             raise typer.BadParameter("--raw figures are never written to the shared HTML report")
@@ -88,7 +71,7 @@ def add(
         day = date.fromisoformat(delivered_on)
     except ValueError as exc:
         raise typer.BadParameter(f"--date must be YYYY-MM-DD, not {delivered_on!r}") from exc
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         session_id = add_session(conn, area, day, topic, attendees, partner_org, partner_type)
     emit({"session_id": session_id}, as_json, lambda d: f"recorded session {d['session_id']}")
 
@@ -99,6 +82,6 @@ def list_(
     area: Annotated[str | None, typer.Option("--area")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
-        rows = list_sessions(conn, year, area)
+    with system_connection() as conn:
+        rows = [s.as_dict() for s in list_sessions(conn, year, area)]
     emit(rows, as_json)

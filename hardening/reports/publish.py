@@ -279,3 +279,17 @@ def published_kpi(conn: Connection, year: int, area: str | None = None) -> dict[
     the caller's RLS view is counted, so a partner gets figures over what it may see."""
     require_kpi_reader(conn)
     return publish(compute(conn, year, area))
+
+
+def system_report(
+    conn: Connection, year: int, area: str | None, raw: bool = False
+) -> tuple[dict[str, Any], str]:
+    """The report as the system makes it (the CLI): published figures, or raw ones for
+    analysts, and the area's display name for the HTML report's title."""
+    figures = compute(conn, year, area)
+    name = "All areas"
+    if area is not None:
+        name = conn.execute(
+            text("SELECT name FROM areas WHERE area_id = :a"), {"a": area}
+        ).scalar_one()
+    return (figures.as_dict() if raw else publish(figures)), name

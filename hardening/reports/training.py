@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal, get_args
+from typing import Literal, get_args
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from hardening.errors import UserInputError
 from hardening.known import require_area, require_organisation
+from hardening.models import Result
 from hardening.security import audit
 
 PartnerType = Literal[
@@ -90,9 +92,20 @@ def add_session(
     return session_id
 
 
+@dataclass(frozen=True)
+class TrainingSession(Result):
+    session_id: int
+    area_id: str
+    delivered_on: date
+    partner_org_id: str | None
+    partner_type: str
+    topic: str
+    attendees: int
+
+
 def list_sessions(
     conn: Connection, year: int | None = None, area: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[TrainingSession]:
     require_area(conn, area)
     rows = conn.execute(
         text(
@@ -103,4 +116,4 @@ def list_sessions(
         ),
         {"y": year, "a": area},
     )
-    return [dict(r._mapping) for r in rows]
+    return [TrainingSession(**r._mapping) for r in rows]

@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime
 from enum import StrEnum
@@ -15,8 +13,7 @@ from typing import Annotated, Any
 import typer
 from sqlalchemy import Connection
 
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection, system_engine_scope
 from hardening.errors import UserInputError
 from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.risk import backtest as backtests
@@ -28,7 +25,6 @@ from hardening.risk import queue, scoring
 from hardening.risk.events import selector_for, split_list
 from hardening.risk.incremental import Cause, rescore_after
 from hardening.security import audit
-from hardening.settings import get_settings
 
 app = typer.Typer(
     help="Address risk: score, explain, export, fit and backtest.", no_args_is_help=True
@@ -70,16 +66,6 @@ Horizon = Annotated[
 ]
 
 
-@contextmanager
-def _system() -> Iterator[Connection]:
-    engine = system_engine(get_settings())
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            yield conn
-    finally:
-        engine.dispose()
-
-
 def _as_of(value: datetime | None) -> datetime | None:
     return None if value is None else scoring.utc(value)
 
@@ -102,7 +88,7 @@ def score(
                "as_of": _as_of(as_of)}  # fmt: skip
         queue_instead("risk_score", job, as_json, lambda conn: scoring.check_area(conn, area))
         return
-    with _system() as conn:
+    with system_connection() as conn:
         result = scoring.score(conn, units.value, area, _as_of(as_of), model)
     emit(
         result.to_dict(),
@@ -127,7 +113,7 @@ def explain(
     as_json: JsonOption = False,
 ) -> None:
     """Each factor's contribution, the top three reasons and the measures that would help most."""
-    with _system() as conn:
+    with system_connection() as conn:
         result = explaining.explain(conn, uprn, reason, model)
     emit(result, as_json, _explain_text)
 
@@ -161,7 +147,7 @@ def export(
     addresses: with a reason, audited)."""
     if units is UnitsChoice.addresses:
         audit.require_reason(reason)  # before a file is opened
-    with _system() as conn:
+    with system_connection() as conn:
         if out is None:
             count = exporting.write(
                 conn, sys.stdout, fmt.value, units.value, area, model, reason=reason
@@ -225,7 +211,7 @@ def fit(
     spec = _spec(
         units, (train_start, train_end), test, (crime_types, categories), area, l2, horizon
     )
-    with _system() as conn:
+    with system_connection() as conn:
         window = None
         if near_repeat is NearRepeatChoice.knox:
             params, window = knox_window(conn, spec)
@@ -292,7 +278,7 @@ def backtest(
         units, (train_start, train_end), (test_start, test_end), (crime_types, categories),
         area, l2, horizon, bootstrap,
     )  # fmt: skip
-    with _system() as conn:
+    with system_connection() as conn:
         report = backtests.run(conn, spec, chart)
     emit(report, as_json, _backtest_text)
 
@@ -342,7 +328,7 @@ def rescore(
     given = [(cause, v) for cause, v in options if v is not None]
     if len(given) != 1:
         raise UserInputError("give exactly one of --incident, --visit, --measure, --camera")
-    with _system() as conn:
+    with system_connection() as conn:
         result, _ = rescore_after(conn, given[0][0], given[0][1], model_version=model)
     emit(result.to_dict(), as_json, lambda d: f"re-scored {d['scored']} addresses")
 
@@ -360,13 +346,10 @@ def drain(
     """Do the re-scores people's work asked for (a visit, a completed order): the system worker.
     Once by default; with --watch until stopped (`make run` starts one)."""
     if watch is not None:
-        engine = system_engine(get_settings())
-        try:
+        with system_engine_scope() as engine:
             queue.drain_forever(engine, watch, info)
-        finally:
-            engine.dispose()
         return
-    with _system() as conn:
+    with system_connection() as conn:
         done = queue.drain(conn, limit=10_000)
     emit(
         [d.__dict__ for d in done],
@@ -381,7 +364,7 @@ def drain(
 @app.command("models")
 def list_models(as_json: JsonOption = False) -> None:
     """Stored model versions, the default marked."""
-    with _system() as conn:
+    with system_connection() as conn:
         models.load(conn)  # the built-in default exists once anything asks for it
         rows = models.listing(conn)
     emit(

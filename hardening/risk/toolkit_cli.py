@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hardening.clikit import JsonOption, emit
+from hardening.clikit import JsonOption, emit, system_connection
 from hardening.errors import UserInputError
 from hardening.risk import groups, nearrepeat
 from hardening.risk.cli import (
@@ -22,7 +22,6 @@ from hardening.risk.cli import (
     UnitsChoice,
     UnitsOpt,
     _spec,
-    _system,
     app,
 )
 from hardening.risk.events import selector_for, split_list
@@ -80,7 +79,7 @@ def near_repeat(
     selector = selector_for(split_list(crime_types), split_list(categories))
     first = None if start is None else month_start(start)
     after = None if end is None else add_months(month_start(end), 1)
-    with _system() as conn:
+    with system_connection() as conn:
         report = nearrepeat.analyse(
             conn, selector, distance_bands, time_bands,
             time_unit.value, iterations, area, first, after, seed, chart,
@@ -153,7 +152,7 @@ def audit(
         units, (train_start, train_end), (test_start, test_end), (crime_types, categories),
         area, l2, horizon,
     )  # fmt: skip
-    with _system() as conn:
+    with system_connection() as conn:
         report = groups.run(conn, spec, share / 100)
     emit(report, as_json, _audit_text)
 

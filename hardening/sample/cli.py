@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.errors import UserInputError
 from hardening.sample import dating
 from hardening.sample.files import file_sources, generated_sources, read_manifest, write_set
@@ -135,25 +134,21 @@ def load(
             "seed": manifest.get("seed"),
             "addresses": manifest.get("addresses"),
         }
-    engine = system_engine(settings)
     started = time.perf_counter()
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            dated = dating.resolve(conn, None if as_of is None else as_of.date(), dating.today())
-            if dated.note:
-                info(f"note: {dated.note}")
-            info(
-                f"loading the sample from {report['source']}, dated to {dated.town_day} "
-                f"({dated.shift_days:+,} days)"
-            )
-            counts = load_sources(
-                conn,
-                dating.shift_sources(sources, dated.shift_days),
-                progress=info,
-                demo_passwords=demo_passwords,
-            )
-    finally:
-        engine.dispose()
+    with system_connection() as conn:
+        dated = dating.resolve(conn, None if as_of is None else as_of.date(), dating.today())
+        if dated.note:
+            info(f"note: {dated.note}")
+        info(
+            f"loading the sample from {report['source']}, dated to {dated.town_day} "
+            f"({dated.shift_days:+,} days)"
+        )
+        counts = load_sources(
+            conn,
+            dating.shift_sources(sources, dated.shift_days),
+            progress=info,
+            demo_passwords=demo_passwords,
+        )
     info(f"loaded in {time.perf_counter() - started:.1f}s")
     new_users = counts["users"].inserted if "users" in counts else 0
     if new_users and not demo_passwords:

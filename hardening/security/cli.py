@@ -9,22 +9,16 @@ from typing import Annotated, Any, Literal
 
 import typer
 
-from hardening.clikit import JsonOption, emit, info, to_json
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection, to_json
 from hardening.errors import UserInputError
 from hardening.security import audit, retention
 from hardening.security.users import ROLES, add_user, issue_token, revoke_tokens, set_password
-from hardening.settings import get_settings
 
 users_app = typer.Typer(help="Users and API tokens.", no_args_is_help=True)
 audit_app = typer.Typer(help="The tamper-evident audit log.", no_args_is_help=True)
 review_app = typer.Typer(
     help="Retention reviews of markers, visits and plans.", no_args_is_help=True
 )
-
-
-def _system() -> Any:
-    return transaction(system_engine(get_settings()), Actor.system())
 
 
 PasswordStdin = Annotated[
@@ -49,7 +43,7 @@ def users_add(
 ) -> None:
     """Add a user to an organisation with one or more roles."""
     password = _read_password(password_stdin)
-    with _system() as conn:
+    with system_connection() as conn:
         user_id = add_user(conn, username, org, role, password, display_name)
     emit(
         {"user_id": user_id, "username": username, "org_id": org, "roles": role},
@@ -64,7 +58,7 @@ def users_passwd(
 ) -> None:
     """Set a user's password (12 to 72 bytes): ends their open sessions and lifts a lock-out."""
     password = _read_password(password_stdin)
-    with _system() as conn:
+    with system_connection() as conn:
         set_password(conn, username, password)
     emit({"username": username}, as_json, lambda d: f"password set for {d['username']}")
 
@@ -86,7 +80,7 @@ def users_token(
 ) -> None:
     """Issue an API token (a bearer token, or the password of HTTP Basic with the user's name);
     it is shown once and stored only as a hash."""
-    with _system() as conn:
+    with system_connection() as conn:
         issued = issue_token(conn, username, days, label, purpose)
     emit(
         {"token": issued.token, "token_id": issued.token_id, "expires_at": issued.expires_at},
@@ -102,7 +96,7 @@ def users_revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a user's API tokens."""
-    with _system() as conn:
+    with system_connection() as conn:
         count = revoke_tokens(conn, username, token_id)
     emit({"revoked": count}, as_json, lambda d: f"revoked {d['revoked']} token(s)")
 
@@ -121,7 +115,7 @@ def audit_verify(
 ) -> None:
     """Recompute the hash chain; exit 1 when any row was edited or deleted."""
     recorded = audit.read_heads(heads) if heads is not None else []
-    with _system() as conn:
+    with system_connection() as conn:
         report = audit.verify(conn, recorded)
     result: dict[str, Any] = {"ok": report.ok, "rows": report.rows, "problems": report.problems}
     if heads is not None:
@@ -156,7 +150,7 @@ def audit_head(
     """Append the chain's current head (sequence number, hash, time) to a file kept elsewhere.
 
     Run it from cron; `audit verify --heads FILE` then catches a chain re-hashed after an edit."""
-    with _system() as conn:
+    with system_connection() as conn:
         found = audit.head(conn)
     audit.append_head(out, found)
     if str(out) == "-":
@@ -175,7 +169,7 @@ def audit_export(
 ) -> None:
     """Write the audit log (with its hashes) for an auditor, one JSON object per line."""
     count = 0
-    with _system() as conn, out.open("w", encoding="utf-8") as handle:
+    with system_connection() as conn, out.open("w", encoding="utf-8") as handle:
         for row in audit.export(conn, since):
             handle.write(to_json(row).replace("\n", "") + "\n")
             count += 1
@@ -188,7 +182,7 @@ def review_due(
     as_json: JsonOption = False,
 ) -> None:
     """List markers, visits and protection plans due or overdue for review."""
-    with _system() as conn:
+    with system_connection() as conn:
         rows = retention.due(conn, (on.date() if on else date.today()))
     emit(
         rows,
@@ -221,7 +215,7 @@ def review_decide(
     if object_type not in ("safe_marker", "visit", "protection_plan"):
         raise UserInputError("object type must be safe_marker, visit or protection_plan")
     kind = object_type  # type: ignore[assignment]
-    with _system() as conn:
+    with system_connection() as conn:
         result = retention.decide(
             conn, kind, object_id, reason, retain_until.date() if retain_until else None
         )

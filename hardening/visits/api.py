@@ -50,7 +50,7 @@ def get_visits(
     until: IsoDate | None = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 200,
 ) -> list[dict[str, Any]]:
-    return list_visits(conn, reason, area, since, until, limit)
+    return [v.as_dict() for v in list_visits(conn, reason, area, since, until, limit)]
 
 
 @router.get(
@@ -97,7 +97,7 @@ def get_route(
 
 @router.get("/visits/{visit_id}")
 def get_one_visit(conn: ConnDep, visit_id: int, reason: Reason = None) -> dict[str, Any]:
-    return get_visit(conn, visit_id, reason)
+    return get_visit(conn, visit_id, reason).as_dict()
 
 
 @router.get("/referrals")
@@ -108,21 +108,21 @@ def get_referrals(
     area: AreaQ = None,
 ) -> list[dict[str, Any]]:
     """Referrals the caller may see: a partner sees only those made to it."""
-    return list_referrals(conn, reason, status, area)
+    return [r.as_dict() for r in list_referrals(conn, reason, status, area)]
 
 
 @router.patch("/referrals/{referral_id}")
 def patch_referral(conn: ConnDep, referral_id: int, change: ReferralUpdate) -> dict[str, Any]:
-    return update_referral(conn, referral_id, change)
+    return update_referral(conn, referral_id, change).as_dict()
 
 
 @router.get("/lines/active")
 def get_active_lines(
     conn: ConnDep, on: IsoDate | None = None, area: AreaQ = None
 ) -> list[dict[str, Any]]:
-    return lines_mod.active_lines_on(conn, on or date.today(), area)
+    return [line.as_dict() for line in lines_mod.active_lines_on(conn, on or date.today(), area)]
 
 
 @router.get("/lines/{line_id}")
 def get_line(conn: ConnDep, line_id: int) -> dict[str, Any]:
-    return lines_mod.history(conn, line_id)
+    return lines_mod.history(conn, line_id).as_dict()

@@ -10,10 +10,8 @@ from typing import Annotated, Any
 import typer
 from pydantic import ValidationError
 
-from hardening.clikit import JsonOption, emit
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, system_connection
 from hardening.errors import UserInputError
-from hardening.settings import get_settings
 from hardening.visits import lines as lines_mod
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import VisitInput
@@ -35,10 +33,6 @@ def _day(value: str | None) -> date:
         raise UserInputError(f"dates are YYYY-MM-DD, not {value!r}") from exc
 
 
-def _system() -> Any:
-    return transaction(system_engine(get_settings()), Actor.system())
-
-
 @visits_app.command("record")
 def record(
     file: Annotated[Path, typer.Argument(help="A JSON visit (see docs/report.md).")],
@@ -53,7 +47,7 @@ def record(
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "visit"
         raise UserInputError(f"{file}: {where}: {first['msg']}") from exc
-    with _system() as conn:
+    with system_connection() as conn:
         out = record_visit(conn, visit)
     emit(out.as_dict(), as_json, lambda d: f"recorded visit {d['visit_id']}")
 
@@ -64,8 +58,8 @@ def show(
     reason: Annotated[str, typer.Option("--reason", help="Why you look (audited).")],
     as_json: JsonOption = False,
 ) -> None:
-    with _system() as conn:
-        emit(get_visit(conn, visit_id, reason), as_json)
+    with system_connection() as conn:
+        emit(get_visit(conn, visit_id, reason).as_dict(), as_json)
 
 
 ReasonOpt = Annotated[str, typer.Option("--reason", help="Why you look (audited).")]
@@ -80,7 +74,7 @@ def due(
 ) -> None:
     """Protection plans due a visit or review, markers due review, high-risk homes with signs
     (personal data: the reason is written to the audit log)."""
-    with _system() as conn:
+    with system_connection() as conn:
         cases = [c.as_dict() for c in who_to_visit_next(conn, _day(on), area, reason=reason)]
     emit(
         cases,
@@ -148,7 +142,7 @@ def route(
     (personal data: the reason is written to the audit log)."""
     start, end = _hours(hours)
     team = TeamDay(start, end, visit_minutes, _lon_lat(base))
-    with _system() as conn:
+    with system_connection() as conn:
         plan = day_list(conn, _day(on), area, stops, team, town=town, reason=reason)
     emit(plan, as_json, _route_text)
 
@@ -160,8 +154,8 @@ def active(
     as_json: JsonOption = False,
 ) -> None:
     """Lines active (embedded) on a day."""
-    with _system() as conn:
-        rows = lines_mod.active_lines_on(conn, _day(on), area)
+    with system_connection() as conn:
+        rows = [line.as_dict() for line in lines_mod.active_lines_on(conn, _day(on), area)]
     emit(
         rows,
         as_json,
@@ -183,7 +177,7 @@ def add(
     origin: Annotated[str | None, typer.Option("--origin")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    with _system() as conn:
+    with system_connection() as conn:
         line_id = lines_mod.add_line(conn, name, area, _day(first_seen), origin)
     emit({"line_id": line_id}, as_json, lambda d: f"added line {d['line_id']}")
 
@@ -198,7 +192,7 @@ def status(
 ) -> None:
     if new_status not in ("active", "disrupted", "closed"):
         raise UserInputError("status must be active, disrupted or closed")
-    with _system() as conn:
+    with system_connection() as conn:
         lines_mod.set_status(conn, line_id, new_status, _day(on), note)  # type: ignore[arg-type]
     emit({"line_id": line_id, "status": new_status}, as_json, lambda d: json.dumps(d))
 
@@ -206,5 +200,5 @@ def status(
 @lines_app.command("show")
 def show_line(line_id: int, as_json: JsonOption = False) -> None:
     """A line with its status history and linked incidents."""
-    with _system() as conn:
-        emit(lines_mod.history(conn, line_id), as_json)
+    with system_connection() as conn:
+        emit(lines_mod.history(conn, line_id).as_dict(), as_json)

@@ -3,6 +3,7 @@ entry on or before it; "active lines on a date" are those whose status then is a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any, Literal
 
@@ -11,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hardening.errors import ConflictError, NotFoundError, UserInputError
 from hardening.known import require_area
+from hardening.models import Result
 from hardening.security import audit
 
 LineStatus = Literal["active", "disrupted", "closed"]
@@ -27,15 +29,40 @@ WHERE (CAST(:area AS text) IS NULL OR l.area_id = :area)
 """
 
 
-def lines_on(conn: Connection, day: date, area: str | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class LineOn(Result):
+    """A line and its status on a day (STATUS_ON_SQL's columns)."""
+
+    line_id: int
+    name: str
+    area_id: str | None
+    origin: str | None
+    status: LineStatus
+    since: date
+    note: str | None
+
+
+@dataclass(frozen=True)
+class LineHistory(Result):
+    line_id: int
+    name: str
+    area_id: str | None
+    origin: str | None
+    first_seen: date | None
+    last_seen: date | None
+    history: list[dict[str, Any]]  # status, valid_from, note; oldest first
+    incidents: list[dict[str, Any]]  # incident_id, category, occurred_at, kind
+
+
+def lines_on(conn: Connection, day: date, area: str | None = None) -> list[LineOn]:
     """Every line known by `day` with its status then."""
     require_area(conn, area)
     rows = conn.execute(text(STATUS_ON_SQL + " ORDER BY l.name"), {"day": day, "area": area})
-    return [dict(r._mapping) for r in rows]
+    return [LineOn(**r._mapping) for r in rows]
 
 
-def active_lines_on(conn: Connection, day: date, area: str | None = None) -> list[dict[str, Any]]:
-    return [line for line in lines_on(conn, day, area) if line["status"] == "active"]
+def active_lines_on(conn: Connection, day: date, area: str | None = None) -> list[LineOn]:
+    return [line for line in lines_on(conn, day, area) if line.status == "active"]
 
 
 def add_line(
@@ -103,7 +130,7 @@ def set_status(
     )
 
 
-def history(conn: Connection, line_id: int) -> dict[str, Any]:
+def history(conn: Connection, line_id: int) -> LineHistory:
     """A line, its status history and its linked incidents."""
     line = conn.execute(
         text(
@@ -128,11 +155,11 @@ def history(conn: Connection, line_id: int) -> dict[str, Any]:
         ),
         {"l": line_id},
     )
-    return {
-        **dict(line._mapping),
-        "history": [dict(r._mapping) for r in statuses],
-        "incidents": [dict(r._mapping) for r in incidents],
-    }
+    return LineHistory(
+        **line._mapping,
+        history=[dict(r._mapping) for r in statuses],
+        incidents=[dict(r._mapping) for r in incidents],
+    )
 
 
 def link_incident(conn: Connection, line_id: int, incident_id: int) -> None:

@@ -8,8 +8,8 @@ from typing import Literal, get_args
 
 from pydantic import Field, model_validator
 
-from hardening.api.models import ApiModel
 from hardening.markers.records import MarkerReason
+from hardening.models import InputModel
 
 SubjectType = Literal["class_a_user", "street_dealer", "house_dealer", "cuckooed_occupant", "other"]
 Sign = Literal[
@@ -39,8 +39,8 @@ KIT_ITEMS: tuple[str, ...] = get_args(KitItem)
 REFERRAL_STATUSES: tuple[str, ...] = get_args(ReferralStatus)
 
 
-class _Strict(ApiModel):
-    """No unknown fields, JSON types as the schema says, finite numbers (ApiModel)."""
+class _Strict(InputModel):
+    """No unknown fields, JSON types as the schema says, finite numbers (InputModel)."""
 
 
 class MarkerRequest(_Strict):

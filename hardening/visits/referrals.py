@@ -8,13 +8,14 @@ room looks up markers and analysts report: neither moves referrals."""
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Any
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import ConflictError, NotFoundError, PermissionDeniedError, UserInputError
 from hardening.known import require_area
+from hardening.models import Result
 from hardening.security import audit
 from hardening.visits.models import REFERRAL_STATUSES, ReferralUpdate
 
@@ -35,6 +36,31 @@ MOVE_RULE = (
 REFUSED = "moving a referral on is for the visit team that made it or the partner it was made to"
 
 
+@dataclass(frozen=True)
+class Referral(Result):
+    referral_id: int
+    visit_id: int
+    partner_org_id: str
+    partner_name: str
+    service: str
+    status: str
+    outcome: str | None
+    made_on: date
+    updated_at: datetime
+    version: int
+    area_id: str | None
+
+
+@dataclass(frozen=True)
+class MovedReferral(Result):
+    """A referral after update_referral: its new status and the version to send next."""
+
+    referral_id: int
+    status: str
+    outcome: str | None
+    version: int
+
+
 def movable(conn: Connection, referral_ids: list[int]) -> set[int]:
     """Which of these referrals the actor may move on (MOVE_RULE)."""
     rows = conn.execute(
@@ -52,7 +78,7 @@ def list_referrals(
     status: str | None = None,
     area: str | None = None,
     since: date | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Referral]:
     """Referrals the actor may see, newest first; one consultation row for the list."""
     why = audit.reason_for(conn, reason)
     if status is not None and status not in REFERRAL_STATUSES:
@@ -80,10 +106,10 @@ def list_referrals(
         justification=why,
         details={"count": len(rows), "status": status, "area": area},
     )
-    return [dict(r._mapping) for r in rows]
+    return [Referral(**r._mapping) for r in rows]
 
 
-def update_referral(conn: Connection, referral_id: int, change: ReferralUpdate) -> dict[str, Any]:
+def update_referral(conn: Connection, referral_id: int, change: ReferralUpdate) -> MovedReferral:
     """Move a referral on (made -> accepted -> engaged -> closed) with optimistic locking."""
     current = conn.execute(
         text(
@@ -128,4 +154,4 @@ def update_referral(conn: Connection, referral_id: int, change: ReferralUpdate) 
         referral_id,
         details={"from": current.status, "to": change.status},
     )
-    return dict(row._mapping)
+    return MovedReferral(**row._mapping)

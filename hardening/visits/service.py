@@ -12,6 +12,7 @@ from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, PermissionDeniedError, UserInputError
 from hardening.known import require_area
+from hardening.models import Result
 from hardening.security import access, audit
 from hardening.visits.markers_bridge import create_marker
 from hardening.visits.models import VisitInput
@@ -19,7 +20,7 @@ from hardening.visits.rescore import Status, after_visit
 
 
 @dataclass
-class RecordedVisit:
+class RecordedVisit(Result):
     visit_id: int
     area_id: str | None
     marker_id: int | None = None
@@ -28,16 +29,36 @@ class RecordedVisit:
     rescore: Status = "not_needed"  # the address's risk score: see visits/rescore.py
     rescored: int | None = None  # addresses re-scored
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "visit_id": self.visit_id,
-            "area_id": self.area_id,
-            "marker_id": self.marker_id,
-            "plan_id": self.plan_id,
-            "referral_ids": self.referral_ids,
-            "rescore": self.rescore,
-            "rescored": self.rescored,
-        }
+
+@dataclass(frozen=True)
+class Visit(Result):
+    """A visit as read (VISIT_COLUMNS, in that order)."""
+
+    visit_id: int
+    area_id: str | None
+    uprn: int
+    full_address: str | None
+    visited_on: date
+    team_org_id: str
+    team_user_ids: list[int]
+    subject_ref: str
+    subject_type: str
+    signs: list[str]
+    occupant_vulnerable: bool
+    calling_card: bool
+    outcome: str | None
+    intelligence_count: int
+    intelligence_grading: str | None
+
+
+@dataclass(frozen=True)
+class VisitDetail(Visit):
+    """One visit with what it put in place."""
+
+    kit: dict[str, int]
+    marker_ids: list[int] | None
+    plan_ids: list[int] | None
+    referrals: list[dict[str, Any]]  # referral_id, partner_org_id, service, status
 
 
 def _team_org(conn: Connection, user_ids: list[int]) -> str:
@@ -211,7 +232,7 @@ VISIT_COLUMNS = (
 )
 
 
-def get_visit(conn: Connection, visit_id: int, reason: str | None) -> dict[str, Any]:
+def get_visit(conn: Connection, visit_id: int, reason: str | None) -> VisitDetail:
     """One visit with its package; writes exactly one consultation row."""
     why = audit.reason_for(conn, reason)
     row = conn.execute(
@@ -234,7 +255,7 @@ def get_visit(conn: Connection, visit_id: int, reason: str | None) -> dict[str, 
     if row is None:
         raise NotFoundError(f"visit {visit_id} not found (or not yours to see)")
     audit.record(conn, "consultation", "visit", visit_id, justification=why)
-    return dict(row._mapping)
+    return VisitDetail(**row._mapping)
 
 
 def list_visits(
@@ -244,7 +265,7 @@ def list_visits(
     since: date | None = None,
     until: date | None = None,
     limit: int = 200,
-) -> list[dict[str, Any]]:
+) -> list[Visit]:
     """Visits the actor may see, newest first; one consultation row for the whole list."""
     why = audit.reason_for(conn, reason)
     if not 1 <= limit <= 5000:
@@ -268,4 +289,4 @@ def list_visits(
         justification=why,
         details={"count": len(rows), "area": area, "visit_ids": [r.visit_id for r in rows][:200]},
     )
-    return [dict(r._mapping) for r in rows]
+    return [Visit(**r._mapping) for r in rows]

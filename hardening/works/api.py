@@ -13,10 +13,11 @@ from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import Field
 
 from hardening.api.deps import ActorDep, ConnDep
-from hardening.api.models import MAX_ID, ApiModel, ErrorBody, IsoDate
+from hardening.api.models import ErrorBody
 from hardening.db.engine import Actor
 from hardening.errors import PermissionDeniedError
 from hardening.jobs.api import ACCEPTED, accepted
+from hardening.models import MAX_ID, InputModel, IsoDate
 from hardening.works import orders
 from hardening.works.recommend import recommend
 
@@ -32,7 +33,7 @@ router = APIRouter(
 OrderId = Annotated[int, Path(gt=0, le=MAX_ID)]
 
 
-class OrderCreate(ApiModel):
+class OrderCreate(InputModel):
     uprn: int = Field(gt=0, lt=10**12)
     measure_code: str = Field(pattern="^[a-z_]+$", max_length=50)
     priority: str | None = Field(default=None, pattern="^(emergency|urgent|routine|planned)$")
@@ -40,7 +41,7 @@ class OrderCreate(ApiModel):
     window_end: time | None = None
 
 
-class OrderChange(ApiModel):
+class OrderChange(InputModel):
     version: int = Field(ge=1)
     status: str = Field(pattern="^(approved|scheduled|in_progress|completed|no_access|cancelled)$")
     cost_pence: int | None = Field(default=None, ge=0)

@@ -8,6 +8,7 @@ and operatives.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
+from hardening.models import Result
 from hardening.works.orders import ESCALATION, OPEN, escalate_standing
 from hardening.works.problem import LOCAL_TZ
 
@@ -45,7 +47,30 @@ def sla_clock(due_at: datetime, created_at: datetime, now: datetime) -> tuple[st
     return f"{words} left", "due_soon" if left < total * DUE_SOON_SHARE else "ok"
 
 
-def queue(conn: Connection, provider: str, now: datetime | None = None) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class QueuedOrder(Result):
+    """An open order in the provider's queue, with its SLA clock."""
+
+    work_order_id: int
+    version: int
+    status: str
+    priority: str
+    measure_code: str
+    uprn: int
+    full_address: str | None
+    due_at: datetime
+    created_at: datetime
+    scheduled_start: datetime | None
+    operative_id: int | None
+    escalated_at: datetime | None
+    escalation_reason: str | None  # "alert" or none: never what the alert is
+    no_access_attempts: int
+    sla_clock: str  # "2 days 4 h left", "5 h overdue"
+    sla_state: str  # ok, due_soon or overdue
+    escalated: bool
+
+
+def queue(conn: Connection, provider: str, now: datetime | None = None) -> list[QueuedOrder]:
     """Open orders, most urgent clock first, with the address, the clock and the escalation.
     Alerts that already stand at an order's address escalate it first (orders.escalate_standing)."""
     now = now or datetime.now(UTC)
@@ -65,8 +90,8 @@ def queue(conn: Connection, provider: str, now: datetime | None = None) -> list[
     out = []
     for r in rows:
         clock, state = sla_clock(r["due_at"], r["created_at"], now)
-        out.append(dict(r) | {"sla_clock": clock, "sla_state": state,
-                              "escalated": r["escalated_at"] is not None})  # fmt: skip
+        out.append(QueuedOrder(**r, sla_clock=clock, sla_state=state,
+                               escalated=r["escalated_at"] is not None))  # fmt: skip
     return out
 
 

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import Connection
 
-from hardening.clikit import JsonOption, emit, info
-from hardening.db.engine import Actor, system_engine, transaction
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.errors import UserInputError
 from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.known import require_provider
-from hardening.settings import get_settings
 from hardening.works import orders, plan
 from hardening.works.recommend import recommend as recommend_measures
 
@@ -24,16 +19,6 @@ app = typer.Typer(help="Housing security works: measures, orders, schedules.", n
 
 Provider = Annotated[str, typer.Option(help="Housing provider org id (an unknown one is refused).")]
 Version = Annotated[int, typer.Option(min=1, help="The version you read (see `orders`).")]
-
-
-@contextmanager
-def _system() -> Iterator[Connection]:
-    engine = system_engine(get_settings())
-    try:
-        with transaction(engine, Actor.system()) as conn:
-            yield conn
-    finally:
-        engine.dispose()
 
 
 def _order_text(o: dict[str, Any]) -> str:
@@ -46,7 +31,7 @@ def _order_text(o: dict[str, Any]) -> str:
 @app.command()
 def recommend(provider: Provider, limit: int = 20, as_json: JsonOption = False) -> None:
     """Measures that would lower the provider's homes' risk most (block measures once)."""
-    with _system() as conn:
+    with system_connection() as conn:
         require_provider(conn, provider)
         items = recommend_measures(conn, provider, limit)
     emit(items, as_json, _recommendations_text)
@@ -73,7 +58,7 @@ def raise_order(
     as_json: JsonOption = False,
 ) -> None:
     """Raise one work order (or the provider's top N recommendations)."""
-    with _system() as conn:
+    with system_connection() as conn:
         require_provider(conn, provider)
         if from_recommendations:
             if not provider:
@@ -96,7 +81,7 @@ def list_orders(
     as_json: JsonOption = False,
 ) -> None:
     """Orders, most urgent SLA clock first."""
-    with _system() as conn:
+    with system_connection() as conn:
         require_provider(conn, provider)
         rows = orders.list_orders(conn, provider, status)
     emit(rows, as_json, lambda rs: "\n".join(_order_text(o) for o in rs) or "no orders")
@@ -110,7 +95,7 @@ def move(
     as_json: JsonOption = False,
 ) -> None:
     """Move an order along its life cycle (checked against the version you read)."""
-    with _system() as conn:
+    with system_connection() as conn:
         if to == "no_access":
             row = orders.no_access(conn, order, version)
         else:
@@ -126,7 +111,7 @@ def complete(
     as_json: JsonOption = False,
 ) -> None:
     """Complete an order: installs the measure and re-scores the addresses it protects."""
-    with _system() as conn:
+    with system_connection() as conn:
         row = orders.complete(conn, order, version, cost)
     emit(row, as_json, _order_text)
 
@@ -154,7 +139,7 @@ def schedule(
         queue_instead("works_schedule", job, as_json,
                       lambda conn: require_provider(conn, provider))  # fmt: skip
         return
-    with _system() as conn:
+    with system_connection() as conn:
         require_provider(conn, provider)
         result = plan.schedule(conn, provider, start.date(), days, seconds, commit, workers)
     for folder, suffix in ((csv_dir, "csv"), (ics_dir, "ics")):
