@@ -21,7 +21,7 @@ from hardening.addresses.match import match
 from hardening.addresses.parse import parse
 from hardening.errors import NotFoundError, UserInputError
 from hardening.markers.records import require_police, reviews_of
-from hardening.markers.settings import MarkerSettings
+from hardening.markers.settings import MarkerSettings, get_marker_settings
 from hardening.markers.street import street_listing
 from hardening.security import audit
 
@@ -231,7 +231,7 @@ def lookup(
 ) -> dict[str, Any]:
     """Look up by UPRN, by free text (matched) or by point; audited as one consultation."""
     why = audit.reason_for(conn, reason)
-    settings = settings or MarkerSettings()
+    settings = settings or get_marker_settings()
     point = _point(lon, lat, x, y)
     given = [name for name, v in (("uprn", uprn), ("q", q), ("point", point)) if v is not None]
     if len(given) != 1:
