@@ -10,14 +10,17 @@ up to --markers, issues a bearer token to the sample's control-room operator, st
 with uvicorn on loopback, and runs a closed-loop load at --concurrency for --seconds: each
 request a `GET /v1/lookup` by UPRN (or, for --text-share of them, by the address as text),
 with a reason. Reports latency percentiles, throughput and errors; then the look-up's one SQL
-statement alone (set the actor, run it, commit) as the reference, the in-process service call
-(statement + match + audit row), and whether the plan uses the GiST indexes. One JSON document.
+statement alone (set the actor, run it on its prepared generic plan as the service does,
+commit) as the reference, one connection at a time and again at --concurrency (the database's
+own speed under the same load), the in-process service call (statement + match + audit row),
+the 1-minute load average, and whether the plan uses the GiST indexes. One JSON document.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -38,7 +41,7 @@ from serving import free_port, start_api
 from hardening.addresses.api import router as match_router
 from hardening.api.app import create_app
 from hardening.db.engine import Actor, set_actor, transaction
-from hardening.markers.lookup import LOOKUP_SQL, lookup
+from hardening.markers.lookup import LOOKUP_SQL, lookup, run_lookup_sql
 from hardening.security.users import issue_token
 
 REASON = "benchmark: simulated call for service"
@@ -166,18 +169,20 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {f"p{p}": round(float(np.percentile(a, p)), 2) for p in (50, 95, 99)}
 
 
-def sql_reference(engine: Engine, actor: Actor, goals: list[dict[str, Any]], n: int) -> Any:
+def sql_reference(
+    engine: Engine, actor: Actor, goals: list[dict[str, Any]], n: int, first: int = 0
+) -> Any:
     """The look-up's statement alone, each in its own transaction as the actor."""
     now = datetime.now(UTC)
     times: list[float] = []
     with engine.connect() as conn:
-        for i in range(n):
+        for i in range(first, first + n):
             goal = goals[i % len(goals)]
             started = time.perf_counter()
             with conn.begin():
                 set_actor(conn, actor)
-                conn.execute(
-                    LOOKUP_SQL,
+                run_lookup_sql(
+                    conn,
                     {
                         "uprn": goal["uprn"],
                         "x": None,
@@ -191,9 +196,27 @@ def sql_reference(engine: Engine, actor: Actor, goals: list[dict[str, Any]], n: 
                         "limit": 100,
                         "near_m": 400.0,
                     },
-                ).one()
+                )
             times.append(time.perf_counter() - started)
     return times[n // 10 :]  # first tenth: warm-up (plans get prepared)
+
+
+def sql_reference_concurrent(
+    engine: Engine, actor: Actor, goals: list[dict[str, Any]], n: int, concurrency: int
+) -> list[float]:
+    """The same at the HTTP load's concurrency: what the database itself does when that many
+    look-ups share the machine (each worker on its own connection and goals)."""
+    results: list[list[float]] = [[] for _ in range(concurrency)]
+
+    def worker(w: int) -> None:
+        results[w] = list(sql_reference(engine, actor, goals, n, first=w * 997))
+
+    threads = [threading.Thread(target=worker, args=(w,)) for w in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [x for per in results for x in per]
 
 
 def service_reference(engine: Engine, actor: Actor, goals: list[dict[str, Any]], n: int) -> Any:
@@ -254,6 +277,7 @@ def main() -> None:
     args = parser.parse_args()
 
     engine = prepare(args.database, args.addresses, args.seed, args.reuse)
+    load_start = round(os.getloadavg()[0], 2)  # the machine's other work skews every figure
     markers = top_up_markers(engine, args.markers, args.seed)
     with transaction(engine, Actor.system()) as conn:
         actor = control_room_actor(conn)
@@ -273,6 +297,11 @@ def main() -> None:
         server.terminate()
         server.wait(timeout=30)
     sql_times = sql_reference(engine, actor, goals, args.sql_iterations)
+    sql_concurrent = percentiles(
+        sql_reference_concurrent(
+            engine, actor, goals, args.sql_iterations // args.concurrency, args.concurrency
+        )
+    )
     service_times = service_reference(engine, actor, goals, max(100, args.sql_iterations // 2))
     sql = percentiles(sql_times)
     report = {
@@ -285,7 +314,12 @@ def main() -> None:
         "http": http,
         "reference_raw_sql": {"latency_ms": sql, "iterations": len(sql_times)},
         "service_in_process": {"latency_ms": percentiles(service_times)},
+        "reference_raw_sql_at_concurrency": {"latency_ms": sql_concurrent},
         "p99_ratio_http_to_sql": round(http["latency_ms"]["p99"] / sql["p99"], 2),
+        "p99_ratio_http_to_sql_at_concurrency": round(
+            http["latency_ms"]["p99"] / sql_concurrent["p99"], 2
+        ),
+        "load_average_1m": {"start": load_start, "end": round(os.getloadavg()[0], 2)},
         "plan": plan_uses_indexes(engine, actor, goals[0]["uprn"]),
     }
     print(json.dumps(report, indent=2))

@@ -125,6 +125,33 @@ def test_by_point_with_a_radius(app_conn: Connection, town: Town) -> None:
     assert empty["address"] is None and empty["status"] == "none"
 
 
+def test_the_prepared_generic_plan_answers_as_a_planned_run(
+    app_conn: Connection, town: Town
+) -> None:
+    """From a connection's fifth look-up the statement runs on its prepared generic plan
+    (run_lookup_sql): by UPRN, by point and for nothing found, the answers stay the same."""
+    asks: list[dict[str, Any]] = [
+        {"uprn": town["flat1"]},
+        {"uprn": town["block"]},
+        {"x": BLOCK_XY[0] + 30, "y": BLOCK_XY[1] + 20, "radius_m": 5},
+        {"x": BLOCK_XY[0] + 3000, "y": BLOCK_XY[1], "radius_m": 10},
+    ]
+    first = [lookup(app_conn, reason=REASON, **ask) for ask in asks]
+    for _ in range(3):
+        again = [lookup(app_conn, reason=REASON, **ask) for ask in asks]
+        assert [a["markers"] for a in again] == [a["markers"] for a in first]
+        assert [a["address"] for a in again] == [a["address"] for a in first]
+        assert [a["status"] for a in again] == [a["status"] for a in first]
+    assert [first[0]["status"], first[-1]["status"]] == ["block_marker", "none"]
+    generic = app_conn.execute(
+        text(
+            "SELECT coalesce(max(generic_plans), 0) FROM pg_prepared_statements "
+            "WHERE statement LIKE '%marker_state(u.status%'"
+        )
+    ).scalar_one()
+    assert generic > 0
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

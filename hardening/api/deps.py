@@ -112,13 +112,13 @@ def db_connection(
 ) -> Iterator[Connection]:
     """One transaction per request, acting as the credential's user (the database checks it;
     a dead one is a 401): committed when the route returns, rolled back when it raises. The
-    request keeps who it is (`ActorDep`). Its audit rows are appended just before the commit
-    (`audit.deferred`)."""
+    request keeps who it is (`ActorDep`). Its audit rows are appended with the commit, in one
+    round trip (`audit.deferred`)."""
     with transaction(engine, NOBODY) as conn:
         found = _act(conn, credential)
         if isinstance(found, Actor):
             request.state.actor = found
-            with audit.deferred(conn):
+            with audit.deferred(conn, commit=True):
                 yield conn
             return
     raise AuthenticationError(found)  # after the commit that counted the wrong try

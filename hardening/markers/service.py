@@ -33,7 +33,7 @@ from hardening.markers.records import (
     require_police,
     reviews_of,
 )
-from hardening.markers.settings import MarkerSettings
+from hardening.markers.settings import MarkerSettings, get_marker_settings
 from hardening.security import access, audit
 
 
@@ -85,7 +85,7 @@ def create_marker(
     settings: MarkerSettings | None = None,
 ) -> Marker:
     """Put a marker on an address, or (scope 'block') on the block it is in or that it is."""
-    settings = settings or MarkerSettings()
+    settings = settings or get_marker_settings()
     today = today or date.today()
     if scope not in SCOPES:
         raise UserInputError(f"scope must be one of {', '.join(SCOPES)}")
@@ -194,7 +194,7 @@ def review_marker(
 ) -> Marker:
     """Retain the marker: a reason, a new review date (default: the configured period) and,
     for a marker that has expired, a new expiry date."""
-    settings = settings or MarkerSettings()
+    settings = settings or get_marker_settings()
     today = today or date.today()
     why = _reason(reason)
     _require_writer(conn)
