@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,11 +20,11 @@ from typer.testing import CliRunner
 from world import HOUSING_A, HOUSING_B, PLANNERS, POLICE, World
 
 from hardening.api.app import create_app
-from hardening.budget import milp
+from hardening.budget import lagrange, milp
 from hardening.budget.cli import budget_cmd  # noqa: F401  (registers `plan budget`)
 from hardening.budget.inputs import BudgetParams, read_budget
 from hardening.budget.plan import solve_budget
-from hardening.budget.problem import BudgetProblem, Choice, greedy
+from hardening.budget.problem import BudgetProblem, Choice, greedy, top_up, trim
 from hardening.budget.store import raise_plan, save_budget_plan
 from hardening.coverage.cli import plan_app
 from hardening.db.engine import Actor, set_actor, transaction
@@ -278,16 +279,17 @@ def tiny(seed: int) -> BudgetProblem:
     )  # fmt: skip
 
 
-def brute(pr: BudgetProblem) -> float:
-    best = 0.0
+def every_choice() -> Iterator[Choice]:
+    """Every choice of a `tiny` problem, within its budgets or not."""
     for cols in itertools.product([False, True], repeat=3):
         for p0, p1, p2 in itertools.product([-1, 0, 1], repeat=3):
             for b in (-1, 0):
                 pkg = np.array([p0, p1 if p1 < 0 else 2 + p1, p2 if p2 < 0 else 4 + p2, -1, -1])
-                c = Choice(np.array(cols), pkg, np.array([b]))
-                if pr.feasible(c):
-                    best = max(best, pr.value(c))
-    return best
+                yield Choice(np.array(cols), pkg, np.array([b]))
+
+
+def brute(pr: BudgetProblem) -> float:
+    return max(pr.value(c) for c in every_choice() if pr.feasible(c))
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -299,6 +301,36 @@ def test_milp_finds_the_brute_force_optimum(seed: int) -> None:
     assert pr.feasible(solved.choice)
     assert solved.objective == pytest.approx(brute(pr), abs=1e-9)
     assert solved.objective >= pr.value(g) - 1e-12
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_priced_budgets_merge_homes_exactly_and_bound_every_plan(seed: int) -> None:
+    """The priced problem (lagrange.py), its homes merged by the cameras that see them, has the
+    same maximum as brute force over every unmerged choice; its minimum over the prices bounds
+    the optimum, and its plan keeps to the budgets."""
+    pr = tiny(seed)
+    lag = lagrange.Lagrangian(pr, None)
+    rng = np.random.default_rng(seed)
+    for lam, mu in rng.random((4, 2)) * 0.2:
+        pi = np.array([lam + mu, lam])  # police is capped, the provider not
+        got = lag.price(float(lam), np.array([mu]), time.perf_counter() + 10)
+        best = max(pr.value(c) - float(pi @ pr.spent(c)) for c in every_choice())
+        assert got.bound == pytest.approx(best + lam * pr.total + mu * pr.caps[0], abs=1e-9)
+        assert pr.value(got.choice) - float(pi @ got.spent) == pytest.approx(best, abs=1e-9)
+    optimum = brute(pr)
+    relaxed = lagrange.bound_and_plan(pr, None, pr.empty(), time.perf_counter() + 10, 1e-4)
+    assert relaxed.bound >= optimum - 1e-9
+    assert pr.feasible(relaxed.choice) and pr.value(relaxed.choice) <= optimum + 1e-9
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_trim_keeps_to_the_budgets_and_top_up_only_adds(seed: int) -> None:
+    pr = tiny(seed)
+    for c in itertools.islice(every_choice(), seed, None, 17):
+        cut = trim(pr, c)
+        assert pr.feasible(cut)
+        more = top_up(pr, cut)
+        assert pr.feasible(more) and pr.value(more) >= pr.value(cut) - 1e-12
 
 
 # CLI and API on a committed copy of the town (they open their own connections).

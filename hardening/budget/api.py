@@ -64,10 +64,10 @@ def new_budget_plan(
     conn: ConnDep, request: Request, response: Response, body: BudgetPlanIn
 ) -> dict[str, Any]:
     """New cameras, camera repairs and housing works chosen together within the budgets
-    (MILP on HiGHS), with the baselines (cameras only, works only, greedy by value per pound)
-    and the plan valued at low and high effect sizes, as a job (202; follow its URL): its
-    result is the plan. Works are told per provider and package (counts under 10 withheld).
-    With `name` the plan is saved."""
+    (priced budgets, then a MILP, on HiGHS), with the baselines (cameras only, works only,
+    greedy by value per pound) and the plan valued at low and high effect sizes, as a job
+    (202; follow its URL): its result is the plan. Works are told per provider and package
+    (counts under 10 withheld). With `name` the plan is saved."""
     require_area(conn, body.area)
     params = params_of(body)
     checked_terms(conn, body.area, params)

@@ -1,8 +1,8 @@
-"""The budget plan from its inputs, with no database: baselines, the MILP, the uncertainty runs
-and the answer in words, a table and map points.
+"""The budget plan from its inputs, with no database: baselines, the solve (milp.py), the
+uncertainty runs and the answer in words, a table and map points.
 
-Baselines in the same run: cameras only and works only (the same MILP with the other lever
-shut) and greedy by value per pound. The full MILP starts from the best of them, so its
+Baselines in the same run: cameras only and works only (the same solve with the other lever
+shut) and greedy by value per pound. The full solve starts from the best of them, so its
 objective is at least each one's. The effects are priors: the plan is valued again with every
 effect size x low and x high, and re-solved at each, to say which choices would change.
 """

@@ -254,3 +254,117 @@ def greedy(problem: BudgetProblem, lever: str | None = None) -> Choice:
         else:
             choice.blk[int(pr.blk_block[i])] = i
     return choice
+
+
+def trim(problem: BudgetProblem, choice: Choice) -> Choice:
+    """The choice cut back within the total and every owner's cap: for each budget overspent,
+    what adds least per pound goes first (a home's package, a block's, or a camera at what it
+    alone sees) until the overspend is paid back."""
+    pr, out = problem, choice.copy()
+    for _ in range(len(pr.owners) + 2):
+        spent = pr.spent(out)
+        over: list[tuple[float, int | None]] = [(float(spent.sum()) - pr.total, None)]
+        over += [(float(spent[o] - pr.caps[o]), o) for o in range(len(pr.owners))]
+        excess, owner = max(over, key=lambda e: e[0])
+        if excess <= 1e-6:
+            break
+        seen_by = np.asarray(pr.cover[:, np.flatnonzero(out.cols)].sum(axis=1)).ravel()
+        has = out.pkg >= 0
+        pen = np.where(has, pr.pen[np.maximum(out.pkg, 0)], 0.0)
+        alone = np.where(seen_by == 1, pr.gcam - pen, 0.0)  # what a camera alone adds
+        cols = np.flatnonzero(out.cols)
+        homes, blocks = np.flatnonzero(has), np.flatnonzero(out.blk >= 0)
+        k, b = out.pkg[homes], out.blk[blocks]
+        loss = np.concatenate(
+            [pr.cover[:, cols].T @ alone, pr.v0[k] - (seen_by[homes] > 0) * pr.pen[k],
+             pr.blk_value[b]]
+        )  # fmt: skip
+        cost = np.concatenate([pr.col_cost[cols], pr.opt_cost[k], pr.blk_cost[b]])
+        payer = np.concatenate([pr.col_owner[cols], pr.opt_owner[k], pr.blk_owner[b]])
+        kind = np.repeat([0, 1, 2], [len(cols), len(homes), len(blocks)])
+        which = np.concatenate([cols, homes, blocks])
+        mine = np.flatnonzero((cost > 0) & ((payer == owner) if owner is not None else True))
+        mine = mine[np.argsort(loss[mine] / cost[mine], kind="stable")]
+        n_drop = int(np.searchsorted(np.cumsum(cost[mine]), excess - 1e-6)) + 1
+        for i in mine[:n_drop].tolist():
+            if kind[i] == 0:
+                out.cols[which[i]] = False
+            elif kind[i] == 1:
+                out.pkg[which[i]] = -1
+            else:
+                out.blk[which[i]] = -1
+    return out
+
+
+def top_up(
+    problem: BudgetProblem, choice: Choice, lever: str | None = None, worth: float = 0.0
+) -> Choice:
+    """A feasible choice with what its budgets leave spent: the camera adding most per pound
+    while one is affordable and adds more than `worth` per pound, then each home's and
+    block's best upgrade per pound in turn."""
+    pr, out = problem, choice.copy()
+    allowed, works = pr.lever_mask(lever) if lever else (np.ones(len(pr.col_cost), bool), True)
+    spent = pr.spent(out)
+    left_total, left = pr.total - float(spent.sum()), pr.caps - spent
+
+    while True:
+        seen = pr.covered(out.cols)
+        pen = np.where(out.pkg >= 0, pr.pen[np.maximum(out.pkg, 0)], 0.0)
+        gain = np.asarray(pr.cover.T @ np.where(seen, 0.0, pr.gcam - pen)).ravel()
+        ok = allowed & ~out.cols & (gain > 1e-12) & (gain >= worth * pr.col_cost)
+        ok &= pr.col_cost <= np.minimum(left_total, left[pr.col_owner]) + 1e-9
+        if not ok.any():
+            break
+        j = int(np.flatnonzero(ok)[np.argmax(gain[ok] / np.maximum(pr.col_cost[ok], 1e-9))])
+        out.cols[j] = True
+        left_total -= pr.col_cost[j]
+        left[pr.col_owner[j]] -= pr.col_cost[j]
+    if not works:
+        return out
+    seen = pr.covered(out.cols)
+    for _ in range(3):  # a home upgraded once may still gain from its next package
+        before = (out.pkg.copy(), out.blk.copy())
+        left_total = _upgrade(pr, out, seen, left_total, left)
+        if (out.pkg == before[0]).all() and (out.blk == before[1]).all():
+            break
+    return out
+
+
+def _upgrade(
+    pr: BudgetProblem, out: Choice, seen: NDArray[np.bool_], left_total: float, left: FloatArray
+) -> float:
+    """One pass of upgrades by value per pound, one per home and block, within what is left
+    (`left` spent in place); the total left after."""
+    cur = out.pkg[pr.opt_home]
+    pen = pr.pen * seen[pr.opt_home]
+    now = np.where(cur >= 0, pr.v0[np.maximum(cur, 0)] - pen[np.maximum(cur, 0)], 0.0)
+    add = pr.v0 - pen - now
+    extra = pr.opt_cost - np.where(cur >= 0, pr.opt_cost[np.maximum(cur, 0)], 0.0)
+    cur_b = out.blk[pr.blk_block]
+    add_b = pr.blk_value - np.where(cur_b >= 0, pr.blk_value[np.maximum(cur_b, 0)], 0.0)
+    extra_b = pr.blk_cost - np.where(cur_b >= 0, pr.blk_cost[np.maximum(cur_b, 0)], 0.0)
+    gains, costs = np.concatenate([add, add_b]), np.concatenate([extra, extra_b])
+    up = np.flatnonzero((gains > 1e-12) & (costs > 0))
+    if not len(up):
+        return left_total
+    cheapest = float(costs[up].min())
+    n_opt = len(pr.opt_home)
+    done: set[tuple[int, int]] = set()
+    for i in up[np.argsort(-gains[up] / costs[up], kind="stable")].tolist():
+        if left_total < cheapest - 1e-9:
+            break
+        home = i < n_opt
+        k = i if home else i - n_opt
+        where = (0, int(pr.opt_home[k])) if home else (1, int(pr.blk_block[k]))
+        owner = int(pr.opt_owner[k] if home else pr.blk_owner[k])
+        cost = float(costs[i])
+        if where in done or cost > min(left_total, left[owner]) + 1e-9:
+            continue
+        done.add(where)
+        left_total -= cost
+        left[owner] -= cost
+        if home:
+            out.pkg[where[1]] = k
+        else:
+            out.blk[where[1]] = k
+    return left_total
