@@ -19,6 +19,7 @@ from hardening.errors import HardeningError, UserInputError
 from hardening.reports.risk_fairness import risk_fairness
 from hardening.risk import explain as explaining
 from hardening.risk import layer
+from hardening.security import access
 from hardening.visits.options import form_options
 from ui.deck import (
     CompactDeck,
@@ -31,7 +32,6 @@ from ui.fairness import fairness_view
 from ui.labels import word
 from ui.session import as_actor, require_actor
 
-POLICE = {"control_room", "visit_team", "analyst", "admin"}
 BANDS = ("low", "medium", "high", "very_high")
 BAND_COLOUR = {
     "low": [110, 180, 110, 120],
@@ -44,9 +44,9 @@ PAD_DEG = 0.01  # streets this far beyond the outermost cells
 
 actor = require_actor()
 st.title("Address risk")
-police = bool(POLICE & set(actor.roles))
 with as_actor(actor) as conn:
     areas = form_options(conn).areas
+    police = access.may(conn, "app_reads_risk_factors")  # scores and factors, with a reason
 with st.sidebar:
     area = st.selectbox(
         "Area",

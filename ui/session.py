@@ -28,48 +28,38 @@ ACCESS_TTL_S = 60  # an agreement that ends (or a new one) shows in the menu wit
 
 @dataclass(frozen=True)
 class PageRule:
-    """A page and who may use it: a role among `roles` and, from the organisation's current
-    sharing agreement, a data class among `classes` (the rule its service functions and the
-    row-level security policies apply: `app_may(roles, class)`). No roles: everyone."""
+    """A page and who may use it: `may` is an SQL condition over the named access predicates
+    and role sets of sql/029 (the ones its service functions and the row-level security
+    policies call), asked of the database as the user. No condition: everyone."""
 
     slug: str  # its URL path ("" for the map, app.py's own page)
     script: str  # the file beside app.py ("" for the map)
     title: str  # the menu entry
-    roles: frozenset[str] = frozenset()
-    classes: frozenset[str] = frozenset()
-
-    def allows(self, roles: tuple[str, ...], classes: frozenset[str]) -> bool:
-        if not self.roles:
-            return True
-        return bool(self.roles & set(roles)) and bool(self.classes & classes)
-
-
-def _rule(slug: str, script: str, title: str, roles: str = "", classes: str = "") -> PageRule:
-    return PageRule(slug, script, title, frozenset(roles.split()), frozenset(classes.split()))
+    may: str = "true"
 
 
 # The one place that says who uses which page, in menu order (the map first).
 PAGES: Final[tuple[PageRule, ...]] = (
-    _rule("", "", "Map"),
-    # markers.records.require_police: police roles whose agreement covers markers
-    _rule("Control_room", "pages/2_Control_room.py", "Control room",
-          "control_room visit_team analyst admin", "markers"),
-    # risk_scores policy: the risk_band class; planners get aggregates on the Planning page
-    _rule("Risk", "pages/3_Risk.py", "Risk",
-          "control_room visit_team analyst admin housing", "risk_band"),
-    # coverage.data.planning_areas: planner, analyst, admin in their agreement's areas
-    _rule("Planning", "pages/4_Planning.py", "Planning",
-          "planner analyst admin", "sites aggregates_only"),
-    # visits.service.may_record: the visit team (and admins) with a visits agreement
-    _rule("Visits", "pages/5_Visits.py", "Visits", "visit_team admin", "visits"),
-    # referrals policies: police visit teams, analysts (to read) and admins in their areas;
-    # a partner (its visit workers) the referrals made to it. Not the control room.
-    _rule("Referrals", "pages/6_Referrals.py", "Referrals",
-          "visit_team analyst admin", "visits referrals"),
-    # reports.publish.published_kpi: app_may('{analyst,admin,visit_team}', 'visits')
-    _rule("KPI", "pages/7_KPI.py", "KPI", "analyst admin visit_team", "visits"),
-    # work orders and operatives policies: app_may('{housing}', 'works')
-    _rule("Housing_works", "pages/8_Housing_works.py", "Housing works", "housing", "works"),
+    PageRule("", "", "Map"),
+    # markers.records.require_police
+    PageRule("Control_room", "pages/2_Control_room.py", "Control room", "app_reads_markers()"),
+    # the risk_scores policy; planners get aggregates on the Planning page
+    PageRule("Risk", "pages/3_Risk.py", "Risk", "app_sees_scores()"),
+    # coverage.data.planning_areas
+    PageRule("Planning", "pages/4_Planning.py", "Planning",
+             "app_has_any_role(app_planning_roles())"
+             " AND app_classes() && '{sites,aggregates_only}'"),
+    # visits.service.may_record
+    PageRule("Visits", "pages/5_Visits.py", "Visits", "app_writes_visits()"),
+    # referrals policies: police case workers in their areas; a partner's visit workers the
+    # referrals made to it. Not the control room.
+    PageRule("Referrals", "pages/6_Referrals.py", "Referrals",
+             "app_has_any_role(app_casework_roles()) AND app_classes() && '{visits,referrals}'"),
+    # reports.publish.published_kpi
+    PageRule("KPI", "pages/7_KPI.py", "KPI", "app_may(app_casework_roles(), 'visits')"),
+    # work orders and operatives policies
+    PageRule("Housing_works", "pages/8_Housing_works.py", "Housing works",
+             "app_may('{housing}', 'works')"),
 )  # fmt: skip
 
 
@@ -135,22 +125,17 @@ def require_actor() -> Actor:
 
 
 @st.cache_data(ttl=ACCESS_TTL_S, show_spinner=False)
-def agreement_classes(actor: Actor) -> frozenset[str]:
-    """The data classes of the actor's organisation's current sharing agreements (none when
-    the database cannot say: the map alone is offered, and it says what is wrong)."""
+def usable_pages(actor: Actor) -> list[PageRule]:
+    """The pages this user may use, in menu order: the map, then what the database says their
+    roles and their organisation's current agreement allow (only the map when the database
+    cannot say: it says what is wrong)."""
+    checks = ", ".join(f"({page.may})" for page in PAGES)
     try:
         with as_actor(actor) as conn:
-            found = conn.execute(text("SELECT app_classes()")).scalar_one()
+            allowed = conn.execute(text(f"SELECT {checks}")).one()
     except HardeningError:
-        return frozenset()
-    return frozenset(found or ())
-
-
-def usable_pages(actor: Actor) -> list[PageRule]:
-    """The pages this user may use, in menu order: the map, then what their roles and their
-    organisation's agreement allow."""
-    classes = agreement_classes(actor)
-    return [page for page in PAGES if page.allows(actor.roles, classes)]
+        return [PAGES[0]]
+    return [page for page, ok in zip(PAGES, allowed, strict=True) if ok]
 
 
 @contextmanager
