@@ -11,7 +11,8 @@ deciles, stations, two years of incidents and intelligence, visits, installed me
 cameras. The SQL figure is `hardening.risk.scoring.score` end to end (work tables, every
 factor, scores and contributions written); the reference reads the same rows into arrays
 (fetch timed apart) and computes every factor and score with numpy + cKDTree, and the run
-checks both give the same scores. Prints one JSON document.
+checks both give the same scores and the same factor contributions (explanations). Prints one
+JSON document.
 """
 
 from __future__ import annotations
@@ -353,8 +354,9 @@ def fetch(conn: Connection) -> dict[str, Arr]:
     return out
 
 
-def reference(data: dict[str, Arr]) -> tuple[Arr, Arr]:
-    """Every factor and the score of every dwelling, in memory; returns (uprns, scores)."""
+def reference(data: dict[str, Arr]) -> tuple[Arr, Arr, dict[str, Arr]]:
+    """Every factor and the score of every dwelling, in memory; returns (uprns, scores,
+    contributions: each factor's rounded term per dwelling)."""
     p = DEFAULT_MODEL.params("addresses")
     u, e = data["units"], data["events"]
     uprn = u[:, 0].astype(np.int64)
@@ -424,9 +426,10 @@ def reference(data: dict[str, Arr]) -> tuple[Arr, Arr]:
         )
         f["protection_cctv"][near[inside]] = 1.0
     logit = np.full(len(uprn), DEFAULT_MODEL.intercept)
-    for name, values in f.items():
-        logit += np.round(DEFAULT_MODEL.coefficient(name) * values, 6)
-    return uprn, 100.0 / (1.0 + np.exp(-np.clip(logit, -LOGIT_CLAMP, LOGIT_CLAMP)))
+    terms = {name: np.round(DEFAULT_MODEL.coefficient(name) * v, 6) for name, v in f.items()}
+    for values in terms.values():
+        logit += values
+    return uprn, 100.0 / (1.0 + np.exp(-np.clip(logit, -LOGIT_CLAMP, LOGIT_CLAMP))), terms
 
 
 # -- the run ------------------------------------------------------------------------------------
@@ -466,7 +469,7 @@ def main() -> None:
         data = fetch(conn)
         fetch_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        uprns, ref_scores = reference(data)
+        uprns, ref_scores, ref_terms = reference(data)
         ref_seconds = time.perf_counter() - started
         stored: dict[int, float] = dict(
             conn.execute(
@@ -474,7 +477,18 @@ def main() -> None:
                 {"m": run.model_version},
             ).all()
         )
+        explained: dict[int, dict[str, float]] = dict(
+            conn.execute(
+                text("SELECT uprn, contributions FROM risk_explanations WHERE model_version = :m"),
+                {"m": run.model_version},
+            ).all()
+        )
     diff = float(np.max(np.abs(np.array([stored[int(u)] for u in uprns]) - ref_scores)))
+    # every factor's stored term (absent from the JSON: 0) against the reference's
+    terms_diff = max(
+        float(np.max(np.abs(np.array([explained[int(u)].get(n, 0.0) for u in uprns]) - v)))
+        for n, v in ref_terms.items()
+    )
     say("incremental re-scoring")
     times, sizes = [], []
     rng = np.random.default_rng(args.seed + 1)
@@ -511,6 +525,7 @@ def main() -> None:
         "sql_factors_only_s": round(factors_seconds, 2),
         "ratio_sql_factors_to_reference": round(factors_seconds / ref_seconds, 2),
         "max_score_difference": diff,
+        "max_contribution_difference": terms_diff,
         "bands": run.bands,
         "incremental_rescore_ms_median": round(1000 * statistics.median(times), 1),
         "incremental_rescore_ms_max": round(1000 * max(times), 1),

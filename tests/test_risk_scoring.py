@@ -94,6 +94,26 @@ def test_scoring_is_deterministic(app_conn: Connection) -> None:
     )
 
 
+def test_a_full_rescore_rewrites_only_the_explanations_that_changed(app_conn: Connection) -> None:
+    build_town(app_conn)
+    scoring.score(app_conn, "addresses", AREA, AS_OF)
+    where = "SELECT uprn, ctid::text, contributions FROM risk_explanations WHERE model_version = :m"
+    before = {int(u): (c, e) for u, c, e in app_conn.execute(text(where), {"m": M})}
+    install(app_conn, UPRN["D"], "spy_hole")
+    again = scoring.score(app_conn, "addresses", AREA, AS_OF)
+    after = {int(u): (c, e) for u, c, e in app_conn.execute(text(where), {"m": M})}
+    assert set(after) == set(before)
+    # D's explanation gained its door term and is a new row version; the others stayed put
+    assert (
+        after[UPRN["D"]][1]["protection_door"] < 0 and after[UPRN["D"]][0] != before[UPRN["D"]][0]
+    )
+    assert {u: v for u, v in after.items() if u != UPRN["D"]} == {
+        u: v for u, v in before.items() if u != UPRN["D"]
+    }
+    # every score names the run that computed it, changed or not
+    assert {at for _, _, at in scores(app_conn).values()} == {again.computed_at}
+
+
 def test_a_protective_measure_lowers_the_score(app_conn: Connection) -> None:
     build_town(app_conn)
     scoring.score(app_conn, "addresses", AREA, AS_OF)

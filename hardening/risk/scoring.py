@@ -21,6 +21,7 @@ from hardening.risk import factors as fx
 from hardening.risk.events import Selector
 from hardening.risk.model import LOGIT_CLAMP, Model, load
 from hardening.risk.worktables import (
+    SMALL,
     EventSpan,
     Units,
     UnitScope,
@@ -218,29 +219,10 @@ def write(
         f"s AS MATERIALIZED (SELECT c.*, 100.0 / (1 + exp(-greatest(least({logit}, :clamp), "
         "-:clamp))) AS score FROM c)"
     )
+    if units == "addresses" and store:
+        return _write_addresses(conn, head, band, contributions, upsert, binds)
     if not store:
         body = " "
-    elif units == "addresses":
-        body = (
-            ", ins AS (INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, "
-            f"area_id) SELECT s.unit_id, :m, s.score, {band}, :at, s.area_id FROM s "
-            + (
-                "ON CONFLICT (uprn, model_version) DO UPDATE SET score = EXCLUDED.score, "
-                "band = EXCLUDED.band, computed_at = EXCLUDED.computed_at, "
-                "area_id = EXCLUDED.area_id"
-                if upsert
-                else ""
-            )
-            + "), expl AS (INSERT INTO risk_explanations (uprn, model_version, contributions, "
-            f"area_id) SELECT s.unit_id, :m, {contributions}, s.area_id FROM s "
-            + (
-                "ON CONFLICT (uprn, model_version) DO UPDATE SET contributions = "
-                "EXCLUDED.contributions, area_id = EXCLUDED.area_id"
-                if upsert
-                else ""
-            )
-            + ") "
-        )
     else:
         body = (
             ", ins AS (INSERT INTO risk_postcode_scores (postcode, model_version, score, band, "
@@ -258,6 +240,75 @@ def write(
         )
     rows = conn.execute(text(head + body + f"SELECT {band}, count(*) FROM s GROUP BY 1"), binds)
     return {str(b): int(n) for b, n in rows}
+
+
+def _write_addresses(
+    conn: Connection,
+    head: str,
+    band: str,
+    contributions: str,
+    upsert: bool,
+    binds: dict[str, Any],
+) -> dict[str, int]:
+    """Scores and explanations of addresses from one work table (risk_s, in key order, so new
+    keys land at the primary keys' right edge): each row's score, band and JSON computed once.
+
+    Every score is written (its computed_at names this run), an explanation only when it
+    changed: a re-score of unchanged data rewrites no explanation, and the statement-level
+    checks of 027 see no rows."""
+    conn.execute(text("DROP TABLE IF EXISTS pg_temp.risk_s"))
+    conn.execute(
+        text(
+            f"CREATE TEMP TABLE risk_s ON COMMIT DROP AS {head} SELECT s.unit_id, s.area_id, "
+            f"s.score, {band} AS band, {contributions} AS contributions FROM s ORDER BY s.unit_id"
+        ),
+        binds,
+    )
+    bands = {
+        str(b): int(n)
+        for b, n in conn.execute(text("SELECT band, count(*) FROM risk_s GROUP BY 1"))
+    }
+    if sum(bands.values()) > SMALL:
+        # hash joins: the scores' statistics may be an empty table's (all deleted since), and
+        # a nested loop planned on them re-reads the whole table for every row
+        conn.execute(text("SET LOCAL enable_nestloop = off"))
+    # An update then an insert of the missing keys, not ON CONFLICT: that locks every existing
+    # row it meets, even one it leaves as it was. Writers of the model queue on `lock`.
+    key = "t.uprn = s.unit_id AND t.model_version = :m"
+    missing = f"WHERE NOT EXISTS (SELECT 1 FROM {{table}} t WHERE {key})"
+    if upsert:
+        conn.execute(
+            text(
+                "UPDATE risk_scores t SET score = s.score, band = s.band, computed_at = :at, "
+                f"area_id = s.area_id FROM risk_s s WHERE {key}"
+            ),
+            binds,
+        )
+        conn.execute(
+            text(
+                "UPDATE risk_explanations t SET contributions = s.contributions, "
+                f"area_id = s.area_id FROM risk_s s WHERE {key} AND (t.contributions, t.area_id) "
+                "IS DISTINCT FROM (s.contributions, s.area_id)"
+            ),
+            binds,
+        )
+    conn.execute(
+        text(
+            "INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, area_id) "
+            "SELECT s.unit_id, :m, s.score, s.band, :at, s.area_id FROM risk_s s "
+            + (missing.format(table="risk_scores") if upsert else "")
+        ),
+        binds,
+    )
+    conn.execute(
+        text(
+            "INSERT INTO risk_explanations (uprn, model_version, contributions, area_id) "
+            "SELECT s.unit_id, :m, s.contributions, s.area_id FROM risk_s s "
+            + (missing.format(table="risk_explanations") if upsert else "")
+        ),
+        binds,
+    )
+    return bands
 
 
 def record_run(conn: Connection, result: RunResult) -> int:
