@@ -37,6 +37,14 @@ def start_api(
     process = subprocess.Popen(
         [*command, "--no-access-log", *extra], env={**os.environ, **(env or {})}
     )
+    return wait_healthy(process, port, "the API", timeout_s)
+
+
+def wait_healthy(
+    process: subprocess.Popen[bytes], port: int, what: str, timeout_s: float
+) -> subprocess.Popen[bytes]:
+    """process once 127.0.0.1:port/healthz answers 200; SystemExit (and the process stopped)
+    if it exits or is not healthy within timeout_s."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         try:
@@ -45,7 +53,7 @@ def start_api(
         except httpx.HTTPError:
             pass
         if process.poll() is not None:
-            raise SystemExit("the API exited while starting")
+            raise SystemExit(f"{what} exited while starting")
         time.sleep(0.3)
     process.terminate()
-    raise SystemExit(f"the API did not become healthy within {timeout_s:g} s")
+    raise SystemExit(f"{what} did not become healthy within {timeout_s:g} s")

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 import numpy as np
+from serving import wait_healthy
 from sqlalchemy.engine import URL
 
 NOTE: Final = (
@@ -74,18 +75,7 @@ def start(
     command = [str(python), "-m", "uvicorn", "tipg.main:app", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--log-level", "warning", "--no-access-log"]
     process = subprocess.Popen(command, env=env, cwd=python.parent.parent)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                return process
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None:
-            raise SystemExit("tipg exited while starting")
-        time.sleep(0.3)
-    process.terminate()
-    raise SystemExit(f"tipg did not become healthy within {timeout_s:g} s")
+    return wait_healthy(process, port, "tipg", timeout_s)
 
 
 def _dsn(owner: URL) -> str:
