@@ -268,17 +268,17 @@ def address_density(
     counted = conn.execute(
         text(
             f"SELECT ix, iy, n FROM {source} WHERE ix BETWEEN :ix0 AND :ix1 "
-            f"AND iy BETWEEN :iy0 AND :iy1{inside} ORDER BY iy, ix LIMIT :limit"
+            f"AND iy BETWEEN :iy0 AND :iy1{inside} ORDER BY iy, ix"
         ),
-        {**params, "limit": MAX_FEATURES + 1},
+        params,
     ).all()
-    if len(counted) > MAX_FEATURES:
+    published = publish_grid({(ix, iy): n for ix, iy, n in counted}).cells
+    rows = [(ix, iy, n) for ix, iy, _ in counted if (n := published[(ix, iy)]) is not None]
+    if len(rows) > MAX_FEATURES:  # what would be sent, not what was counted
         raise UserInputError(
             f"more than {MAX_FEATURES} squares in the request: narrow the bbox or choose "
             "larger squares"
         )
-    published = publish_grid({(ix, iy): n for ix, iy, n in counted}).cells
-    rows = [(ix, iy, n) for ix, iy, _ in counted if (n := published[(ix, iy)]) is not None]
     if not rows:
         return []
     cells = np.array([(ix, iy) for ix, iy, _ in rows], dtype=np.float64)
