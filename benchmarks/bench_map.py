@@ -35,7 +35,7 @@ import httpx
 import numpy as np
 from PIL import Image
 from playwright.sync_api import Page, sync_playwright
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_match import actor_of, prepare, say
@@ -44,6 +44,7 @@ from serving import free_port
 from hardening import layers
 from hardening.db.engine import Actor, transaction
 from hardening.sample.spec import DEMO_PASSWORD
+from hardening.security.disclosure import publish_grid
 from hardening.security.users import set_password
 from hardening.settings import PROJECT_ROOT
 from hardening.tiles import mapdata
@@ -148,15 +149,44 @@ def bare_page_time(url: str, timeout_s: float) -> dict[str, float]:
             browser.close()
 
 
+def counted_map_layers(conn: Connection) -> layers.MapLayers:
+    """The reference: the map's data as it was first built (hardening.layers.map_layers, gone
+    since), every address counted into 250 m squares with their rings made in PostGIS, every
+    street, published as the map is."""
+    env = "ST_MakeEnvelope(ix * 250, iy * 250, (ix + 1) * 250, (iy + 1) * 250, 27700)"
+    rows = conn.execute(
+        text(
+            "SELECT ix, iy, n, ST_X(ST_Transform(ST_Centroid(e), 4326)) AS lon, "
+            "ST_Y(ST_Transform(ST_Centroid(e), 4326)) AS lat, "
+            "ST_AsGeoJSON(ST_Transform(e, 4326), 6)::json -> 'coordinates' -> 0 AS ring "
+            f"FROM address_grid_counts(250), LATERAL (SELECT {env} AS e) s ORDER BY iy, ix"
+        )
+    ).all()
+    published = publish_grid({(r.ix, r.iy): r.n for r in rows}).cells
+    density = [
+        layers.DensityCell(r.lon, r.lat, r.ix, r.iy, 250, n, r.ring)
+        for r in rows
+        if (n := published[(r.ix, r.iy)]) is not None
+    ]
+    return layers.MapLayers(
+        areas=layers.areas(conn, simplify_m=10),
+        roads=layers.roads(conn, simplify_m=2),
+        density=density,
+        stations=layers.stations(conn, areas_only=True),
+        cctv=layers.cctv_sites(conn, areas_only=True),
+        anpr=layers.anpr_sites(conn, areas_only=True),
+    )
+
+
 def data_load(engine: Engine, username: str) -> dict[str, Any]:
     """The map's data in-process: this path (pre-counted squares, main roads first) against
-    the old one (hardening.layers.map_layers: every address counted, every street)."""
+    the old one (`counted_map_layers`: every address counted, every street)."""
     actor = actor_of(engine, username)
     timed: dict[str, float] = {}
     loaders: list[tuple[str, Callable[[Connection], layers.MapLayers]]] = [
         ("new_main_roads", lambda c: mapdata.map_layers(c, 250, True)),
         ("new_all_streets", lambda c: mapdata.map_layers(c, 250, False)),
-        ("old_layers_map_layers", lambda c: layers.map_layers(c, 250, False)),
+        ("old_layers_map_layers", counted_map_layers),
     ]
     for name, load in loaders:
         with transaction(engine, actor) as conn:

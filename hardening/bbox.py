@@ -31,6 +31,12 @@ BBOX_BNG_SQL = (
 )
 
 
+def check_crs(crs: str) -> None:
+    """Refuses a bbox-crs other than CRS84 (under any of its names)."""
+    if crs.strip() not in CRS84_NAMES:
+        raise UserInputError(f"bbox-crs {crs!r} is not supported: give the bbox in {CRS84}")
+
+
 def _overlaps(x0: float, y0: float, x1: float, y1: float) -> bool:
     return x0 < GB_LON[1] and x1 > GB_LON[0] and y0 < GB_LAT[1] and y1 > GB_LAT[0]
 
@@ -46,8 +52,8 @@ class BBox:
 
     @classmethod
     def parse(cls, value: str, crs: str | None = None) -> BBox:
-        if crs is not None and crs.strip() not in CRS84_NAMES:
-            raise UserInputError(f"bbox-crs {crs!r} is not supported: give the bbox in {CRS84}")
+        if crs is not None:
+            check_crs(crs)
         parts = [p.strip() for p in value.split(",")]
         if len(parts) not in (4, 6):
             raise UserInputError(

@@ -15,13 +15,16 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any, Final, Protocol
 
+import numpy as np
 from sqlalchemy import Connection, text
 
 from hardening.bbox import BBOX_BNG_SQL, BBox
 from hardening.errors import UserInputError
 from hardening.features.collections import ANPR, CCTV
 from hardening.features.source import TableCollection, geojson_feature
+from hardening.geo import BNG, BNG_X, BNG_Y, WGS84, transformer
 from hardening.security.disclosure import publish_grid
+from hardening.tiles.grid import CELL_LADDER, BngBox
 
 MAIN_ROAD_CLASSES: Final = ("motorway", "trunk", "primary", "secondary", "tertiary")
 CELL_MIN_M: Final = 50
@@ -231,46 +234,66 @@ def anpr_sites(
 
 
 def address_density(
-    conn: Connection, cell_m: int = CELL_DEFAULT_M, bbox: BBox | None = None
+    conn: Connection, cell_m: int = CELL_DEFAULT_M, bbox: BBox | None = None, decimals: int = 6
 ) -> list[DensityCell]:
-    """Addresses counted per square of a BNG grid cell_m metres wide (floor division, so
-    squares line up with the national grid), after disclosure control: squares under 10
-    addresses are left out and the rest rounded to 5 (hardening.security.disclosure), so the
-    layer is an aggregate any signed-in user, planners included, may see."""
+    """Addresses per square of a BNG grid cell_m metres wide (floor division, so squares line
+    up with the national grid), after disclosure control: squares under 10 addresses are left
+    out and the rest rounded to 5, with secondary suppression (`publish_grid`), so the layer is
+    an aggregate any signed-in user, planners included, may see.
+
+    Squares are always counted whole, whatever part of them a bbox covers, so moving a bbox edge
+    cannot single out the homes on one side of it. Sizes of the tiles' ladder (CELL_LADDER) are
+    read from the pre-counted grid (sql/012); other sizes are counted from the addresses. Rings
+    and centres are transformed to lon/lat here, in bulk, to `decimals` of a degree."""
     if not (isinstance(cell_m, int) and CELL_MIN_M <= cell_m <= CELL_MAX_M):
         raise UserInputError(f"cell must be a whole number of metres in {CELL_MIN_M}..{CELL_MAX_M}")
-    params: dict[str, Any] = {"cell": cell_m}
-    within = "NULL::geometry"
     if bbox is not None and bbox.clipped is None:
         return []
-    if bbox is not None:
-        within = BBOX_BNG_SQL
+    box = bbox.bng_box() if bbox is not None else BngBox(BNG_X[0], BNG_Y[0], BNG_X[1], BNG_Y[1])
+    ix0, iy0 = math.floor(box.x0 / cell_m), math.floor(box.y0 / cell_m)
+    ix1, iy1 = math.floor(box.x1 / cell_m), math.floor(box.y1 / cell_m)
+    params: dict[str, Any] = {"c": cell_m, "ix0": ix0, "iy0": iy0, "ix1": ix1, "iy1": iy1}
+    # The squares' BNG corners, computed here (psycopg sends small numbers as smallint).
+    params |= {"x0": ix0 * cell_m, "y0": iy0 * cell_m}
+    params |= {"x1": (ix1 + 1) * cell_m, "y1": (iy1 + 1) * cell_m}
+    if cell_m in CELL_LADDER:
+        source = "address_cell_counts(:c, :x0, :y0, :x1 - 1, :y1 - 1)"
+    else:
+        source = "address_grid_counts(:c, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 27700))"
+    inside = ""
+    if bbox is not None:  # the squares the box itself touches, not just its BNG rectangle
+        square = "ST_MakeEnvelope(ix * :c, iy * :c, (ix + 1) * :c, (iy + 1) * :c, 27700)"
+        inside = f" AND ST_Intersects({square}, {BBOX_BNG_SQL})"
         params.update(bbox.sql_params())
-    env = "ST_MakeEnvelope(ix * :cell, iy * :cell, (ix + 1) * :cell, (iy + 1) * :cell, 27700)"
-    rows = _fetch(
-        conn,
-        f"SELECT ix, iy, n, {_LON.format(g='c')} AS lon, {_LAT.format(g='c')} AS lat,"
-        f" {_coords('env')} -> 0 AS ring"
-        f" FROM address_grid_counts(:cell, {within}),"
-        f" LATERAL (SELECT {env} AS env) e, LATERAL (SELECT ST_Centroid(env) AS c) m"
-        " ORDER BY iy, ix",
+    counted = conn.execute(
+        text(
+            f"SELECT ix, iy, n FROM {source} WHERE ix BETWEEN :ix0 AND :ix1 "
+            f"AND iy BETWEEN :iy0 AND :iy1{inside} ORDER BY iy, ix"
+        ),
         params,
-        "grid cells",
-    )
-    published = publish_grid({(row["ix"], row["iy"]): row["n"] for row in rows}).cells
-    return [
-        DensityCell(
-            cell_m=cell_m,
-            ix=row["ix"],
-            iy=row["iy"],
-            count=count,
-            lon=row["lon"],
-            lat=row["lat"],
-            ring=row["ring"],
+    ).all()
+    published = publish_grid({(ix, iy): n for ix, iy, n in counted}).cells
+    rows = [(ix, iy, n) for ix, iy, _ in counted if (n := published[(ix, iy)]) is not None]
+    if len(rows) > MAX_FEATURES:  # what would be sent, not what was counted
+        raise UserInputError(
+            f"more than {MAX_FEATURES} squares in the request: narrow the bbox or choose "
+            "larger squares"
         )
-        for row in rows
-        if (count := published[(row["ix"], row["iy"])]) is not None
-    ]
+    if not rows:
+        return []
+    cells = np.array([(ix, iy) for ix, iy, _ in rows], dtype=np.float64)
+    # Corners (0,0) (1,0) (1,1) (0,1) (counter-clockwise, as RFC 7946 asks) and the centre.
+    offsets = np.array([(0, 0), (1, 0), (1, 1), (0, 1), (0.5, 0.5)])
+    points = (cells[:, None, :] + offsets[None, :, :]) * cell_m
+    lon, lat = transformer(BNG, WGS84).transform(points[..., 0].ravel(), points[..., 1].ravel())
+    coords = np.round(np.stack([lon, lat], axis=-1).reshape(len(rows), 5, 2), decimals)
+    rings = coords[:, [0, 1, 2, 3, 0], :].tolist()
+    centres = coords[:, 4, :].tolist()
+    return [
+        DensityCell(lon=centre[0], lat=centre[1], ix=int(ix), iy=int(iy), cell_m=cell_m,
+                    count=int(n), ring=ring)
+        for (ix, iy, n), ring, centre in zip(rows, rings, centres, strict=True)
+    ]  # fmt: skip
 
 
 def roads(
@@ -322,7 +345,7 @@ def _check_tolerance(simplify_m: float) -> None:
 
 @dataclass(frozen=True)
 class MapLayers:
-    """Everything the main map draws, as one user may see it."""
+    """Everything the main map draws, as one user may see it (`tiles.mapdata.map_layers`)."""
 
     areas: list[Area]
     roads: list[Road]
@@ -330,14 +353,3 @@ class MapLayers:
     stations: list[Station]
     cctv: list[CctvSite]
     anpr: list[AnprSite]
-
-
-def map_layers(conn: Connection, cell_m: int, main_roads_only: bool) -> MapLayers:
-    return MapLayers(
-        areas=areas(conn, simplify_m=10),
-        roads=roads(conn, main_only=main_roads_only, simplify_m=2),
-        density=address_density(conn, cell_m),
-        stations=stations(conn, areas_only=True),
-        cctv=cctv_sites(conn, areas_only=True),
-        anpr=anpr_sites(conn, areas_only=True),
-    )

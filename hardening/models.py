@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import date, time
-from typing import TYPE_CHECKING, Annotated, Any, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationInfo, field_validator
 
@@ -48,3 +48,17 @@ class Result:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(cast("DataclassInstance", self))
+
+
+class Feature(BaseModel):
+    """A GeoJSON Feature in WGS84, as `/v1/layers` answers it (OGC items add their `id`:
+    `hardening.ogc.models.OgcFeature`)."""
+
+    type: Literal["Feature"] = "Feature"
+    geometry: dict[str, Any]
+    properties: dict[str, Any]
+
+
+class FeatureCollection(BaseModel):
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[Feature]

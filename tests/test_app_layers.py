@@ -20,12 +20,12 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import Connection, Engine, text
 
+from hardening import layers
 from hardening.bbox import BBox
 from hardening.db.engine import Actor, set_actor, transaction
 from hardening.errors import UserInputError
 from hardening.geo import point_ewkt, to_bng, to_lon_lat
 from hardening.layers import (
-    MAX_FEATURES,
     address_density,
     anpr_sites,
     areas,
@@ -474,17 +474,25 @@ def test_cell_size_out_of_range_is_refused(app_conn: Connection, cell_m: int) ->
         address_density(app_conn, cell_m)
 
 
-def test_too_many_features_is_a_user_error(app_conn: Connection) -> None:
-    # One address in each of MAX_FEATURES + 1 cells of 50 m (rows of 500 cells).
+def test_too_many_features_is_a_user_error(
+    app_conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The limit is on the squares sent, after disclosure control (the map's 50 m squares of a
+    # large town count many more squares than they publish): 3 published squares of 50 m, 10
+    # addresses each, against a limit of 2; 30 single addresses elsewhere are withheld.
     app_conn.execute(
         text(
             "INSERT INTO addresses (uprn, full_address, property_type, geom) "
             "SELECT :base + i, 'x ' || i, 'house', ST_SetSRID(ST_MakePoint("
-            "200000 + 50 * (i % 500), 400000 + 50 * (i / 500)), 27700) "
-            "FROM generate_series(0, :n) AS i"
+            "CASE WHEN i < 30 THEN 200000 + 500 * (i / 10) + i % 10 ELSE 210000 + 500 * i END, "
+            "CASE WHEN i < 30 THEN 400000 + 500 * (i / 10) ELSE 410000 END), 27700) "
+            "FROM generate_series(0, 59) AS i"
         ),
-        {"base": UPRN_BASE + 100_000, "n": MAX_FEATURES},
+        {"base": UPRN_BASE + 100_000},
     )
-    with pytest.raises(UserInputError, match="more than"):
-        address_density(app_conn, 50)
-    assert len(address_density(app_conn, 5000)) > 0  # 10,000 a square: published
+    there = BBox(*to_lon_lat(195_000, 395_000), *to_lon_lat(245_000, 415_000))
+    monkeypatch.setattr(layers, "MAX_FEATURES", 3)
+    assert [c.count for c in address_density(app_conn, 50, there)] == [10, 10, 10]
+    monkeypatch.setattr(layers, "MAX_FEATURES", 2)
+    with pytest.raises(UserInputError, match="more than 2 squares"):
+        address_density(app_conn, 50, there)

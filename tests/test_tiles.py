@@ -17,12 +17,12 @@ from sqlalchemy import Connection, text
 
 from hardening import layers
 from hardening.db.engine import Actor, set_actor
-from hardening.errors import NotFoundError, UserInputError
+from hardening.errors import NotFoundError
 from hardening.geo import point_ewkt, to_lon_lat
+from hardening.security.disclosure import publish_grid
 from hardening.tiles import mapdata
 from hardening.tiles.grid import BngBox, TileId, tile_for
 from hardening.tiles.keys import key_ranges, morton
-from hardening.tiles.mapdata import address_squares
 from hardening.tiles.service import render
 
 AREA = "test-tiles"
@@ -239,21 +239,19 @@ def test_squares_follow_inserts_moves_and_deletes(owner_conn: Connection) -> Non
 
 
 def test_map_squares_are_the_counted_density(app_conn: Connection) -> None:
-    """The Streamlit map's squares come from the pre-counted grid; they must be exactly what
-    hardening.layers shows by counting every address (publish_grid included)."""
+    """Square sizes of the ladder are read from the pre-counted grid, others are counted: either
+    way the squares are exactly what counting every address gives (publish_grid included)."""
     add_area(app_conn)
     x, y = CLUSTER
     add_homes(app_conn, [(x + 1 + i, y + 1) for i in range(23)])
     add_homes(app_conn, [(x + 260 + i, y + 1) for i in range(12)])
     add_homes(app_conn, [(x + 1 + i, y + 260) for i in range(3)])
-    for cell in (250, 1000):
-        fast = {(c.ix, c.iy): c for c in address_squares(app_conn, cell)}
-        slow = {(c.ix, c.iy): c for c in layers.address_density(app_conn, cell)}
-        assert {k: c.count for k, c in fast.items()} == {k: c.count for k, c in slow.items()}
-        for key, square in fast.items():
-            assert square.ring[0] == pytest.approx(slow[key].ring[0], abs=2e-5)
-    with pytest.raises(UserInputError):
-        address_squares(app_conn, 100)
+    for cell in (100, 250, 1000):
+        raw = app_conn.execute(text("SELECT ix, iy, n FROM address_grid_counts(:c)"), {"c": cell})
+        counted = publish_grid({(ix, iy): n for ix, iy, n in raw}).cells
+        shown = {(c.ix, c.iy): c.count for c in layers.address_density(app_conn, cell)}
+        assert shown == {k: n for k, n in counted.items() if n is not None}
+    assert shown[(math.floor(x / 1000), math.floor(y / 1000))] == 40  # the 38 homes, published
 
 
 def test_a_large_town_starts_with_larger_squares(

@@ -5,29 +5,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 
 from hardening import layers
+from hardening.api.bbox import BBoxDep
 from hardening.api.deps import ConnDep
-from hardening.api.models import ErrorBody, FeatureCollection, GeoJSONResponse
-from hardening.bbox import BBox
+from hardening.api.models import ErrorBody, GeoJSONResponse
+from hardening.models import FeatureCollection
 
-
-def bbox_param(
-    bbox: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="minlon,minlat,maxlon,maxlat in WGS84; only features that intersect it "
-            "(a box partly outside Great Britain is clipped to it)",
-            examples=["-3.26,54.09,-3.18,54.15"],
-        ),
-    ] = None,
-) -> BBox | None:
-    return BBox.parse(bbox) if bbox is not None else None
-
-
-BBoxDep = Annotated[BBox | None, Depends(bbox_param)]
 IncludeRemoved = Annotated[
     bool, Query(description="Also list sites whose camera has been removed.")
 ]

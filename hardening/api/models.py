@@ -9,12 +9,11 @@ from typing import Any, Final, Literal
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from hardening.models import MAX_ID, InputModel, IsoDate, IsoTime
+from hardening.models import MAX_ID, IsoDate, IsoTime
 
 # Shapes shared with the capabilities live in hardening.models (capabilities never import the
-# API). `ApiModel` is budget/api.py's old name for InputModel: drop it when that router moves.
-ApiModel = InputModel
-__all__ = ["MAX_ID", "ApiModel", "IsoDate", "IsoTime"]  # re-exported for the routers
+# API); these are re-exported for the routers.
+__all__ = ["MAX_ID", "IsoDate", "IsoTime"]
 
 
 class ErrorBody(BaseModel):
@@ -29,22 +28,11 @@ class ErrorBody(BaseModel):
     )
 
 
-class Feature(BaseModel):
-    type: Literal["Feature"] = "Feature"
-    geometry: dict[str, Any]
-    properties: dict[str, Any]
-
-
 GEOJSON: Final = "application/geo+json"
 
 
 class GeoJSONResponse(JSONResponse):
     media_type = GEOJSON
-
-
-class FeatureCollection(BaseModel):
-    type: Literal["FeatureCollection"] = "FeatureCollection"
-    features: list[Feature]
 
 
 class MigrationState(BaseModel):

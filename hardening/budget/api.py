@@ -10,23 +10,24 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import Field, StringConstraints
 
 from hardening.api.deps import ConnDep
-from hardening.api.models import MAX_ID, ApiModel
+from hardening.api.models import MAX_ID
 from hardening.budget.inputs import BudgetParams, checked_terms
 from hardening.budget.store import raise_plan
 from hardening.jobs.api import ACCEPTED, accepted
 from hardening.known import require_area
+from hardening.models import InputModel
 
 router = APIRouter(tags=["coverage"])
 Key = Annotated[str, StringConstraints(pattern="^[a-z0-9_-]{1,60}$")]
 Pounds = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 
 
-class Amount(ApiModel):
+class Amount(InputModel):
     name: Key = Field(description="An owner (organisation id, or 'police') or a cost's key.")
     pounds: Pounds
 
 
-class BudgetPlanIn(ApiModel):
+class BudgetPlanIn(InputModel):
     area: str = Field(pattern="^[a-z0-9-]+$")
     budget: float = Field(gt=0, le=1e9, allow_inf_nan=False, description="Pounds, all owners.")
     owner_budgets: list[Amount] = Field(

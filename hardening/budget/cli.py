@@ -11,14 +11,12 @@ import typer
 from hardening.budget.inputs import BudgetParams, read_budget
 from hardening.budget.plan import solve_budget
 from hardening.budget.store import name_places, raise_plan, save_budget_plan
-from hardening.clikit import JsonOption, emit, info
+from hardening.clikit import JsonOption, emit, info, system_connection
 from hardening.coverage.cli import plan_app
 from hardening.coverage.summary import money
-from hardening.db.engine import Actor, system_engine, transaction
 from hardening.errors import UserInputError
 from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.known import require_area
-from hardening.settings import get_settings
 
 
 def pairs(values: list[str] | None, what: str) -> tuple[tuple[str, float], ...]:
@@ -107,12 +105,11 @@ def budget_cmd(
         job = {"area": area, "name": save, **asdict(params)}
         queue_instead("budget_plan", job, as_json, lambda conn: require_area(conn, area))
         return
-    engine = system_engine(get_settings())
-    with transaction(engine, Actor.system()) as conn:
+    with system_connection() as conn:
         inputs = read_budget(conn, area, params)
     info(f"{len(inputs.homes):,} scored homes; solving (up to {time_limit:g} s a solve)")
     result = solve_budget(inputs, params)
-    with transaction(engine, Actor.system()) as conn:
+    with system_connection() as conn:
         name_places(conn, result.doc)
         if save:
             result.doc["plan_id"] = save_budget_plan(conn, save, result, asdict(params))
@@ -124,7 +121,7 @@ def budget_cmd(
 @plan_app.command("raise")
 def raise_cmd(plan_id: int, as_json: JsonOption = False) -> None:
     """Raise a saved budget plan: its cameras as a siting plan, its works as work orders."""
-    with transaction(system_engine(get_settings()), Actor.system()) as conn:
+    with system_connection() as conn:
         result = raise_plan(conn, plan_id)
     emit(
         result,

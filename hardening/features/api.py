@@ -11,9 +11,9 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import FileResponse
 from starlette.background import BackgroundTask
 
+from hardening.api.bbox import BBoxDep
 from hardening.api.deps import ConnDep
 from hardening.api.models import ErrorBody
-from hardening.bbox import BBox
 from hardening.errors import NotFoundError
 from hardening.features.collections import REGISTRY
 from hardening.features.export import FORMATS, ExportFormat, export, format_spec
@@ -42,11 +42,8 @@ router = APIRouter(
 def get_export(
     conn: ConnDep,
     collection: Annotated[str, Path(max_length=64, description="A collection id (see /ogc)")],
+    box: BBoxDep,
     fmt: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.gpkg,
-    bbox: Annotated[
-        str | None,
-        Query(max_length=200, description="minlon,minlat,maxlon,maxlat (WGS84)"),
-    ] = None,
     reason: Annotated[
         str | None,
         Query(
@@ -58,7 +55,6 @@ def get_export(
     security applies: the file holds what the caller may see, nothing more."""
     if collection not in REGISTRY:
         raise NotFoundError(f"no collection {collection!r}")
-    box = BBox.parse(bbox) if bbox is not None else None
     spec = format_spec(fmt.value)
     folder = FilePath(tempfile.mkdtemp(prefix="hardening-export-"))
     try:

@@ -7,26 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from sqlalchemy import Connection, text
 
 from hardening.bbox import BBox
-from hardening.clikit import JsonOption, emit
-from hardening.db.engine import Actor, system_engine, transaction
-from hardening.errors import NotFoundError
+from hardening.clikit import JsonOption, emit, system_engine_scope
+from hardening.db.engine import Actor, transaction
 from hardening.features.collections import REGISTRY
 from hardening.features.export import ExportFormat, ExportResult, export
-from hardening.settings import get_settings
-
-
-def actor_for(conn: Connection, username: str) -> Actor:
-    """The actor a user's requests run as (read by the system actor on the server)."""
-    row = conn.execute(
-        text("SELECT user_id, org_id, roles, username FROM users WHERE username = :u AND active"),
-        {"u": username},
-    ).first()
-    if row is None:
-        raise NotFoundError(f"unknown or inactive user {username!r}")
-    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), str(row.username))
+from hardening.security.users import actor_for
 
 
 def run_export(
@@ -37,17 +24,14 @@ def run_export(
     as_user: str | None = None,
     reason: str | None = None,
 ) -> ExportResult:
-    engine = system_engine(get_settings())
-    try:
+    box = BBox.parse(bbox) if bbox is not None else None
+    with system_engine_scope() as engine:
         actor = Actor.system()
         if as_user is not None:
             with transaction(engine, Actor.system()) as conn:
                 actor = actor_for(conn, as_user)
-        box = BBox.parse(bbox) if bbox is not None else None
         with transaction(engine, actor) as conn:
             return export(conn, collection, fmt, out, box, reason)
-    finally:
-        engine.dispose()
 
 
 def register(app: typer.Typer) -> None:

@@ -56,12 +56,10 @@ class TileSpec:
     audited: bool = True  # False: tiles of an audited collection need no reason
 
 
-def geojson_feature(
-    geometry: dict[str, Any], properties: dict[str, Any], fid: Any = None
-) -> dict[str, Any]:
-    """A GeoJSON Feature built in Python (`TableCollection` builds the same shape in SQL)."""
-    head: dict[str, Any] = {"type": "Feature"} | ({} if fid is None else {"id": fid})
-    return head | {"geometry": geometry, "properties": properties}
+def geojson_feature(geometry: dict[str, Any], properties: dict[str, Any]) -> dict[str, Any]:
+    """A GeoJSON Feature built in Python (`TableCollection` builds the same shape, with its
+    `id`, in SQL, so a page of OGC items is one query and no Python object per feature)."""
+    return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 
 @dataclass

@@ -21,9 +21,10 @@ from typing import Annotated, Any, Final
 from fastapi import APIRouter, Header, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 
+from hardening.api.bbox import BBoxDep
 from hardening.api.deps import ConnDep
 from hardening.api.models import GEOJSON, ErrorBody, GeoJSONResponse
-from hardening.bbox import CRS84, BBox
+from hardening.bbox import CRS84
 from hardening.errors import UserInputError
 from hardening.features.collections import extent, readable, readable_one
 from hardening.features.source import TableCollection
@@ -216,14 +217,7 @@ def items(
     request: Request,
     conn: ConnDep,
     collection_id: CollectionId,
-    bbox: Annotated[
-        str | None,
-        Query(
-            max_length=200,
-            description="minlon,minlat,maxlon,maxlat in WGS84 (CRS84); features intersecting it",
-        ),
-    ] = None,
-    bbox_crs: Annotated[str | None, Query(alias="bbox-crs", max_length=100)] = None,
+    box: BBoxDep,
     limit: Annotated[
         int | None,
         Query(
@@ -246,9 +240,6 @@ def items(
     settings = _settings(request)
     page_size = min(_integer(limit, settings.default_limit, 1, "limit"), settings.max_limit)
     skip = _integer(offset, 0, 0, "offset")
-    box = BBox.parse(bbox, bbox_crs) if bbox is not None else None
-    if bbox is None and bbox_crs is not None:
-        BBox.parse("-9,49.5,2.5,61.5", bbox_crs)  # checks the CRS alone
     source = readable_one(conn, collection_id)
     page = source.page(conn, box, page_size, skip, settings.count_cap, reason or x_reason)
     returned = len(page.features)

@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from hardening.models import Feature, FeatureCollection
+
 
 class Link(BaseModel):
     href: str
@@ -49,18 +51,17 @@ class Collections(BaseModel):
     collections: list[CollectionInfo]
 
 
-class OgcFeature(BaseModel):
+class OgcFeature(Feature):
+    """The API's GeoJSON Feature with the OGC `id` (and a null geometry allowed)."""
+
     model_config = ConfigDict(extra="allow")
 
-    type: Literal["Feature"] = "Feature"
     id: int | str
-    geometry: dict[str, Any] | None
-    properties: dict[str, Any]
+    geometry: dict[str, Any] | None  # type: ignore[assignment]
 
 
-class OgcFeatureCollection(BaseModel):
-    type: Literal["FeatureCollection"] = "FeatureCollection"
-    features: list[OgcFeature]
+class OgcFeatureCollection(FeatureCollection):
+    features: list[OgcFeature]  # type: ignore[assignment]
     numberMatched: int | None = Field(
         default=None, description="Exact; left out when above the server's count cap."
     )

@@ -10,8 +10,8 @@ import typer
 from hardening.clikit import JsonOption, emit, system_engine_scope
 from hardening.db.engine import Actor, transaction
 from hardening.errors import UserInputError
-from hardening.features.cli import actor_for
 from hardening.qgisproject.project import AUTHCFG, build, check_authcfg, check_server, layers
+from hardening.security.users import actor_for
 
 
 def write_project(username: str, server: str, out: Path, authcfg: str = AUTHCFG) -> list[str]:

@@ -26,6 +26,18 @@ MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_BYTES = 72  # bcrypt reads no further
 
 
+def actor_for(conn: Connection, username: str) -> Actor:
+    """The actor a user's requests run as (read by the system actor, for commands that act as
+    a named user)."""
+    row = conn.execute(
+        text("SELECT user_id, org_id, roles, username FROM users WHERE username = :u AND active"),
+        {"u": username},
+    ).first()
+    if row is None:
+        raise NotFoundError(f"unknown or inactive user {username!r}")
+    return Actor(int(row.user_id), str(row.org_id), tuple(row.roles), str(row.username))
+
+
 @dataclass(frozen=True)
 class IssuedToken:
     token: str
