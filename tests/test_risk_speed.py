@@ -1,6 +1,7 @@
 """What the faster full run changed, on the hand-built street: the kernels computed in numpy give
-the SQL's values, a re-run replaces scores in place and drops what is no longer scored, and the
-per-statement reference checks of migration 027 refuse what the foreign keys refused."""
+the SQL's values, a re-run replaces scores in place and drops what is no longer scored (in its
+area only), and the per-statement reference checks of migration 027 refuse what the foreign keys
+refused."""
 
 from __future__ import annotations
 
@@ -133,3 +134,29 @@ def test_references_are_checked_as_the_foreign_keys_did(app_conn: Connection) ->
     ).scalar_one()
     assert left == 0
     app_conn.execute(text("DELETE FROM addresses WHERE uprn = :u"), {"u": home})  # now allowed
+
+
+def test_a_run_of_one_area_keeps_the_scores_of_another(app_conn: Connection) -> None:
+    build_town(app_conn)
+    scoring.score(app_conn, "addresses", AREA, AS_OF)
+    moved = UPRN[DWELLINGS[0]]
+    app_conn.execute(
+        text(
+            "INSERT INTO areas VALUES ('elsewhere', 'Elsewhere', "
+            "ST_Multi(ST_MakeEnvelope(0, 0, 100, 100, 27700)))"
+        )
+    )
+    for table in ("addresses", "risk_scores"):
+        app_conn.execute(
+            text(f"UPDATE {table} SET area_id = 'elsewhere' WHERE uprn = :u"), {"u": moved}
+        )
+    kept = _rows(app_conn)  # the model's scores in AREA, without the moved dwelling's
+    again = scoring.score(app_conn, "addresses", AREA, AS_OF)
+    after = _rows(app_conn)
+    assert set(after) == set(kept) and moved not in after
+    assert {at for _, at, _ in after.values()} == {again.computed_at}
+    other = app_conn.execute(
+        text("SELECT area_id, computed_at FROM risk_scores WHERE uprn = :u AND model_version = :m"),
+        {"u": moved, "m": M},
+    ).one()
+    assert other.area_id == "elsewhere" and other.computed_at != again.computed_at

@@ -320,6 +320,11 @@ def compute(
     in_k = {c for c, _ in vectorised} if kernels.compute(conn, vectorised, binds) else set()
     if in_k:
         joins.append("LEFT JOIN risk_k k ON k.unit_id = u.unit_id")
+    # The other factors' rows (at most one per unit and factor, only where not 0) in one long
+    # table pivoted per unit: one join of the units, not one per factor (each a hash join of
+    # every unit's growing row).
+    sparse: list[str] = []
+    pivot: list[str] = []
     for i, (column, factor, p) in enumerate(todo):
         if column in in_k:
             columns.append(f"coalesce(k.{column}, 0)::float8 AS {column}")
@@ -329,9 +334,18 @@ def compute(
             assert factor.aggregate is not None
             sql, part = factor.aggregate(f"f{i}", p)
             binds.update(part)
-            joins.append(f"LEFT JOIN ({sql}) f{i} ON f{i}.unit_id = u.unit_id")
-            columns.append(f"coalesce(f{i}.v, 0)::float8 AS {column}")
+            sparse.append(
+                f"SELECT f{i}.unit_id, {i} AS f, CAST(f{i}.v AS float8) AS v FROM ({sql}) f{i}"
+            )
+            pivot.append(f"max(z.v) FILTER (WHERE z.f = {i}) AS v{i}")
+            columns.append(f"coalesce(x.v{i}, 0)::float8 AS {column}")
         done.add(column)
+    if sparse:
+        joins.append(
+            f"LEFT JOIN (SELECT z.unit_id, {', '.join(pivot)} FROM ("
+            + " UNION ALL ".join(sparse)
+            + ") z GROUP BY z.unit_id) x ON x.unit_id = u.unit_id"
+        )
     columns += [f"0.0::float8 AS {n}" for n in NAMES if n not in done]
     conn.execute(
         text(

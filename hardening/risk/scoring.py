@@ -357,16 +357,15 @@ def score(
         # nets old and new rows), and nothing is deleted twice. Then the scope's scores of
         # dwellings no longer scored go (their explanations with them, 027).
         bands = write(conn, model, units, used, computed_at)
-        # EXCEPT, then key probes: the scores' statistics may predate this run's rows, and an
-        # anti-join planned on them can rescan risk_fv once per score
+        # Every score this run wrote names its computed_at (writers of a model queue on
+        # `lock`), so the others in scope are the dwellings no longer scored: no anti-join
         conn.execute(
             text(
-                "DELETE FROM risk_scores WHERE model_version = :m AND uprn = ANY(ARRAY("
-                "SELECT uprn FROM risk_scores WHERE model_version = :m "
+                "DELETE FROM risk_scores WHERE model_version = :m "
                 "AND (CAST(:a AS text) IS NULL OR area_id = :a) "
-                "EXCEPT SELECT unit_id FROM risk_fv))"
+                "AND computed_at IS DISTINCT FROM :at"
             ),
-            scope,
+            scope | {"at": computed_at},
         )
     else:
         conn.execute(
