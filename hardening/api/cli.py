@@ -31,7 +31,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         reload: Annotated[bool, typer.Option(help="Restart when the code changes (dev).")] = False,
     ) -> None:
-        """Run the HTTP API (OpenAPI at /openapi.json, health at /healthz)."""
+        """Run the HTTP API under uvicorn on httptools and uvloop (OpenAPI at /openapi.json,
+        health at /healthz)."""
         import uvicorn
 
         settings = get_settings()
