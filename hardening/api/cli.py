@@ -12,7 +12,7 @@ from hardening.settings import get_settings
 APP_FACTORY = "hardening.api.app:create_app"
 # uvicorn's compiled HTTP parser and event loop (uvicorn[standard]), named rather than left to
 # "auto" so that a missing one stops the server instead of silently serving on the pure-Python
-# ones (measured in docs/capacity.md: 10-40% more CPU per look-up). The Dockerfile,
+# ones (measured in docs/capacity.md: about 10% more CPU per look-up). The Dockerfile,
 # docker-compose.yml and benchmarks/serving.py name the same.
 HTTP = "httptools"
 LOOP = "uvloop"
