@@ -40,4 +40,4 @@ ENV HARDENING_STATE_DIR=/home/hardening/state
 EXPOSE 8000 8501
 # The API; docker-compose.yml sets the command per service.
 CMD ["uvicorn", "--factory", "hardening.api.app:create_app", "--host", "0.0.0.0", \
-     "--port", "8000", "--proxy-headers"]
+     "--port", "8000", "--proxy-headers", "--http", "httptools", "--loop", "uvloop"]

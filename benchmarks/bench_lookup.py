@@ -9,11 +9,13 @@ Builds (or reuses) a database holding the sample town at the given size, tops th
 up to --markers, issues a bearer token to the sample's control-room operator, starts the API
 with uvicorn on loopback, and runs a closed-loop load at --concurrency for --seconds: each
 request a `GET /v1/lookup` by UPRN (or, for --text-share of them, by the address as text),
-with a reason. Reports latency percentiles, throughput and errors; then the look-up's one SQL
-statement alone (set the actor, run it on its prepared generic plan as the service does,
-commit) as the reference, one connection at a time and again at --concurrency (the database's
-own speed under the same load), the in-process service call (statement + match + audit row),
-the 1-minute load average, and whether the plan uses the GiST indexes. One JSON document.
+with a reason (uvicorn's HTTP parser and event loop by --http and --loop: by default
+httptools and uvloop, as the service runs). Reports latency percentiles, throughput, errors and
+the server's CPU per request; then the look-up's one SQL statement alone (set the actor, run
+it on its prepared generic plan as the service does, commit) as the reference, one connection
+at a time and again at --concurrency (the database's own speed under the same load), the
+in-process service call (statement + match + audit row), the 1-minute load average, and
+whether the plan uses the GiST indexes. One JSON document.
 """
 
 from __future__ import annotations
@@ -59,6 +61,13 @@ def bench_app() -> FastAPI:
     if "/v1/match" not in paths:
         app.include_router(match_router, prefix="/v1")
     return app
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used (Linux /proc): the server's own cost, which the
+    machine's other load does not inflate as it does latency."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def top_up_markers(engine: Engine, wanted: int, seed: int) -> int:
@@ -274,6 +283,13 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--database", default="hardening_bench_lookup")
     parser.add_argument("--reuse", action="store_true", help="keep a database of this size")
+    parser.add_argument(
+        "--http",
+        choices=("httptools", "h11"),
+        default="httptools",
+        help="uvicorn's HTTP parser (h11: the pure-Python one, for a before/after)",
+    )
+    parser.add_argument("--loop", choices=("uvloop", "asyncio"), default="uvloop")
     args = parser.parse_args()
 
     engine = prepare(args.database, args.addresses, args.seed, args.reuse)
@@ -287,11 +303,21 @@ def main() -> None:
     say(f"starting the API on 127.0.0.1:{port}")
     env = {"HARDENING_DATABASE_NAME": args.database}
     env["HARDENING_POOL_SIZE"] = str(args.concurrency + 2)
-    server = start_api(port, env, app="bench_lookup:bench_app", timeout_s=60)
+    server = start_api(
+        port,
+        env,
+        app="bench_lookup:bench_app",
+        extra=("--http", args.http, "--loop", args.loop),
+        timeout_s=60,
+    )
     try:
         load(port, token, goals, args.concurrency, 2.0, args.text_share, args.seed)  # warm-up
+        cpu_before = cpu_seconds(server.pid)
         http = load(
             port, token, goals, args.concurrency, args.seconds, args.text_share, args.seed + 1
+        )
+        http["server_cpu_ms_per_request"] = round(
+            (cpu_seconds(server.pid) - cpu_before) * 1000 / max(1, http["requests"]), 2
         )
     finally:
         server.terminate()
@@ -311,6 +337,7 @@ def main() -> None:
         "concurrency": args.concurrency,
         "seconds": args.seconds,
         "text_share": args.text_share,
+        "server": {"http": args.http, "loop": args.loop},
         "http": http,
         "reference_raw_sql": {"latency_ms": sql, "iterations": len(sql_times)},
         "service_in_process": {"latency_ms": percentiles(service_times)},

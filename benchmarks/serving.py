@@ -13,6 +13,8 @@ from pathlib import Path
 
 import httpx
 
+from hardening.api.cli import HTTP, LOOP
+
 BENCHMARKS = Path(__file__).resolve().parent
 API = "hardening.api.app:create_app"
 
@@ -31,9 +33,12 @@ def start_api(
     timeout_s: float = 90.0,
 ) -> subprocess.Popen[bytes]:
     """uvicorn serving the app factory `app` (importable from here too) on 127.0.0.1:port, with
-    `env` over this process's environment; SystemExit if it is not healthy within timeout_s."""
+    `env` over this process's environment; SystemExit if it is not healthy within timeout_s.
+    On httptools and uvloop as the service runs (hardening.api.cli); `extra` comes last, so
+    its own --http or --loop wins."""
     command = [sys.executable, "-m", "uvicorn", app, "--factory", "--app-dir", str(BENCHMARKS)]
     command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    command += ["--http", HTTP, "--loop", LOOP]
     process = subprocess.Popen(
         [*command, "--no-access-log", *extra], env={**os.environ, **(env or {})}
     )

@@ -445,6 +445,8 @@ def test_hardening_serve_runs_the_factory(test_db_url: URL, tmp_path: Path) -> N
         proc.wait(timeout=15)
         log.close()
     assert "hardening.api.app:create_app" in (tmp_path / "serve.log").read_text()
+    # named, not "auto": it would not have started without them (uvicorn[standard])
+    assert "(httptools, uvloop)" in (tmp_path / "serve.log").read_text()
 
 
 def test_serve_refuses_a_bad_port() -> None:
