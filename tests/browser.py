@@ -20,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from PIL import Image
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from hardening.settings import PROJECT_ROOT
@@ -137,6 +137,20 @@ def rerun(page: Page, action: Callable[[], object], timeout_ms: float = TIMEOUT_
         raise AssertionError(
             f"no script run finished after the action; states seen {states}"
         ) from exc
+
+
+def enter_text(page: Page, field: Locator, value: str, timeout_ms: float = TIMEOUT_MS) -> None:
+    """Type `value` into a text or number field and press Enter, waiting for the run it causes.
+    The field is filled inside the action, so when the action is repeated (a run from an earlier
+    action re-rendered the field and wiped what was typed: seen in CI under load) it is typed
+    again, not an unchanged field entered twice."""
+
+    def type_and_enter() -> None:
+        field.fill(value)
+        field.press("Enter")
+
+    wait_idle(page, timeout_ms)
+    rerun(page, type_and_enter, timeout_ms)
 
 
 def wait_idle(page: Page, timeout_ms: float = TIMEOUT_MS) -> None:

@@ -29,6 +29,7 @@ from browser import (
     assert_no_traceback,
     choose,
     distinct_colours,
+    enter_text,
     finish_sign_in,
     listed_pages,
     pick_date,
@@ -382,20 +383,17 @@ def test_visits_page_refuses_an_invalid_visit_then_saves_a_valid_one(
 ) -> None:
     page = tab.open("visit_team", BY_NAME["Visits"])
     address = page.get_by_label("Address (as given)", exact=True)
-    address.fill("3 Test Street")
-    rerun(page, lambda: address.press("Enter"))
+    enter_text(page, address, "3 Test Street")
     page.get_by_text(f"(UPRN {world.homes_a[2]})").wait_for()
     for member in (username("visit_team"), world.actors["visit_team"].username):
         choose(page, "stMultiSelect", "Team (officer", member.replace("_", "-"))
     subject = page.get_by_label("Subject reference (no names)", exact=True)
-    subject.fill("x!")  # not a pseudonymous reference
-    rerun(page, lambda: subject.press("Enter"))
+    enter_text(page, subject, "x!")  # not a pseudonymous reference
     rerun(page, page.get_by_role("button", name="Save visit").click)
     page.locator(ALERT, has_text="subject_ref").wait_for()
     screenshot(page, "visit_team__Visits__refused")
     assert _visits_by(owner_engine, accounts["visit_team"]) == []
-    subject.fill(f"{SUBJECT}0001")
-    rerun(page, lambda: subject.press("Enter"))
+    enter_text(page, subject, f"{SUBJECT}0001")
     rerun(page, page.get_by_role("button", name="Save visit").click)
     page.locator(ALERT, has_text=re.compile(r"Visit \d+ saved")).wait_for()
     screenshot(page, "visit_team__Visits__saved")
@@ -467,8 +465,7 @@ def test_visits_route_stays_in_the_chosen_town(
     page.get_by_role("tab", name="Who to visit next").click()
     pick_date(page, "Day", f"{on:%d/%m/%Y}")
     reason = page.get_by_label("Reason (audited)", exact=True)
-    reason.fill(why)
-    rerun(page, lambda: reason.press("Enter"))
+    enter_text(page, reason, why)
     page.get_by_text(f"{len(cases)} due.").wait_for()
     for town, home in ((NORTH, world.homes_a[1]), (SOUTH, world.south_homes[0])):
         mine = [c for c in cases if town_of(c) == town]
@@ -499,8 +496,7 @@ def test_kpi_page_shows_each_years_figures(
     seen = []
     for asked in (date.today().year, date.today().year - 1):
         tiles = dict(tile_pairs(_as(app_engine, world, "analyst", published_kpi, asked, None)))
-        year.fill(str(asked))
-        rerun(page, lambda: year.press("Enter"), timeout_ms=120_000)
+        enter_text(page, year, str(asked), timeout_ms=120_000)
         metrics = page.get_by_test_id("stMetric")
         visits = metrics.filter(has_text="Vulnerability visits").first
         visits.wait_for()

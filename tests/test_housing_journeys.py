@@ -16,6 +16,7 @@ from browser import (
     app_pages,
     app_tab,
     assert_no_traceback,
+    enter_text,
     rerun,
     screenshot,
     wait_idle,
@@ -92,8 +93,7 @@ def _cap(tab: Tab, pounds: int) -> str:
     page = tab.page
     page.get_by_role("tab", name="Recommendations").click()
     box = page.get_by_label("Spend up to (£) per home or block", exact=True)
-    box.fill(str(pounds))
-    rerun(page, lambda: box.press("Enter"))
+    enter_text(page, box, str(pounds))
     summary = page.get_by_test_id("stMarkdownContainer").filter(has_text="in all:")
     summary.first.wait_for()
     page.locator(MAP_CANVAS).first.wait_for()
@@ -128,8 +128,7 @@ def _schedule(tab: Tab, days: int) -> str:
     wait_idle(page)  # the last job's page refresh has finished
     page.get_by_role("tab", name="Schedule").click()
     box = page.get_by_label("Days", exact=True)
-    box.fill(str(days))
-    rerun(page, lambda: box.press("Enter"))
+    enter_text(page, box, str(days))
     rerun(page, page.get_by_role("button", name="Plan the open orders").click)
     proposal = page.get_by_text(f"Proposed plan for {days} day(s) from ")
     proposal.first.wait_for(timeout=120_000)
