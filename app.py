@@ -8,6 +8,10 @@ user, so row-level security decides which cameras they see (address density is a
 disclosure-controlled aggregate, read from the pre-counted grid so a million-address town
 loads as fast as a small one). A large town's first view uses larger squares and, above a few
 thousand street segments, main roads only; the sidebar changes both.
+The first view draws lines and points only (deck.gl's PathLayer and ScatterplotLayer): in a
+browser without a GPU each kind of layer costs seconds before the first frame, so the address
+squares are wide lines, the areas are outlines over the chart's own background, and station
+names are in their tooltips (labels when the sidebar asks for them); see docs/tiles.md.
 The sidebar lists only the pages the signed-in user may use (`ui.session.usable_pages`), the
 map first; nobody signed in gets the sign-in form and no menu.
 Run: `streamlit run app.py --server.headless true`.
@@ -67,9 +71,15 @@ LAYER_TOGGLES = {
     "roads": "Streets",
     "density": "Address density",
     "stations": "Stations",
+    "labels": "Station names",
     "cctv": "CCTV",
     "anpr": "ANPR",
 }
+# Drawn only when asked for: a TextLayer's glyphs cost a software-rendered browser 1-3 s
+# before the first frame, and every station's name is in its tooltip.
+OFF_AT_FIRST = {"labels"}
+METERS = '"meters"'  # a constant string for pydeck (see ui/deck.py)
+SQUARE_GAP = 0.08  # the share of a square left between it and its neighbours
 
 
 MapData = layers.MapLayers
@@ -116,6 +126,20 @@ def _ramp(t: float) -> Colour:
     return [round(x + (y - x) * (t - i)) for x, y in zip(a, b, strict=True)] + [190]
 
 
+def _square_path(cell: layers.DensityCell) -> list[list[float]]:
+    """The square as a line across its middle, west to east, short of the edges by half the
+    gap: drawn as wide as the square (metres, flat caps) it covers the square. A PathLayer,
+    like the streets', costs the browser no polygon pipelines of its own (see docs/tiles.md)."""
+    sw, se, ne, nw = cell.ring[:4]
+    west = [(a + b) / 2 for a, b in zip(sw, nw, strict=True)]
+    east = [(a + b) / 2 for a, b in zip(se, ne, strict=True)]
+    inset = SQUARE_GAP / 2
+    return [
+        [round(w + (e - w) * t, 5) for w, e in zip(west, east, strict=True)]
+        for t in (inset, 1 - inset)
+    ]
+
+
 def _records(items: list[Any], tip: str, keep: tuple[str, ...]) -> list[dict[str, Any]]:
     """Plain dicts for deck.gl with only the fields the map uses (thousands of cameras go to
     the browser), each with its tooltip (None shown as blank) and lon/lat to about a metre."""
@@ -129,28 +153,18 @@ def _records(items: list[Any], tip: str, keep: tuple[str, ...]) -> list[dict[str
 
 def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
     out: list[pdk.Layer] = []
-    if show["areas"]:
-        polygons = [
-            {"polygon": polygon, "tip": f"<b>{area.name}</b>"}
-            for area in data.areas
-            for polygon in area.polygons
-        ]
-        out.append(
-            pdk.Layer("PolygonLayer", polygons, id="areas", get_polygon="polygon",
-                      get_fill_color=AREA_FILL, stroked=False, pickable=False)
-        )  # fmt: skip
     if show["density"]:
         top = max((c.count for c in data.density), default=1)
         cells = [
-            {"polygon": c.ring, "count": c.count, "fill": _ramp((c.count / top) ** 0.5),
+            {"path": _square_path(c), "count": c.count, "fill": _ramp((c.count / top) ** 0.5),
              "tip": f"<b>{c.count}</b> address{'es' if c.count != 1 else ''} "
                     f"in this {c.cell_m} m square"}
             for c in data.density
         ]  # fmt: skip
+        side = data.density[0].cell_m * (1 - SQUARE_GAP) if data.density else 0
         out.append(
-            pdk.Layer("PolygonLayer", cells, id="density", get_polygon="polygon",
-                      get_fill_color="fill", get_line_color=[255, 255, 255, 120],
-                      line_width_min_pixels=0.5, pickable=True)
+            pdk.Layer("PathLayer", cells, id="density", get_path="path", get_color="fill",
+                      get_width=side, width_units=METERS, cap_rounded=False, pickable=True)
         )  # fmt: skip
     if show["roads"]:  # a grey casing under a white line: streets read on every colour
         out.extend(street_layers(data.roads, pickable=True))
@@ -160,7 +174,7 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
     for hub, station in zip(hubs, data.stations, strict=True):
         hub["colour"] = BUS_STATION if station.kind == "bus_station" else STATION
         hub["tip"] += "<br/>" + station.kind.replace("_", " ")
-    if show["stations"]:
+    if show["labels"]:
         # Labels go under every marker: a long name never hides a camera or a station.
         out.append(
             pdk.Layer("TextLayer", hubs, id="station-labels", get_position="[lon, lat]",
@@ -230,7 +244,8 @@ def _legend() -> str:
                "street"),
         swatch(f"width:26px;height:0;border-top:2px solid {rgb(AREA_LINE)}", "area boundary"),
     ]  # fmt: skip
-    return f'<div style="font-size:0.85rem">{"".join(items)}</div>'
+    hint = "<br/>Point at a square, station, camera or street for its count or name."
+    return f'<div style="font-size:0.85rem">{"".join(items)}{hint}</div>'
 
 
 QGIS_PROJECT = "qgis_project_bytes"  # (username, the .qgz) for this session
@@ -269,14 +284,16 @@ def qgis_download(actor: Actor) -> None:
 
 def main() -> None:
     actor = require_actor()  # the sign-in form, and a stop, when nobody is signed in
+    ground = "rgb({},{},{})".format(*AREA_FILL[:3])  # the areas' ground: no polygons to draw
     st.markdown(
-        "<style>[data-testid='stDeckGlJsonChart']{background:#dfe6ec;border-radius:6px}</style>",
+        f"<style>[data-testid='stDeckGlJsonChart']{{background:{ground};border-radius:6px}}"
+        "</style>",
         unsafe_allow_html=True,
     )
     st.title("Target hardening map")
     with st.sidebar:
         st.header("Layers")
-        show = {key: st.checkbox(label, value=True, key=f"layer_{key}")
+        show = {key: st.checkbox(label, value=key not in OFF_AT_FIRST, key=f"layer_{key}")
                 for key, label in LAYER_TOGGLES.items()}  # fmt: skip
         try:
             first_cell, streets = first_view(actor)

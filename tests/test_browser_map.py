@@ -77,7 +77,8 @@ def test_map_screenshot_shows_points_stations_and_cameras(streamlit_url: str) ->
         "CCTV working": (24, 150, 78),
         "CCTV faulty": (214, 40, 40),
         "ANPR": (128, 50, 170),
-        "area fill": (250, 248, 242),
+        "ground": (250, 248, 242),  # the chart's background, inside areas and out
+        "area boundary": (60, 64, 92),
     }
     found = {name: _pixels_near(png, rgb) for name, rgb in colours.items()}
     # Each marker is at least a few pixels across (radius_min_pixels >= 6).
