@@ -31,6 +31,7 @@ from hardening.coverage.summary import (
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from hardening.geo import to_bng
+from hardening.risk.layer import cell_ring
 from ui.budget import budget_section
 from ui.jobs import ask, follow
 from ui.labels import word
@@ -49,13 +50,6 @@ STATUS_COLOUR = {"working": [30, 140, 220, 70], "faulty": [230, 120, 20, 70]}
 KINDS = {"cctv": "New CCTV cameras", "anpr": "ANPR cameras"}
 PLAN_JOB = "planning_job"  # the plan this visit asked for (ui/jobs.py)
 STREET_SPAN_DEG = (0.06, 0.035)  # streets drawn around the area's cameras (about 4 km x 4 km)
-
-
-def _cell_ring(c: dict[str, Any]) -> list[list[float]]:
-    # Cell centres come in lon/lat; half a 250 m cell is ~0.0019 deg lon, ~0.0011 deg lat here.
-    dx, dy = 0.0019 * c["cell_m"] / 250, 0.00112 * c["cell_m"] / 250
-    lon, lat = c["lon"], c["lat"]
-    return [[lon - dx, lat - dy], [lon + dx, lat - dy], [lon + dx, lat + dy], [lon - dx, lat + dy]]
 
 
 def _streets(centre: list[float]) -> list[dict[str, Any]]:
@@ -205,7 +199,7 @@ layers = [
     pdk.Layer(
         "PolygonLayer",
         [
-            {"polygon": _cell_ring(c), "what": f"{c['households']} homes no camera sees"}
+            {"polygon": cell_ring(c), "what": f"{c['households']} homes no camera sees"}
             for c in report["uncovered_cells"]
             if c["households"] is not None
         ],
