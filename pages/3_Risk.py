@@ -8,8 +8,8 @@ tens of kilometres apart: their plain average is an empty hillside)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
 
+import pandas as pd
 import pydeck as pdk
 import streamlit as st
 
@@ -30,6 +30,7 @@ from ui.deck import (
 )
 from ui.fairness import fairness_view
 from ui.labels import word
+from ui.risk import measure_rows
 from ui.session import as_actor, require_actor
 
 BANDS = ("low", "medium", "high", "very_high")
@@ -58,14 +59,14 @@ with st.sidebar:
     cell_m = st.select_slider("Cell size (m)", [100, 250, 500, 1000], value=250, key="cell_m")
 
 
-def _context(cells: list[dict[str, Any]]) -> tuple[list[layers.Area], list[layers.Road]]:
+def _context(cells: list[layer.RiskCell]) -> tuple[list[layers.Area], list[layers.Road]]:
     """Area outlines and streets around the cells shown (main roads only when a wide view
     would carry too many streets)."""
     box = BBox(
-        min(c["lon"] for c in cells) - PAD_DEG,
-        min(c["lat"] for c in cells) - PAD_DEG,
-        max(c["lon"] for c in cells) + PAD_DEG,
-        max(c["lat"] for c in cells) + PAD_DEG,
+        min(c.lon for c in cells) - PAD_DEG,
+        min(c.lat for c in cells) - PAD_DEG,
+        max(c.lon for c in cells) + PAD_DEG,
+        max(c.lat for c in cells) + PAD_DEG,
     )
     with as_actor(actor) as conn:
         outlines = layers.areas(conn, box, simplify_m=10)
@@ -96,12 +97,12 @@ def _legend() -> str:
 
 try:
     with as_actor(actor) as conn:
-        cells = layer.grid(conn, int(cell_m), area_id=area, scores=police)
+        cells = layer.grid(conn, int(cell_m), area_id=area)
 except HardeningError as exc:
     st.error(str(exc))
     st.stop()
 
-shown = [c for c in cells if c["band"] in bands]
+shown = [c for c in cells if c.band in bands]
 if not cells:
     st.info("No risk scores you may see (run `hardening risk score`, or ask for the risk band).")
 elif not shown:
@@ -110,13 +111,13 @@ else:
     records = []
     for c in shown:
         tip = (
-            f"<b>{word(c['band'])}</b><br/>{c['dwellings']} dwelling"
-            f"{'s' if c['dwellings'] != 1 else ''}, {c['high']} high or very high"
+            f"<b>{word(c.band)}</b><br/>{c.dwellings} dwelling"
+            f"{'s' if c.dwellings != 1 else ''}, {c.high} high or very high"
         )
-        if police:
-            tip += f"<br/>highest score {c['max_score']:.1f}"
+        if c.max_score is not None:  # police (sql/034 gives scores to those who read factors)
+            tip += f"<br/>highest score {c.max_score:.1f}"
         records.append(
-            c | {"polygon": layer.cell_ring(c), "colour": BAND_COLOUR[c["band"]], "tip": tip}
+            c.as_dict() | {"polygon": layer.cell_ring(c), "colour": BAND_COLOUR[c.band], "tip": tip}
         )
     try:
         outlines, streets = _context(shown)
@@ -137,8 +138,7 @@ else:
             *street_layers(streets),
             area_outline_layer(outlines),
         ],
-        initial_view_state=busiest_point([(c["lon"], c["lat"], c["dwellings"]) for c in shown],
-                                         BARROW),
+        initial_view_state=busiest_point([(c.lon, c.lat, c.dwellings) for c in shown], BARROW),
         map_provider=None,  # no basemap and no map_style: no outside request
         tooltip={"html": "{tip}", "style": {"fontSize": "13px"}},
     )  # fmt: skip
@@ -146,7 +146,7 @@ else:
     st.markdown(_legend(), unsafe_allow_html=True)
     where = "all your areas" if area is None else areas[area]
     st.caption(
-        f"{sum(c['dwellings'] for c in shown):,} dwellings in {len(shown):,} cells "
+        f"{sum(c.dwellings for c in shown):,} dwellings in {len(shown):,} cells "
         f"of {int(cell_m)} m in {where}."
     )
 
@@ -164,7 +164,7 @@ if asked:
         st.stop()
     band = word(view["band"])
     score = f" (score {view['score']:.1f})" if "score" in view else ""
-    st.markdown(f"**Band: {band}**{score} - model `{view['model_version']}`")
+    st.markdown(f"**Band: {band}**{score} - risk model {view['model_version']}")
     for sentence in view.get("top_reasons", []):
         st.markdown(f"- {sentence}")
     if view.get("contributions"):
@@ -173,7 +173,7 @@ if asked:
         st.info(view["note"])
     if view.get("recommended_measures"):
         st.markdown("**Measures that would lower it most**")
-        st.table(view["recommended_measures"])
+        st.table(pd.DataFrame(measure_rows(view["recommended_measures"])).set_index("Measure"))
 
 st.subheader("Is the ranking fair?")
 if not {"analyst", "admin"} & set(actor.roles):

@@ -433,8 +433,8 @@ def test_risk_page_map_follows_the_chosen_area(
     """Two areas: the scored one draws its cells over the streets, the other has none."""
     page = tab.open("analyst", BY_NAME["Risk"])
     choose(page, "stSelectbox", "Area", "Test North")
-    cells = _as(app_engine, world, "analyst", grid, 250, area_id=NORTH, scores=True)
-    dwellings = sum(c["dwellings"] for c in cells)
+    cells = _as(app_engine, world, "analyst", grid, 250, area_id=NORTH)
+    dwellings = sum(c.dwellings for c in cells)
     expected = f"{dwellings:,} dwellings in {len(cells):,} cells of 250 m in Test North."
     page.get_by_text(expected).wait_for()
     chart = page.locator('[data-testid="stDeckGlJsonChart"]').first

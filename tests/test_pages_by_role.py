@@ -98,13 +98,11 @@ def test_the_risk_map_opens_on_its_cells_with_streets(
     assert deck.get("mapProvider") in (None, "")
     # The chosen area, then a band that has no cell there: the map follows both.
     at.selectbox(key="risk_area").set_value(RISK_TOWN).run()
-    town = grid(app_conn, 250, area_id=RISK_TOWN, scores=True)
+    town = grid(app_conn, 250, area_id=RISK_TOWN)
     data = json.loads(at.get("deck_gl_json_chart")[0].proto.json)["layers"]
     shown = next(x for x in data if x["id"] == "risk-cells")["data"]
-    assert sorted(c["dwellings"] for c in shown) == sorted(c["dwellings"] for c in town)
-    absent = [
-        b for b in ("low", "medium", "high", "very_high") if b not in {c["band"] for c in town}
-    ]
+    assert sorted(c["dwellings"] for c in shown) == sorted(c.dwellings for c in town)
+    absent = [b for b in ("low", "medium", "high", "very_high") if b not in {c.band for c in town}]
     if absent:
         at.multiselect(key="bands").set_value(absent[:1]).run()
         assert not at.get("deck_gl_json_chart")

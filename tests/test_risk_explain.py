@@ -262,8 +262,8 @@ def test_the_risk_layer_follows_row_level_security(
     assert own_scored >= len(scored_world.homes_a)
     set_actor(app_conn, scored_world.actors["housing_a"])
     cells = grid(app_conn, 250, area_id=NORTH)
-    assert sum(c["dwellings"] for c in cells) == own_scored
-    assert all("max_score" not in c for c in cells)
+    assert sum(c.dwellings for c in cells) == own_scored
+    assert all(c.max_score is None and c.mean_score is None for c in cells)  # no scores
     set_actor(app_conn, scored_world.actors["planner"])
     assert grid(app_conn, 250) == []
     with pytest.raises(UserInputError, match="cell size"):

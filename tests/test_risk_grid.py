@@ -1,5 +1,6 @@
-"""The planners' risk grid (sql/011_risk_grid.sql + the `risk-cells` registry entry): who may
-call it, what it counts, and that nothing under 10 (or unrounded) ever comes out.
+"""The one risk grid (sql/034_risk_squares.sql, behind the `risk-cells` registry entry, the
+tiles and the Risk page): who gets which form, what it counts, and that nothing under 10 (or
+unrounded) ever comes out of the published form.
 
 Each test adds its own dwellings in a corner of world.NORTH (rolled back).
 """
@@ -100,6 +101,9 @@ def mine(cells: list[Any]) -> dict[tuple[int, int], tuple[Any, ...]]:
     }
 
 
+PUBLISHED = "SELECT count(*) FROM risk_squares(250, published => true)"
+
+
 def box_around(cell: tuple[int, int]) -> BBox:
     x, y = cell[0] * CELL_M, cell[1] * CELL_M
     lon0, lat0 = to_lon_lat(x + 100, y + 100)
@@ -151,28 +155,30 @@ def test_a_cell_reads_the_same_whatever_the_request(grid: Connection, world: Wor
 def test_only_planners_analysts_and_admins_get_the_grid(grid: Connection, world: World) -> None:
     for role in ("housing_a", "control_room", "visit_team", "health", "lapsed"):
         set_actor(grid, world.actors[role])
-        rows = grid.execute(text("SELECT count(*) FROM risk_grid_counts(250)")).scalar_one()
-        assert rows == 0, role
+        assert grid.execute(text(PUBLISHED)).scalar_one() == 0, role
         assert "risk-cells" not in {s.id for s in readable(grid)}, role
     for role in ("planner", "analyst", "admin"):
         set_actor(grid, world.actors[role])
         assert "risk-cells" in {s.id for s in readable(grid)}, role
     set_actor(grid, Actor(None, None))  # no actor at all
-    assert grid.execute(text("SELECT count(*) FROM risk_grid_counts(250)")).scalar_one() == 0
+    assert grid.execute(text(PUBLISHED)).scalar_one() == 0
 
 
-def test_the_function_counts_dwellings_not_blocks(grid: Connection) -> None:
-    raw = {
-        (r.ix, r.iy): (r.dwellings, r.high)
-        for r in grid.execute(
-            text("SELECT * FROM risk_grid_counts(250, ST_MakeEnvelope(:x0, :y0, :x1, :y1, 27700))"),
-            {
-                "x0": A[0] * CELL_M,
-                "y0": A[1] * CELL_M,
-                "x1": B[0] * CELL_M + 249,
-                "y1": B[1] * CELL_M + 249,
-            },
-        )
-    }
-    assert raw[A] == (23, 12) and raw[B] == (7, 7) and raw[F] == (12, 0)
-    assert grid.execute(text("SELECT count(*) FROM risk_grid_counts(5)")).scalar_one() == 0
+def test_the_exact_form_counts_the_rows_the_actor_reads(grid: Connection, world: World) -> None:
+    """Exact counts (no disclosure control) of the score rows RLS lets the actor read; scores
+    only for those who read risk factors; a box takes squares whole."""
+    box = {"x0": A[0] * CELL_M + 100, "y0": A[1] * CELL_M + 100, "x1": B[0] * CELL_M + 1,
+           "y1": B[1] * CELL_M + 1}  # fmt: skip
+    exact = "SELECT * FROM risk_squares(:c, :x0, :y0, :x1, :y1)"
+    raw = {(r.ix, r.iy): r for r in grid.execute(text(exact), {"c": CELL_M, **box})}
+    assert {k: (r.dwellings, r.high, r.band) for k, r in raw.items() if k in CELLS} == {
+        A: (23, 12, "very_high"), C: (15, 11, "very_high"), E: (12, 3, "very_high"),
+        B: (7, 7, "very_high"), F: (12, 0, "low"),
+    }  # fmt: skip
+    assert raw[A].max_score == 80 and raw[F].mean_score == 20
+    set_actor(grid, world.actors["housing_a"])  # no home of its own here
+    assert not [r for r in grid.execute(text(exact), {"c": CELL_M, **box}) if (r.ix, r.iy) in CELLS]
+    set_actor(grid, world.actors["planner"])  # reads no score row: the exact form is empty
+    assert grid.execute(text(exact), {"c": CELL_M, **box}).all() == []
+    set_actor(grid, Actor.system())
+    assert grid.execute(text("SELECT count(*) FROM risk_squares(5)")).scalar_one() == 0

@@ -94,12 +94,12 @@ def test_the_layer_is_cells_not_households(page: AppTest, app_conn: Connection) 
     assert not page.exception
     deck = json.loads(page.get("deck_gl_json_chart")[0].proto.json)
     layer = next(x for x in deck["layers"] if x["id"] == "risk-cells")
-    town = grid(app_conn, 250, area_id=AREA, scores=True)  # the street's cells, as the service
+    town = grid(app_conn, 250, area_id=AREA)  # the street's cells, as the service gives them
     shown = {(c["lon"], c["lat"]): c for c in layer["data"]}
-    assert len(town) >= 3 and sum(c["dwellings"] for c in town) == 9
+    assert len(town) >= 3 and sum(c.dwellings for c in town) == 9
     for cell in town:
-        assert shown[(cell["lon"], cell["lat"])]["dwellings"] == cell["dwellings"]
-        assert shown[(cell["lon"], cell["lat"])]["band"] == cell["band"]
+        assert shown[(cell.lon, cell.lat)]["dwellings"] == cell.dwellings
+        assert shown[(cell.lon, cell.lat)]["band"] == cell.band
     assert "polygon" in layer["data"][0] and "uprn" not in layer["data"][0]
     assert deck.get("mapProvider") in (None, "")
 

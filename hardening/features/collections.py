@@ -238,26 +238,23 @@ VISITS = TableCollection(
     ),
 )
 
-# Planners' risk grid: risk_grid_counts (sql/011, SECURITY DEFINER: planners read no address or
-# score) gives raw counts per square of the actor's areas; published here as
-# hardening.security.disclosure.publishable does (under 10 withheld, the rest rounded to 5).
-# A square is always counted whole, whatever part of it a bbox covers, so moving a bbox edge
-# cannot single out the homes on one side of it: a square's value is the same in every request.
-# No totals are published (numberMatched counts squares), so publish_grid's secondary
-# suppression has nothing to protect; the tiles' risk squares (sql/012) follow the same rule.
+# The risk grid's published form: risk_squares (sql/034, the one risk grid, shared with the
+# tiles and the Risk page) from the pre-counted squares of the actor's areas, disclosure
+# controlled in SQL (under 10 withheld, the rest rounded to 5). A square is always counted
+# whole, whatever part of it a bbox covers, so moving a bbox edge cannot single out the homes on
+# one side of it: a square's value is the same in every request. No totals are published
+# (numberMatched counts squares), so publish_grid's secondary suppression has nothing to protect.
 CELL_M: Final = 250
-_PUBLISHED = "CASE WHEN {n} >= 10 THEN 5 * (({n} + 2) / 5) END"
 RISK_CELLS = TableCollection(
     id="risk-cells",
     title="Risk cells (aggregated)",
-    description=f"Dwellings and dwellings in the high or very high cuckooing-risk band per "
-    f"{CELL_M} m square of the British National Grid, from the default risk model. Disclosure "
-    "controlled: counts under 10 are withheld (null) and the rest rounded to the nearest 5.",
+    description=f"Dwellings scored and dwellings in the high or very high cuckooing-risk band "
+    f"per {CELL_M} m square of the British National Grid, from the default risk model. "
+    "Disclosure controlled: squares under 10 dwellings are left out, counts under 10 are "
+    "withheld (null) and the rest rounded to the nearest 5.",
     geometry_type="Polygon",
     may_read="risk_grid_allowed()",
-    source=f"(SELECT ix, iy, {_PUBLISHED.format(n='dwellings')} AS dwellings, "
-    f"{_PUBLISHED.format(n='high')} AS high FROM risk_grid_counts({CELL_M}) "
-    "WHERE dwellings >= 10) t",
+    source=f"risk_squares({CELL_M}, published => true) t",
     key="(t.iy * 10000 + t.ix)",  # squares in rows, south to north (ix < 2,800)
     fid="(t.ix || '-' || t.iy)",
     geom=f"ST_MakeEnvelope(t.ix * {CELL_M}, t.iy * {CELL_M}, (t.ix + 1) * {CELL_M}, "

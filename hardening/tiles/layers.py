@@ -113,7 +113,7 @@ class Access:
     def of(cls, conn: Connection) -> Access:
         """Read once per tile (JIT is off database-wide: `ensure_database`)."""
         row = conn.execute(
-            text("SELECT app_sees_addresses(), app_sees_scores(), tile_risk_allowed()")
+            text("SELECT app_sees_addresses(), app_sees_scores(), risk_grid_allowed()")
         ).one()
         return cls(bool(row[0]), bool(row[1]), bool(row[2]))
 
@@ -196,9 +196,6 @@ def _in_box(alias: str, params: dict[str, Any], box: BngBox) -> str:
 
 
 _ENVELOPE: Final = "ST_MakeEnvelope(:x0, :y0, :x1, :y1, 27700)"
-_MODEL: Final = (
-    "(SELECT model_version FROM risk_models ORDER BY is_default DESC, created_at DESC LIMIT 1)"
-)
 
 
 def statement(layer: str, tile: TileId, box: BngBox, access: Access | None) -> Statement | None:
@@ -238,7 +235,8 @@ def statement(layer: str, tile: TileId, box: BngBox, access: Access | None) -> S
         select = (
             f"SELECT {_geom('h.geom')} AS geom, 'address' AS kind, h.uprn, "
             "round(s.score::numeric, 1)::float8 AS score, s.band "
-            f"FROM hits h JOIN risk_scores s ON s.uprn = h.uprn AND s.model_version = {_MODEL}"
+            "FROM hits h JOIN risk_scores s ON s.uprn = h.uprn "
+            "AND s.model_version = (SELECT risk_model_shown())"
         )
         return Statement(_mvt(select, layer, hits), params)
     if layer == "risk":
@@ -246,9 +244,13 @@ def statement(layer: str, tile: TileId, box: BngBox, access: Access | None) -> S
             return None
         cell = tile.cell_m()
         select = (
-            f"SELECT {_geom('c.geom', False)} AS geom, 'cell' AS kind, c.dwellings, c.mean_score, "
-            "c.high, CAST(:cell AS integer) AS cell_m, c.ix, c.iy FROM c"
+            f"SELECT {_geom('c.outline', False)} AS geom, 'cell' AS kind, c.dwellings, "
+            "c.mean_score, c.high, CAST(:cell AS integer) AS cell_m, c.ix, c.iy FROM c"
         )
-        head = "c AS MATERIALIZED (SELECT * FROM tile_risk_cells(:cell, :x0, :y0, :x1, :y1)), "
+        # the one risk grid's published form (sql/034), with its squares' outlines (sql/012)
+        head = (
+            "c AS MATERIALIZED (SELECT * FROM risk_squares(:cell, :x0, :y0, :x1, :y1, "
+            "published => true)), "
+        )
         return Statement(_mvt(select, layer, head), params | {"cell": cell}, "cells", cell)
     raise KeyError(layer)
