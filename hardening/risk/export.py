@@ -9,14 +9,13 @@ audit consultation row with the number exported; postcode-unit scores (aggregate
 from __future__ import annotations
 
 import csv
-import json
 from collections.abc import Iterator
 from typing import Any, Literal, TextIO
 
 from sqlalchemy import Connection, text
 
-from hardening.features.source import geojson_feature
 from hardening.known import require_area
+from hardening.models import Feature, FeatureCollection
 from hardening.risk.model import load
 from hardening.risk.worktables import Units
 from hardening.security import audit
@@ -90,11 +89,13 @@ def _write(
             writer.writerow([*row[:-1], row[-1].isoformat()])
             count += 1
         return count
-    out.write('{"type": "FeatureCollection", "features": [')
+    # The service's one GeoJSON model, streamed: its envelope around one Feature per row.
+    head, tail = FeatureCollection(features=[]).model_dump_json().split("[]")
+    out.write(head + "[")
     for row in rows(conn, units, area_id, model_version):
-        feature = geojson_feature(
-            {"type": "Point", "coordinates": [row[1], row[2]]},
-            {
+        feature = Feature(
+            geometry={"type": "Point", "coordinates": [row[1], row[2]]},
+            properties={
                 "id": row[0],
                 "score": row[3],
                 "band": row[4],
@@ -102,7 +103,7 @@ def _write(
                 "computed_at": row[6].isoformat(),
             },
         )
-        out.write(("," if count else "") + "\n" + json.dumps(feature))
+        out.write(("," if count else "") + "\n" + feature.model_dump_json())
         count += 1
-    out.write("\n]}\n")
+    out.write("\n]" + tail + "\n")
     return count
