@@ -145,9 +145,10 @@ else:
     st.pydeck_chart(deck, height=560, key="risk_map")
     st.markdown(_legend(), unsafe_allow_html=True)
     where = "all your areas" if area is None else areas[area]
+    dwellings = sum(c.dwellings for c in shown)
     st.caption(
-        f"{sum(c.dwellings for c in shown):,} dwellings in {len(shown):,} cells "
-        f"of {int(cell_m)} m in {where}."
+        f"{dwellings:,} dwelling{'s' if dwellings != 1 else ''} in {len(shown):,} "
+        f"cell{'s' if len(shown) != 1 else ''} of {int(cell_m)} m in {where}."
     )
 
 st.subheader("Why is an address at risk?")

@@ -80,18 +80,18 @@ LANGUAGE sql STABLE AS $$
                  floor(ST_Y(a.geom) / cell_m)::integer AS iy,
                  count(*)::integer AS dwellings,
                  (count(*) FILTER (WHERE s.band IN ('high', 'very_high')))::integer AS high,
-                 max(array_position(ARRAY['low', 'medium', 'high', 'very_high'], s.band))
-                     AS top_band,
+                 max(CASE s.band WHEN 'low' THEN 1 WHEN 'medium' THEN 2 WHEN 'high' THEN 3
+                                 ELSE 4 END) AS top_band,
                  avg(s.score)::float8 AS mean_score, max(s.score)::float8 AS max_score
           FROM risk_scores s JOIN addresses a ON a.uprn = s.uprn
           WHERE NOT published
             AND cell_m BETWEEN 50 AND 100000
             AND s.model_version = coalesce(model, (SELECT risk_model_shown()))
             AND (area IS NULL OR s.area_id = area)
-            AND floor(ST_Y(a.geom) / cell_m) BETWEEN floor(coalesce(y0, 0) / cell_m)
-                                                 AND floor(coalesce(y1, 2097151) / cell_m)
-            AND floor(ST_X(a.geom) / cell_m) BETWEEN floor(coalesce(x0, 0) / cell_m)
-                                                 AND floor(coalesce(x1, 2097151) / cell_m)
+            AND (x0 IS NULL OR (floor(ST_Y(a.geom) / cell_m) BETWEEN floor(y0 / cell_m)
+                                                                 AND floor(y1 / cell_m)
+                                AND floor(ST_X(a.geom) / cell_m) BETWEEN floor(x0 / cell_m)
+                                                                 AND floor(x1 / cell_m)))
           GROUP BY 1, 2) e
 $$;
 

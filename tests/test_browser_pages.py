@@ -116,6 +116,9 @@ LISTED: dict[str, list[str]] = {
     "lapsed": ["map"],
 }
 SLUG_NAME = {p.slug: p.name for p in PAGES}
+# Codes the Risk page must show as words.
+CODES = {"very_high", "measure_code", "typical_cost_pence", "logit_change", "score_reduction",
+         "risk_factor", "protection_door"}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -318,7 +321,38 @@ def test_risk_page_explains_an_address(tab: Tab, scenery: Scenery, role: str, sc
     band = page.get_by_test_id("stMarkdownContainer").filter(has_text=re.compile(r"^Band: "))
     band.wait_for()
     assert ("(score " in band.inner_text()) is scored
+    # The measures that would lower it, in words: police also get the cost and the effect.
+    measures = page.get_by_test_id("stTable")
+    measures.get_by_text("Fitted to").wait_for()
+    shown = measures.inner_text()
+    assert ("Typical cost" in shown and "£" in shown and "Lowers the score by" in shown) is scored
+    assert not CODES & set(re.findall(r"[a-z]+_[a-z_]+", page.inner_text("body")))
     screenshot(page, f"{role}__Risk__explain")
+    assert_no_traceback(page)
+
+
+@pytest.mark.parametrize(("role", "world_actor"), [("control_room", "control_room"),
+                                                   ("housing", "housing_a")])  # fmt: skip
+def test_risk_page_redraws_at_each_cell_size(
+    tab: Tab, scenery: Scenery, app_engine: Engine, world: World, role: str, world_actor: str
+) -> None:
+    """Police and a housing provider make the squares bigger, twice: each time the caption
+    counts what the one risk grid gives the role at that size, and the map is drawn again."""
+    page = tab.open(role, BY_NAME["Risk"])
+    slider = page.get_by_test_id("stSlider").filter(has_text="Cell size (m)").get_by_role("slider")
+    for size in (500, 1000):
+        rerun(page, lambda: slider.press("ArrowRight"))
+        cells = _as(app_engine, world, world_actor, grid, size)
+        assert cells, f"{role} has scored homes to show"
+        dwellings = sum(c.dwellings for c in cells)
+        squares = f"{len(cells):,} cell{'s' if len(cells) != 1 else ''}"
+        expected = f"{dwellings:,} dwellings in {squares} of {size} m in all your areas."
+        page.get_by_text(expected).wait_for()
+        page.locator(MAP_CANVAS).first.wait_for()
+        for label in ("Very high", "Medium", "area boundary"):  # bands and legend, in words
+            assert page.get_by_text(label).count() >= 1, label
+        assert not CODES & set(re.findall(r"[a-z]+_[a-z_]+", page.inner_text("body")))
+        screenshot(page, f"{role}__Risk__cells_{size}")
     assert_no_traceback(page)
 
 

@@ -21,6 +21,7 @@ from hardening.risk import scoring
 from hardening.risk.layer import grid
 from hardening.risk.model import DEFAULT_VERSION
 from hardening.settings import PROJECT_ROOT
+from ui.risk import measure_rows
 
 PAGE = str(PROJECT_ROOT / "pages" / "3_Risk.py")
 
@@ -113,4 +114,30 @@ def test_the_panel_explains_an_address(page: AppTest) -> None:
     assert not page.exception
     text_shown = " ".join(m.value for m in page.markdown)
     assert "Band:" in text_shown and "Cuckooing or exploitation has been reported" in text_shown
-    assert page.table  # the recommended measures
+    measures = page.table[0].value  # the recommended measures, in words
+    assert measures.index.name == "Measure" and "spy_hole" not in set(measures.index)
+    assert list(measures.columns) == ["Fitted to", "Typical cost", "Effect"]
+    assert set(measures["Fitted to"]) <= {"This home", "The block"}
+    assert all(cost.startswith("£") for cost in measures["Typical cost"])
+    assert all(e.startswith("Lowers the score by ") for e in measures["Effect"])
+
+
+def test_measures_read_as_words() -> None:
+    police = {
+        "measure_code": "spy_hole",
+        "name": "Spy hole (door viewer)",
+        "scope": "dwelling",
+        "risk_factor": "protection_door",
+        "typical_cost_pence": 4500,
+        "logit_change": -0.2231435513,
+        "score_after": 41.04,
+        "score_reduction": 6.81,
+    }
+    assert measure_rows([police]) == [{
+        "Measure": "Spy hole (door viewer)", "Fitted to": "This home", "Typical cost": "£45",
+        "Effect": "Lowers the score by 6.8 points, to 41.0 (odds 20% lower)",
+    }]  # fmt: skip
+    housing = {k: police[k] for k in ("measure_code", "name", "scope")} | {"scope": "block"}
+    assert measure_rows([housing]) == [
+        {"Measure": "Spy hole (door viewer)", "Fitted to": "The block"}
+    ]
