@@ -57,18 +57,9 @@ def grid(
     out = []
     for r in rows:
         lon, lat = to_lon_lat((r.ix + 0.5) * cell_m, (r.iy + 0.5) * cell_m)
-        out.append(
-            RiskCell(
-                lon=round(lon, 6),
-                lat=round(lat, 6),
-                cell_m=cell_m,
-                dwellings=r.dwellings,
-                high=r.high,
-                band=r.band,
-                mean_score=None if r.mean_score is None else round(r.mean_score, 3),
-                max_score=None if r.max_score is None else round(r.max_score, 3),
-            )
-        )
+        scores = (None if v is None else round(v, 3) for v in (r.mean_score, r.max_score))
+        out.append(RiskCell(round(lon, 6), round(lat, 6), cell_m, r.dwellings, r.high, r.band,
+                            *scores))  # fmt: skip
     return out
 
 
