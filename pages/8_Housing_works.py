@@ -33,7 +33,8 @@ from ui.labels import day as day_words
 from ui.labels import pounds, word
 from ui.session import as_actor, require_actor
 
-CLOCK_COLOURS = {"overdue": "#f8d0d0", "due_soon": "#fde7c2", "ok": "#d9f0dc"}
+SLA_WORDS = {"overdue": "Overdue", "due_soon": "Due soon", "ok": "On time"}
+CLOCK_COLOURS = {"Overdue": "#f8d0d0", "Due soon": "#fde7c2", "On time": "#d9f0dc"}
 PRIORITY_COLOURS = {"emergency": "#c62828", "urgent": "#ef6c00", "routine": "#1f5fa8",
                     "planned": "#7b8794"}  # fmt: skip
 ROUTE_COLOURS = [[31, 95, 168], [198, 40, 40], [46, 125, 50], [123, 31, 162], [239, 108, 0],
@@ -102,7 +103,7 @@ with queue_tab:
                     "address": r.full_address,
                     "due": _when(r.due_at),
                     "SLA clock": r.sla_clock,
-                    "state": r.sla_state,
+                    "state": SLA_WORDS[r.sla_state],
                 }
                 for r in rows
             ]
