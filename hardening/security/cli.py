@@ -185,12 +185,11 @@ def review_due(
     with system_connection() as conn:
         rows = retention.due(conn, (on.date() if on else date.today()))
     emit(
-        rows,
+        [r.as_dict() for r in rows],
         as_json,
-        lambda d: (
+        lambda _: (
             "\n".join(
-                f"{r['review_due']}  {r['object_type']:<16} {r['object_id']:>8}  uprn {r['uprn']}"
-                for r in d
+                f"{r.review_due}  {r.object_type:<16} {r.object_id:>8}  uprn {r.uprn}" for r in rows
             )
             or "nothing due"
         ),
@@ -219,4 +218,4 @@ def review_decide(
         result = retention.decide(
             conn, kind, object_id, reason, retain_until.date() if retain_until else None
         )
-    emit(result, as_json, lambda d: f"{d['decision']} {d['object_type']} {d['object_id']}")
+    emit(result.as_dict(), as_json, lambda _: f"{result.decision} {kind} {object_id}")
