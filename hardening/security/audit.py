@@ -1,10 +1,10 @@
 """The audit log (DPA 2018 s.62): who consulted, disclosed or changed personal data, when, why.
 
-Rows are appended by the database's trigger into one of 8 hash chains (sql/032: one per
-concurrent writer, so audited reads do not queue on one lock); the application role cannot
-update or delete them. `verify` recomputes every chain and names any edited or missing row;
-given heads recorded earlier by `heads` (kept elsewhere), it also catches a chain rewritten
-whole or cut short.
+Rows are appended by the database's trigger into one of 8 hash chains (sql/032: a
+transaction takes one whose lock is free, so audited reads do not queue on one lock); the
+application role cannot update or delete them. `verify` recomputes every chain and names any
+edited or missing row; given heads recorded earlier by `heads` (kept elsewhere), it also
+catches a chain rewritten whole or cut short.
 Reasons and recipients are one line of plain text: `check_text` refuses control characters.
 """
 
