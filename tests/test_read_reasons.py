@@ -52,14 +52,14 @@ def _partner(conn: Connection, org: str, classes: list[str], roles: tuple[str, .
 
 
 def _audit_rows(conn: Connection, object_type: str, after: int) -> list[Any]:
-    """Audit rows of the object type appended after chain position `after` (other tests
+    """Audit rows of the object type appended after audit row `after` (other tests
     commit rows of their own)."""
     set_actor(conn, Actor.system())
     return list(
         conn.execute(
             text(
                 "SELECT action, object_type, object_id, justification, details, actor_user_id "
-                "FROM audit_log WHERE object_type = :t AND chain_seq > :s ORDER BY chain_seq"
+                "FROM audit_log WHERE object_type = :t AND audit_id > :s ORDER BY audit_id"
             ),
             {"t": object_type, "s": after},
         )
@@ -67,9 +67,9 @@ def _audit_rows(conn: Connection, object_type: str, after: int) -> list[Any]:
 
 
 def _head(conn: Connection) -> int:
-    """The audit chain's position now (read as the system; the actor is set back after)."""
+    """The newest audit row now (read as the system; the actor is set back after)."""
     set_actor(conn, Actor.system())
-    return int(conn.execute(text("SELECT coalesce(max(chain_seq), 0) FROM audit_log")).scalar_one())
+    return int(conn.execute(text("SELECT coalesce(max(audit_id), 0) FROM audit_log")).scalar_one())
 
 
 # --- who to visit next and the day's route ------------------------------------------------------

@@ -56,7 +56,7 @@ def test_state_machine_versions_and_audit(app_conn: Connection, world: World) ->
     actions = app_conn.execute(
         text(
             "SELECT action FROM audit_log WHERE object_type = 'work_order' AND object_id = :i "
-            "ORDER BY chain_seq"
+            "ORDER BY audit_id"
         ),
         {"i": str(o.work_order_id)},
     ).scalars()
