@@ -31,6 +31,7 @@ from hardening.coverage.summary import (
 from hardening.db.engine import Actor
 from hardening.errors import HardeningError
 from hardening.geo import to_bng
+from hardening.jobs.store import Job
 from hardening.risk.layer import cell_ring
 from ui.budget import budget_section
 from ui.jobs import ask, follow
@@ -61,13 +62,13 @@ def _streets(centre: list[float]) -> list[dict[str, Any]]:
     return [{"path": r.path, "what": r.name or word(r.road_class)} for r in roads]
 
 
-def _plan_of(actor: Actor, job: dict[str, Any] | None) -> dict[str, Any] | None:
+def _plan_of(actor: Actor, job: Job | None) -> dict[str, Any] | None:
     """A finished plan job's result, with what the page shows beside it: costs in pounds, the
     number of sites asked for, and each chosen site's street."""
     if job is None:
         return None
-    plan: dict[str, Any] = dict(job["result"])
-    asked = job["params"]
+    plan: dict[str, Any] = dict(job.result)
+    asked = job.params
     plan["asked"], plan["unit_costs"] = asked.get("asked"), asked["unit_costs"]
     if plan["kind"] == "cctv":
         plan["cost_pounds"] = plan["cost"]
@@ -282,11 +283,11 @@ with as_actor(actor) as conn:
     saved = list_plans(conn, area)
 if len(saved) >= 2:
     st.subheader("Compare scenarios")
-    labels = {p["plan_id"]: f"{p['plan_id']}: {p['name']} ({p['kind']})" for p in saved}
+    labels = {p.plan_id: f"{p.plan_id}: {p.name} ({p.kind})" for p in saved}
     a = st.selectbox("A", list(labels), format_func=labels.__getitem__, index=1)
     b = st.selectbox("B", list(labels), format_func=labels.__getitem__, index=0)
     with as_actor(actor) as conn:
         cmp = compare_plans(conn, int(a), int(b))
-    st.dataframe(pd.DataFrame([cmp["a"], cmp["b"]]))
+    st.dataframe(pd.DataFrame([cmp.a.as_dict(), cmp.b.as_dict()]))
 
 budget_section(actor, area)

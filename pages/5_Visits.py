@@ -18,7 +18,7 @@ from hardening.markers.records import REASONS
 from hardening.visits.due import DueCase, who_to_visit_next
 from hardening.visits.models import KIT_ITEMS, SERVICES, SIGNS, SUBJECT_TYPES, VisitInput
 from hardening.visits.options import form_options
-from hardening.visits.route import TeamDay, day_list, town_of
+from hardening.visits.route import DayRoute, LonLat, Stop, TeamDay, day_list, town_of
 from hardening.visits.service import RecordedVisit, may_record, record_visit
 from ui.deck import PIXELS, CompactDeck, fit_view, street_layers
 from ui.labels import day as day_label
@@ -77,13 +77,11 @@ def _sentence(text_value: str) -> str:
     return text_value[:1].upper() + text_value[1:]
 
 
-def _route_deck(route: dict[str, Any]) -> CompactDeck:
+def _route_deck(stops: list[Stop], base: LonLat) -> CompactDeck:
     """The day's route over the streets around it: the path out and back, the numbered stops
     and the base (no basemap: streets come from the database)."""
-    stops = route["stops"]
-    base = route["base"]
-    path = [[base["lon"], base["lat"]], *([r["lon"], r["lat"]] for r in stops)]
-    path.append([base["lon"], base["lat"]])
+    path = [[base.lon, base.lat], *([r.lon, r.lat] for r in stops)]
+    path.append([base.lon, base.lat])
     box = BBox(
         min(p[0] for p in path) - PAD_DEG,
         min(p[1] for p in path) - PAD_DEG,
@@ -96,12 +94,12 @@ def _route_deck(route: dict[str, Any]) -> CompactDeck:
     except HardeningError:  # the route still shows without its streets
         streets = []
     points = [
-        {"lon": r["lon"], "lat": r["lat"], "label": str(r["stop"]),
-         "tip": f"<b>{r['stop']}. {r['arrive']}-{r['leave']}</b><br/>{r['full_address']}"
-                f"<br/>{_reasons(r['reasons'])}"}
+        {"lon": r.lon, "lat": r.lat, "label": str(r.stop),
+         "tip": f"<b>{r.stop}. {r.arrive}-{r.leave}</b><br/>{r.full_address}"
+                f"<br/>{_reasons(r.reasons)}"}
         for r in stops
     ]  # fmt: skip
-    home = [{"lon": base["lon"], "lat": base["lat"], "tip": "<b>Start and finish</b>"}]
+    home = [{"lon": base.lon, "lat": base.lat, "tip": "<b>Start and finish</b>"}]
     return CompactDeck(
         layers=[
             *street_layers(streets),
@@ -317,48 +315,48 @@ with due_tab:
         else:
             st.session_state["route"] = (asked, planned_now)
     planned = st.session_state.get("route")
-    route = planned[1] if planned is not None and planned[0] == asked else None
-    route_stops = route["stops"] if route else []
-    if route is not None and route["town"] is None:
+    route: DayRoute | None = planned[1] if planned is not None and planned[0] == asked else None
+    route_stops = route.stops if route else []
+    if route is not None and route.town is None:
         st.caption(f"{len(cases)} due; nothing to route.")
     elif route is not None:
-        late = route["starts"] != f"{hours[0]:02d}:00"
+        late = route.starts != f"{hours[0]:02d}:00"
         st.caption(
-            f"{len(cases)} due; the route in {route['town']} "
-            f"{'starts now, at' if late else 'starts at'} {route['starts']} and visits "
-            f"{len(route_stops)} of its {len(route_stops) + len(route['left_out'])} most "
-            f"pressing ({route['travel_m'] / 1000:.1f} km straight-line, back to base included)."
+            f"{len(cases)} due; the route in {route.town} "
+            f"{'starts now, at' if late else 'starts at'} {route.starts} and visits "
+            f"{len(route_stops)} of its {len(route_stops) + len(route.left_out)} most "
+            f"pressing ({route.travel_m / 1000:.1f} km straight-line, back to base included)."
         )
     elif len(why) >= 3:
         st.caption(f"{len(cases)} due.")
-    if route is not None and route_stops:
+    if route is not None and route.base is not None and route_stops:
         st.table(  # a short list, all of it on screen (and on paper)
             pd.DataFrame(
                 {
-                    "Stop": s["stop"],
-                    "Arrive": s["arrive"],
-                    "Leave": s["leave"],
-                    "Address": s["full_address"],
-                    "Why": _reasons(s["reasons"]),
-                    "Due since": day_label(s["due_on"]),
-                    "Leg (m)": round(s["leg_m"]),
+                    "Stop": s.stop,
+                    "Arrive": s.arrive,
+                    "Leave": s.leave,
+                    "Address": s.full_address,
+                    "Why": _reasons(s.reasons),
+                    "Due since": day_label(s.due_on),
+                    "Leg (m)": round(s.leg_m),
                 }
                 for s in route_stops
             ).set_index("Stop")
         )
-        st.pydeck_chart(_route_deck(route), height=480, key="route_map")
+        st.pydeck_chart(_route_deck(route_stops, route.base), height=480, key="route_map")
         st.markdown(ROUTE_LEGEND, unsafe_allow_html=True)
-    if route is not None and route["left_out"]:
-        st.warning(f"{len(route['left_out'])} case(s) do not fit in the day:")
+    if route is not None and route.left_out:
+        st.warning(f"{len(route.left_out)} case(s) do not fit in the day:")
         st.dataframe(
             pd.DataFrame(
                 {
-                    "Address": c["full_address"],
-                    "Why left out": _sentence(c["why"]),
-                    "Why due": _reasons(c["reasons"]),
-                    "Due since": day_label(c["due_on"]),
+                    "Address": c.full_address,
+                    "Why left out": _sentence(c.why),
+                    "Why due": _reasons(c.reasons),
+                    "Due since": day_label(c.due_on),
                 }
-                for c in route["left_out"]
+                for c in route.left_out
             ),
             hide_index=True,
         )

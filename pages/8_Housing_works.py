@@ -26,14 +26,15 @@ from hardening import layers
 from hardening.bbox import BBox
 from hardening.errors import HardeningError
 from hardening.works import board, orders, plan
-from hardening.works.packages import DEFAULT_CAP_PENCE, packages, unit_costs
+from hardening.works.packages import DEFAULT_CAP_PENCE, Package, packages, unit_costs
 from hardening.works.problem import LOCAL_TZ
 from ui.jobs import ask, follow, put_aside
 from ui.labels import day as day_words
 from ui.labels import pounds, word
 from ui.session import as_actor, require_actor
 
-CLOCK_COLOURS = {"overdue": "#f8d0d0", "due_soon": "#fde7c2", "ok": "#d9f0dc"}
+SLA_WORDS = {"overdue": "Overdue", "due_soon": "Due soon", "ok": "On time"}
+CLOCK_COLOURS = {"Overdue": "#f8d0d0", "Due soon": "#fde7c2", "On time": "#d9f0dc"}
 PRIORITY_COLOURS = {"emergency": "#c62828", "urgent": "#ef6c00", "routine": "#1f5fa8",
                     "planned": "#7b8794"}  # fmt: skip
 ROUTE_COLOURS = [[31, 95, 168], [198, 40, 40], [46, 125, 50], [123, 31, 162], [239, 108, 0],
@@ -102,7 +103,7 @@ with queue_tab:
                     "address": r.full_address,
                     "due": _when(r.due_at),
                     "SLA clock": r.sla_clock,
-                    "state": r.sla_state,
+                    "state": SLA_WORDS[r.sla_state],
                 }
                 for r in rows
             ]
@@ -117,22 +118,22 @@ with queue_tab:
         )
 
 
-def _homes_map(items: list[dict[str, Any]]) -> pdk.Deck | None:
+def _homes_map(items: list[Package]) -> pdk.Deck | None:
     """The packages' homes on an offline map with streets, opened on the provider's homes."""
-    spots = [i for i in items if i.get("lon") is not None]
+    spots = [(i, i.lon, i.lat) for i in items if i.lon is not None and i.lat is not None]
     if not spots:
         return None
-    lons, lats = [i["lon"] for i in spots], [i["lat"] for i in spots]
+    lons, lats = [lon for _, lon, _ in spots], [lat for _, _, lat in spots]
     pad = 0.003
     box = BBox(min(lons) - pad, min(lats) - pad, max(lons) + pad, max(lats) + pad)
     streets = _run(layers.roads, box, simplify_m=2) or []
     context = [{"path": r.path, "what": r.name or word(r.road_class)} for r in streets]
     homes = [
-        {"lon": i["lon"], "lat": i["lat"], "what": f"{i['address']}: {i['package']}",
-         "colour": BAND_COLOURS.get(i["band"], [90, 90, 90, 220])}
-        for i in spots
+        {"lon": lon, "lat": lat, "what": f"{i.address}: {i.words}",
+         "colour": BAND_COLOURS.get(i.band, [90, 90, 90, 220])}
+        for i, lon, lat in spots
     ]  # fmt: skip
-    view = pdk.data_utils.compute_view([[i["lon"], i["lat"]] for i in spots])
+    view = pdk.data_utils.compute_view([[lon, lat] for _, lon, lat in spots])
     view.zoom = min(16.0, max(11.0, float(view.zoom) - 0.4))
     return pdk.Deck(
         layers=[
@@ -182,42 +183,40 @@ with recommend_tab:
     with st.expander("Unit costs (£): the catalogue's typical costs unless you change them"):
         for m in catalogue:
             chosen_cost = st.number_input(
-                m["name"], min_value=0, max_value=1_000_000,
-                value=int(m["typical_cost_pence"]) // 100, key=f"cost_{m['measure_code']}",
+                m.name, min_value=0, max_value=1_000_000,
+                value=m.typical_cost_pence // 100, key=f"cost_{m.measure_code}",
             )  # fmt: skip
-            if int(chosen_cost) * 100 != int(m["typical_cost_pence"]):
-                costs[m["measure_code"]] = int(chosen_cost) * 100
-    recs = _run(packages, provider, int(cap) * 100, int(limit), costs) or []
-    for r in recs:
-        r["package"] = " + ".join(r["names"])
+            if int(chosen_cost) * 100 != m.typical_cost_pence:
+                costs[m.measure_code] = int(chosen_cost) * 100
+    recs: list[Package] = _run(packages, provider, int(cap) * 100, int(limit), costs) or []
     if not recs:
         st.info(
             "Nothing to recommend within this cap: every home has what would lower its risk, "
             "it is on order, or it costs more than the cap."
         )
     else:
-        spend = sum(r["cost_pence"] for r in recs) / 100
+        spend = sum(r.cost_pence for r in recs) / 100
         st.markdown(
             f"**{len(recs)} {'home or block' if len(recs) == 1 else 'homes or blocks'}, "
             f"{pounds(spend)} in all:** the packages would "
-            f"lower their risk scores by {sum(r['reduction'] for r in recs):.1f} points together "
-            f"({sum(r['separate'] for r in recs):.1f} if each measure were counted on its own)."
-            f" First: {recs[0]['address']}, {recs[0]['package']} for "
-            f"{pounds(recs[0]['cost_pence'] / 100)}."
+            f"lower their risk scores by {sum(r.reduction for r in recs):.1f} points together "
+            f"({sum(r.separate for r in recs):.1f} if each measure were counted on its own)."
+            f" First: {recs[0].address}, {recs[0].words} for "
+            f"{pounds(recs[0].cost_pence / 100)}."
         )
         st.dataframe(
             pd.DataFrame(
                 [
                     {
-                        "address": r["address"],
-                        "for": "whole block" + (f" ({r['flats']} flats)" if r["flats"] > 1 else "")
-                        if r["scope"] == "block"
+                        "address": r.address,
+                        "for": "whole block" + (f" ({r.flats} flats)" if r.flats > 1 else "")
+                        if r.scope == "block"
                         else "this home",
-                        "risk band": word(r["band"]),
-                        "cost": pounds(r["cost_pence"] / 100),
-                        "risk lowered by (points)": round(r["reduction"], 1),
-                        "counted separately": round(r["separate"], 1),
-                        "package": r["package"],
+                        "risk band": word(r.band),
+                        "cost": pounds(r.cost_pence / 100),
+                        "risk lowered by (points)": round(r.reduction, 1),
+                        "counted separately": round(r.separate, 1),
+                        "package": r.words,
                     }
                     for r in recs
                 ]
@@ -229,11 +228,11 @@ with recommend_tab:
         deck = _homes_map(recs)
         if deck is not None:
             st.pydeck_chart(deck, height=380, key="rec_map")
-        by_uprn = {str(r["uprn"]): r for r in recs}
+        by_uprn = {str(r.uprn): r for r in recs}
         chosen = st.multiselect(
             "Raise orders for",
             list(by_uprn),
-            format_func=lambda k: f"{by_uprn[k]['address']}: {by_uprn[k]['package']}",
+            format_func=lambda k: f"{by_uprn[k].address}: {by_uprn[k].words}",
             key="rec_pick",
             select_all=False,  # the first row of the list is a home, never "select all"
         )
@@ -242,12 +241,12 @@ with recommend_tab:
             try:
                 with as_actor(actor) as conn:
                     for key in chosen:
-                        for measure in by_uprn[key]["measures"]:
+                        for measure in by_uprn[key].measures:
                             made.append(orders.create(conn, int(key), measure, provider))
             except HardeningError as exc:
                 st.error(f"Nothing raised: {exc}")
             else:
-                ids = ", ".join(f"#{o['work_order_id']} ({word(o['priority'])})" for o in made)
+                ids = ", ".join(f"#{o.work_order_id} ({word(o.priority)})" for o in made)
                 st.success(f"Raised {len(made)} order(s): {ids}")
 
 
@@ -357,10 +356,10 @@ with schedule_tab:
     # A proposal belongs to this session (page changes keep it): one from an earlier session
     # may have been committed since, so it is not picked up again.
     job = follow(actor, PLAN_KEY, ("works_schedule",), pick_up=False)
-    proposal = plan.from_json(job["result"]) if job is not None else None
+    proposal = plan.from_json(job.result) if job is not None else None
     if proposal is not None:
         m = proposal["metrics"]
-        asked = job["params"] if job is not None else {}
+        asked = job.params if job is not None else {}
         st.caption(
             f"Proposed plan for {asked.get('days')} day(s) from {day_words(asked.get('start'))} "
             f"({proposal['solver']}, travel by {proposal['travel']}, times "

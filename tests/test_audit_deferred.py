@@ -75,11 +75,12 @@ def test_the_request_commit_carries_its_rows(app_engine: Engine) -> None:
     with transaction(app_engine, Actor.system()) as conn:
         rows = conn.execute(
             text(
-                "SELECT object_id, chain_seq FROM audit_log WHERE justification = :w "
-                "ORDER BY chain_seq"
+                "SELECT object_id, chain, chain_seq FROM audit_log WHERE justification = :w "
+                "ORDER BY audit_id"
             ),
             {"w": why},
         ).all()
         assert audit.verify(conn).ok
     assert [r.object_id for r in rows] == ["1", "2"]
+    assert rows[1].chain == rows[0].chain  # one transaction, one chain
     assert rows[1].chain_seq == rows[0].chain_seq + 1

@@ -206,17 +206,17 @@ def test_raising_creates_the_work_orders_and_the_siting_plan(
     assert {p for p, _, _ in result.works} == {HOUSING_A, HOUSING_B}
     plan_id = save_budget_plan(app_conn, "budget one", result, {"budget": 20_000})
     raised = raise_plan(app_conn, plan_id)
-    assert raised["not_raised"] == []
+    assert raised.not_raised == []
     assert _orders(app_conn) == sorted(result.works)
-    assert len(raised["work_orders"]) == len(result.works)
+    assert len(raised.work_orders) == len(result.works)
     siting = app_conn.execute(
         text("SELECT kind, results FROM coverage_plans WHERE plan_id = :i"),
-        {"i": raised["siting_plan_id"]},
+        {"i": raised.siting_plan_id},
     ).one()
     assert siting[0] == "cctv" and siting[1]["from_budget_plan"] == plan_id
     assert "repair" in [c["kind"] for c in siting[1]["chosen"]]
     again = raise_plan(app_conn, plan_id)  # nothing twice
-    assert again["work_orders"] == [] and again["siting_plan_id"] == raised["siting_plan_id"]
+    assert again.work_orders == [] and again.siting_plan_id == raised.siting_plan_id
     assert len(_orders(app_conn)) == len(result.works)
 
 
@@ -230,15 +230,15 @@ def test_each_role_raises_only_what_it_may(app_conn: Connection, world: World) -
         raise_plan(app_conn, plan_id)
     set_actor(app_conn, world.actors["analyst"])
     first = raise_plan(app_conn, plan_id)
-    assert first["siting_plan_id"] is not None and first["work_orders"] == []
-    assert len(first["not_raised"]) == 2  # each provider raises its own
+    assert first.siting_plan_id is not None and first.work_orders == []
+    assert len(first.not_raised) == 2  # each provider raises its own
     set_actor(app_conn, world.actors["housing_a"])
     mine = raise_plan(app_conn, plan_id)
-    assert mine["siting_plan_id"] is None and mine["work_orders"]
+    assert mine.siting_plan_id is None and mine.work_orders
     set_actor(app_conn, Actor.system())
     assert {p for p, _, _ in _orders(app_conn)} == {HOUSING_A}
     set_actor(app_conn, world.actors["housing_b"])
-    assert raise_plan(app_conn, plan_id)["work_orders"]
+    assert raise_plan(app_conn, plan_id).work_orders
     set_actor(app_conn, Actor.system())
     assert _orders(app_conn) == sorted(result.works)
 

@@ -160,7 +160,7 @@ def _audited(owner_engine: Engine, user_id: int) -> list[str | None]:
     with owner_engine.connect() as conn:
         return list(conn.execute(
             text("SELECT object_id FROM audit_log WHERE actor_user_id = :u AND "
-                 "justification = :r ORDER BY chain_seq"), {"u": user_id, "r": REASON},
+                 "justification = :r ORDER BY audit_id"), {"u": user_id, "r": REASON},
         ).scalars())  # fmt: skip
 
 

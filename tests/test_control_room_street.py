@@ -104,7 +104,7 @@ def test_the_audit_row_of_a_not_checked_lookup(
     row = app_conn.execute(
         text(
             "SELECT object_id, justification, details FROM audit_log "
-            "WHERE action = 'consultation' ORDER BY chain_seq DESC LIMIT 1"
+            "WHERE action = 'consultation' ORDER BY audit_id DESC LIMIT 1"
         )
     ).one()
     assert row.object_id is None and row.justification == REASON

@@ -195,9 +195,9 @@ def test_anpr_plan_and_saved_scenarios(app_conn: Connection, world: World) -> No
     b = save_plan(app_conn, "one anpr", anpr, {"new_sites": 1})
     with pytest.raises(ConflictError):
         save_plan(app_conn, "one camera", cctv, {})
-    assert {p["plan_id"] for p in list_plans(app_conn, AREA)} == {a, b}
+    assert {p.plan_id for p in list_plans(app_conn, AREA)} == {a, b}
     cmp = compare_plans(app_conn, a, b)
-    assert cmp["a"]["coverage_gained"] == pytest.approx(
+    assert cmp.a.coverage_gained == pytest.approx(
         cctv["coverage_after"] - cctv["coverage_before"], abs=1e-4
     )
     set_actor(app_conn, world.actors["housing_a"])

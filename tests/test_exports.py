@@ -109,7 +109,7 @@ def test_markers_export_needs_a_reason_and_is_audited(
         logged = conn.execute(
             text(
                 "SELECT justification, details FROM audit_log WHERE actor_user_id = :u "
-                "AND object_type = 'safe_marker' ORDER BY chain_seq DESC LIMIT 1"
+                "AND object_type = 'safe_marker' ORDER BY audit_id DESC LIMIT 1"
             ),
             {"u": world.actors["control_room"].user_id},
         ).one()

@@ -116,10 +116,10 @@ def test_two_cost_caps_give_two_packages(
     for said, best in ((first, cheap), (second, rich)):
         found = re.search(r"First: (.+), (.+) for (£[\d,.]+)\.", said)
         assert found, said
-        assert found.group(1) == best["address"] == "9 Test Street"
-        assert found.group(2) == " + ".join(best["names"])
-        assert found.group(3) == f"£{best['cost_pence'] // 100:,}"
-    assert len(rich["measures"]) > len(cheap["measures"])
+        assert found.group(1) == best.address == "9 Test Street"
+        assert found.group(2) == " + ".join(best.names)
+        assert found.group(3) == f"£{best.cost_pence // 100:,}"
+    assert len(rich.measures) > len(cheap.measures)
 
 
 def _schedule(tab: Tab, days: int) -> str:

@@ -144,7 +144,7 @@ def test_cancelled_while_running_it_stops_and_saves_nothing(
         seen.append((fraction, step))
         if len(seen) == 1:
             with transaction(owner_engine, planner) as conn:
-                assert store.cancel(conn, job_id)["step"] == "cancelling"
+                assert store.cancel(conn, job_id).step == "cancelling"
 
     assert run_job(owner_engine, job_id, cancel_once_solving) == "cancelled"
     assert seen == [(0.2, "choosing camera sites")]
@@ -152,7 +152,7 @@ def test_cancelled_while_running_it_stops_and_saves_nothing(
         job = store.get(conn, job_id)
         saved = conn.execute(text("SELECT count(*) FROM coverage_plans WHERE name = 'Never saved'"))
         assert saved.scalar_one() == 0
-    assert job["status"] == "cancelled" and "nothing was saved" in job["step"]
+    assert job.status == "cancelled" and "nothing was saved" in (job.step or "")
 
 
 def test_a_failed_job_says_why(owner_engine: Engine, world: World) -> None:
@@ -162,7 +162,7 @@ def test_a_failed_job_says_why(owner_engine: Engine, world: World) -> None:
     assert run_job(owner_engine, job_id) == "failed"
     with transaction(owner_engine, planner) as conn:
         job = store.get(conn, job_id)
-    assert job["status"] == "failed" and "unknown area 'gone'" in job["error"]
+    assert job.status == "failed" and "unknown area 'gone'" in (job.error or "")
     assert run_job(owner_engine, job_id) == "skipped"  # a finished job is not run again
 
 
@@ -261,8 +261,8 @@ def test_a_job_whose_worker_died_is_failed_and_frees_its_place(
     assert sweep(owner_engine).failed == [dead]
     with transaction(owner_engine, planner) as conn:
         died, running = store.get(conn, dead), store.get(conn, alive)
-    assert died["status"] == "failed" and "ask again" in died["error"]
-    assert running["status"] == "running"
+    assert died.status == "failed" and "ask again" in (died.error or "")
+    assert running.status == "running"
     with owner_engine.connect() as conn:
         status = conn.execute(
             text("SELECT status FROM procrastinate.procrastinate_jobs WHERE id = :q"),

@@ -189,7 +189,7 @@ def test_no_reason_no_lookup_and_one_audit_row_per_lookup(
     last = app_conn.execute(
         text(
             "SELECT actor_user_id, justification, object_id, details FROM audit_log "
-            "ORDER BY chain_seq DESC LIMIT 1"
+            "ORDER BY audit_id DESC LIMIT 1"
         )
     ).one()
     assert last.actor_user_id == actor.user_id and last.justification == REASON

@@ -34,7 +34,7 @@ def _audit(conn: Connection, object_type: str, object_id: object) -> list[Any]:
     rows = conn.execute(
         text(
             "SELECT action, justification, details FROM audit_log "
-            "WHERE object_type = :t AND object_id IS NOT DISTINCT FROM :id ORDER BY chain_seq"
+            "WHERE object_type = :t AND object_id IS NOT DISTINCT FROM :id ORDER BY audit_id"
         ),
         {"t": object_type, "id": None if object_id is None else str(object_id)},
     ).all()

@@ -316,7 +316,7 @@ def test_control_room_reads_markers_with_a_reason_and_is_audited(
                 conn.execute(
                     text(
                         "SELECT justification, details FROM audit_log WHERE actor_user_id = :u "
-                        "AND object_type = 'safe_marker' ORDER BY chain_seq"
+                        "AND object_type = 'safe_marker' ORDER BY audit_id"
                     ),
                     {"u": world.actors["control_room"].user_id},
                 ).all()

@@ -129,12 +129,12 @@ def test_a_days_route_stays_in_one_town(app_conn: Connection, world: World) -> N
     homes = _build(app_conn)
     _towns(app_conn, homes)
     set_actor(app_conn, world.actors["visit_team"])
-    first = plan_day(app_conn, DAY, area=AREA, max_stops=4, reason=WHY).as_dict()
-    assert first["town"] == "Barrow"  # the most pressing case's (h1's plan visit)
-    assert {s["uprn"] for s in first["stops"]} == {homes["h1"], homes["h3"]}
-    other = plan_day(app_conn, DAY, area=AREA, max_stops=4, town="Dalton", reason=WHY).as_dict()
-    assert other["town"] == "Dalton"
-    assert {s["uprn"] for s in other["stops"]} == {homes["h5"], homes["h7"]}
+    first = plan_day(app_conn, DAY, area=AREA, max_stops=4, reason=WHY).route()
+    assert first.town == "Barrow"  # the most pressing case's (h1's plan visit)
+    assert {s.uprn for s in first.stops} == {homes["h1"], homes["h3"]}
+    other = plan_day(app_conn, DAY, area=AREA, max_stops=4, town="Dalton", reason=WHY).route()
+    assert other.town == "Dalton"
+    assert {s.uprn for s in other.stops} == {homes["h5"], homes["h7"]}
 
 
 def test_todays_route_starts_now_rounded_up(app_conn: Connection, world: World) -> None:
@@ -146,12 +146,12 @@ def test_todays_route_starts_now_rounded_up(app_conn: Connection, world: World) 
     assert start_minute(DAY, team, datetime(2026, 6, 1, 7, 0, tzinfo=LONDON)) == 9 * 60
     assert start_minute(DAY, team, datetime(2026, 5, 31, 12, 0, tzinfo=LONDON)) == 9 * 60
     now = datetime(2026, 6, 1, 12, 31, tzinfo=LONDON)
-    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=now, reason=WHY).as_dict()
-    assert out["starts"] == "12:45" and out["stops"]
-    assert min(s["arrive"] for s in out["stops"]) >= "12:45"
+    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=now, reason=WHY).route()
+    assert out.starts == "12:45" and out.stops
+    assert min(s.arrive for s in out.stops) >= "12:45"
     late = datetime(2026, 6, 1, 17, 5, tzinfo=LONDON)
-    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=late, reason=WHY).as_dict()
-    assert out["stops"] == [] and {c["why"] for c in out["left_out"]} == {DAY_OVER}
+    out = plan_day(app_conn, DAY, area=AREA, max_stops=2, team=team, now=late, reason=WHY).route()
+    assert out.stops == [] and {c.why for c in out.left_out} == {DAY_OVER}
     assert homes
 
 
@@ -161,11 +161,11 @@ def test_left_out_cases_are_said_in_the_visit_teams_words(
     _build(app_conn)
     set_actor(app_conn, world.actors["visit_team"])
     for team, stops in ((TeamDay(9 * 60, 10 * 60, 90), 2), (TeamDay(9 * 60, 11 * 60, 50), 4)):
-        out = plan_day(app_conn, DAY, area=AREA, max_stops=stops, team=team, reason=WHY).as_dict()
-        assert out["left_out"]
-        for case in out["left_out"]:
-            assert "operative" not in case["why"] and "shift" not in case["why"]
-            assert "day" in case["why"] or "hours" in case["why"]
+        out = plan_day(app_conn, DAY, area=AREA, max_stops=stops, team=team, reason=WHY).route()
+        assert out.left_out
+        for case in out.left_out:
+            assert "operative" not in case.why and "shift" not in case.why
+            assert "day" in case.why or "hours" in case.why
 
 
 @pytest.mark.parametrize(("role", "moves"), [("control_room", False), ("analyst", False),

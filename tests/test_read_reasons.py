@@ -52,14 +52,14 @@ def _partner(conn: Connection, org: str, classes: list[str], roles: tuple[str, .
 
 
 def _audit_rows(conn: Connection, object_type: str, after: int) -> list[Any]:
-    """Audit rows of the object type appended after chain position `after` (other tests
+    """Audit rows of the object type appended after audit row `after` (other tests
     commit rows of their own)."""
     set_actor(conn, Actor.system())
     return list(
         conn.execute(
             text(
                 "SELECT action, object_type, object_id, justification, details, actor_user_id "
-                "FROM audit_log WHERE object_type = :t AND chain_seq > :s ORDER BY chain_seq"
+                "FROM audit_log WHERE object_type = :t AND audit_id > :s ORDER BY audit_id"
             ),
             {"t": object_type, "s": after},
         )
@@ -67,9 +67,9 @@ def _audit_rows(conn: Connection, object_type: str, after: int) -> list[Any]:
 
 
 def _head(conn: Connection) -> int:
-    """The audit chain's position now (read as the system; the actor is set back after)."""
+    """The newest audit row now (read as the system; the actor is set back after)."""
     set_actor(conn, Actor.system())
-    return int(conn.execute(text("SELECT coalesce(max(chain_seq), 0) FROM audit_log")).scalar_one())
+    return int(conn.execute(text("SELECT coalesce(max(audit_id), 0) FROM audit_log")).scalar_one())
 
 
 # --- who to visit next and the day's route ------------------------------------------------------
@@ -81,8 +81,8 @@ def test_partners_without_markers_learn_of_no_marker(app_conn: Connection, world
     cases = who_to_visit_next(app_conn, DAY, area=AREA, reason=WHY)
     assert [(c.uprn, c.reasons) for c in cases] == [(homes["h1"], ["plan_visit_due"])]
     route = day_list(app_conn, DAY, area=AREA, max_stops=5, reason=WHY)
-    shown = route["stops"] + route["left_out"]
-    assert [c["uprn"] for c in shown] == [homes["h1"]]
+    shown = route.stops + route.left_out
+    assert [c.uprn for c in shown] == [homes["h1"]]
     assert "marker_review_due" not in str(route)
     # a fire control room holds markers but not visits: who to visit next is not for it
     for actor in (fire, world.actors["housing_a"], world.actors["planner"]):
@@ -124,7 +124,7 @@ def test_a_due_list_or_route_needs_a_reason_and_is_audited(
     route = day_list(app_conn, DAY, area=AREA, max_stops=2, reason="route for Tuesday")
     (row,) = _audit_rows(app_conn, "visit_route", head)
     assert (row.action, row.justification) == ("consultation", "route for Tuesday")
-    routed = [c["uprn"] for c in route["stops"] + route["left_out"]]
+    routed = [c.uprn for c in route.stops + route.left_out]
     assert sorted(row.details["uprns"]) == sorted(routed) and row.details["town"] == AREA
     assert row.details["marker_ids"] == ([marker] if homes["h3"] in routed else [])
     assert "marker_ids" not in str(route)  # the ids go to the audit log, not the answer
@@ -186,7 +186,7 @@ def test_a_risk_score_is_read_with_a_reason_and_audited(app_conn: Connection, wo
 def _marked_order(conn: Connection, world: World) -> int:
     """An order raised now at homes_a[1], where an active marker stands (it starts escalated)."""
     set_actor(conn, world.actors["housing_a"])
-    return int(orders.create(conn, world.homes_a[1], "spy_hole")["work_order_id"])
+    return int(orders.create(conn, world.homes_a[1], "spy_hole").work_order_id)
 
 
 def test_a_provider_learns_that_an_alert_stands_not_that_it_is_a_marker(
@@ -194,12 +194,12 @@ def test_a_provider_learns_that_an_alert_stands_not_that_it_is_a_marker(
 ) -> None:
     order = _marked_order(app_conn, world)
     got = orders.get(app_conn, order)
-    assert got["priority"] == "emergency" and got["escalated_at"] is not None
-    assert got["escalation_reason"] == "alert"
+    assert got.priority == "emergency" and got.escalated_at is not None
+    assert got.escalation_reason == "alert"
     seen = [orders.list_orders(app_conn, "t-housing-a"), board.queue(app_conn, "t-housing-a")]
     assert "marker" not in str(seen) and "cuckooing" not in str(seen)
     set_actor(app_conn, world.actors["analyst"])  # police read markers with a reason instead
-    assert orders.get(app_conn, order)["escalation_reason"] == "alert"
+    assert orders.get(app_conn, order).escalation_reason == "alert"
 
 
 def test_work_order_exports_need_a_reason_and_are_audited(

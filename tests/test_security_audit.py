@@ -54,7 +54,7 @@ def test_verify_catches_superuser_update_and_delete(owner_conn: Connection, worl
         owner_conn.execute(
             text(
                 "SELECT audit_id FROM audit_log WHERE justification LIKE 'tamper check %' "
-                "ORDER BY chain_seq"
+                "ORDER BY audit_id"
             )
         )
         .scalars()

@@ -74,12 +74,12 @@ def test_audit_verify_reports_an_intact_chain(world: World) -> None:
 def test_review_due_and_decisions(app_conn: Connection, world: World) -> None:
     set_actor(app_conn, world.actors["visit_team"])
     due = retention.due(app_conn, date.today() + timedelta(days=120))
-    kinds = {(r["object_type"], r["uprn"]) for r in due}
+    kinds = {(r.object_type, r.uprn) for r in due}
     assert ("safe_marker", world.homes_a[1]) in kinds  # review due in 90 days
     assert ("visit", world.homes_a[1]) in kinds  # review due today
-    assert not any(r["uprn"] in world.homes_b for r in due)
+    assert not any(r.uprn in world.homes_b for r in due)
     visit_id = next(
-        r["object_id"] for r in due if r["object_type"] == "visit" and r["uprn"] == world.homes_a[1]
+        r.object_id for r in due if r.object_type == "visit" and r.uprn == world.homes_a[1]
     )
     retention.decide(
         app_conn,
@@ -89,7 +89,7 @@ def test_review_due_and_decisions(app_conn: Connection, world: World) -> None:
         retain_until=date.today() + timedelta(days=200),
     )
     later = retention.due(app_conn, date.today() + timedelta(days=120))
-    assert visit_id not in {r["object_id"] for r in later if r["object_type"] == "visit"}
+    assert visit_id not in {r.object_id for r in later if r.object_type == "visit"}
     retention.decide(app_conn, "visit", visit_id, "no longer needed", retain_until=None)
     assert (
         app_conn.execute(

@@ -153,7 +153,7 @@ def test_marker_tiles_need_a_reason_and_are_audited(app_conn: Connection, world:
     logged = conn.execute(
         text(
             "SELECT action, justification, details FROM audit_log "
-            "WHERE object_type = 'safe_marker' ORDER BY chain_seq DESC LIMIT 1"
+            "WHERE object_type = 'safe_marker' ORDER BY audit_id DESC LIMIT 1"
         )
     ).one()
     assert logged.action == "consultation" and logged.justification == "call for service 123"

@@ -59,7 +59,7 @@ def audit_rows(owner: Engine, username: str) -> list[Any]:
                 text(
                     "SELECT a.justification, a.object_type FROM audit_log a JOIN users u "
                     "ON u.user_id = a.actor_user_id WHERE u.username = :u "
-                    "AND a.action = 'consultation' ORDER BY chain_seq"
+                    "AND a.action = 'consultation' ORDER BY audit_id"
                 ),
                 {"u": username},
             ).all()

@@ -175,15 +175,15 @@ def test_day_route_is_the_schedulers_and_passes_its_checker(
     plan = plan_day(app_conn, DAY, area=AREA, max_stops=3, reason=WHY)
     assert violations(plan.problem, plan.schedule) == []
     assert plan.schedule.solver == "ortools" and not plan.schedule.unscheduled
-    out = plan.as_dict()
+    out = plan.route()
     # the three most pressing (h1 plan visit, h3 review, then h5 by due date); h1 is the base
-    assert {s["uprn"] for s in out["stops"]} == {homes["h1"], homes["h3"], homes["h5"]}
-    assert [s["stop"] for s in out["stops"]] == [1, 2, 3]
-    assert out["stops"][0]["uprn"] == homes["h1"] and out["stops"][0]["leg_m"] == 0.0
-    assert [s["arrive"] for s in out["stops"]] == sorted(s["arrive"] for s in out["stops"])
-    assert out["stops"][0]["arrive"] >= "09:00" and out["stops"][-1]["leave"] <= "17:00"
+    assert {s.uprn for s in out.stops} == {homes["h1"], homes["h3"], homes["h5"]}
+    assert [s.stop for s in out.stops] == [1, 2, 3]
+    assert out.stops[0].uprn == homes["h1"] and out.stops[0].leg_m == 0.0
+    assert [s.arrive for s in out.stops] == sorted(s.arrive for s in out.stops)
+    assert out.stops[0].arrive >= "09:00" and out.stops[-1].leave <= "17:00"
     # on a line the shortest tour out and back is twice the span: 2 x 400 m
-    assert out["travel_m"] == 800.0 and out["left_out"] == []
+    assert out.travel_m == 800.0 and out.left_out == []
 
 
 def test_a_short_day_keeps_the_most_pressing_and_says_why(
@@ -193,14 +193,14 @@ def test_a_short_day_keeps_the_most_pressing_and_says_why(
     set_actor(app_conn, world.actors["visit_team"])
     two_hours = TeamDay(start_min=9 * 60, end_min=11 * 60, visit_minutes=50)
     out = day_list(app_conn, DAY, area=AREA, max_stops=4, team=two_hours, reason=WHY)
-    assert {s["uprn"] for s in out["stops"]} == {homes["h1"], homes["h3"]}
-    left = {c["uprn"]: c["why"] for c in out["left_out"]}
+    assert {s.uprn for s in out.stops} == {homes["h1"], homes["h3"]}
+    left = {c.uprn: c.why for c in out.left_out}
     assert set(left) == {homes["h5"], homes["h7"]}
     assert all(why.startswith("capacity") for why in left.values())
     too_long = TeamDay(start_min=9 * 60, end_min=10 * 60, visit_minutes=90)
     out = day_list(app_conn, DAY, area=AREA, max_stops=2, team=too_long, reason=WHY)
-    assert out["stops"] == [] and len(out["left_out"]) == 2
-    assert all("long enough" in c["why"] for c in out["left_out"])
+    assert out.stops == [] and len(out.left_out) == 2
+    assert all("long enough" in c.why for c in out.left_out)
 
 
 def test_bad_route_requests_are_refused(app_conn: Connection, world: World) -> None:

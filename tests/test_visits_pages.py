@@ -11,6 +11,7 @@ from world import World
 
 from hardening.db.engine import Actor
 from hardening.settings import PROJECT_ROOT as ROOT
+from hardening.visits.route import DayRoute
 
 
 def _page(path: str, actor: Actor) -> AppTest:
@@ -53,8 +54,8 @@ def test_visit_page_plans_a_route_on_request(test_db_url: object, world: World) 
     at.button(key="plan_route").click().run()
     assert not at.exception and not at.error
     _, route = at.session_state["route"]
-    assert set(route) >= {"stops", "left_out", "base", "travel_m"}
-    assert len(route["stops"]) + len(route["left_out"]) <= 8
+    assert isinstance(route, DayRoute)
+    assert len(route.stops) + len(route.left_out) <= 8
 
 
 def test_referrals_page_shows_a_partner_only_its_own(test_db_url: object, world: World) -> None:

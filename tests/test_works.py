@@ -25,12 +25,12 @@ def test_priority_and_due_from_band_and_provider_sla(app_conn: Connection, world
     _as(app_conn, world, "housing_a")
     now = datetime.now(UTC)
     order = orders.create(app_conn, world.homes_a[2], "spy_hole", now=now)
-    assert order["priority"] == "planned"  # band medium -> planned by default
-    assert abs((order["due_at"] - now) - timedelta(days=90)) < timedelta(seconds=1)
+    assert order.priority == "planned"  # band medium -> planned by default
+    assert abs((order.due_at - now) - timedelta(days=90)) < timedelta(seconds=1)
     orders.set_sla(app_conn, HOUSING_A, "routine", 14 * 24, "medium")
     order = orders.create(app_conn, world.homes_a[3], "spy_hole", now=now)
-    assert order["priority"] == "routine"
-    assert abs((order["due_at"] - now) - timedelta(days=14)) < timedelta(seconds=1)
+    assert order.priority == "routine"
+    assert abs((order.due_at - now) - timedelta(days=14)) < timedelta(seconds=1)
     with pytest.raises(UserInputError):
         orders.create(app_conn, world.homes_a[3], "no_such_measure")
 
@@ -38,27 +38,27 @@ def test_priority_and_due_from_band_and_provider_sla(app_conn: Connection, world
 def test_state_machine_versions_and_audit(app_conn: Connection, world: World) -> None:
     _as(app_conn, world, "housing_a")
     o = orders.create(app_conn, world.homes_a[2], "door_chain", priority="urgent")
-    assert (o["status"], o["version"]) == ("requested", 1)
+    assert (o.status, o.version) == ("requested", 1)
     with pytest.raises(UserInputError, match="cannot become completed"):
-        orders.transition(app_conn, o["work_order_id"], 1, "completed")
-    o = orders.transition(app_conn, o["work_order_id"], 1, "approved")
+        orders.transition(app_conn, o.work_order_id, 1, "completed")
+    o = orders.transition(app_conn, o.work_order_id, 1, "approved")
     with pytest.raises(ConflictError):
-        orders.transition(app_conn, o["work_order_id"], 1, "cancelled")  # stale version
+        orders.transition(app_conn, o.work_order_id, 1, "cancelled")  # stale version
     start = datetime.now(UTC) + timedelta(days=1)
     op = _operative(app_conn, world)
-    o = orders.schedule_one(app_conn, o["work_order_id"], 2, op, start, start + timedelta(hours=1))
-    o = orders.no_access(app_conn, o["work_order_id"], o["version"])
-    assert (o["status"], o["no_access_attempts"]) == ("no_access", 1)
-    o = orders.transition(app_conn, o["work_order_id"], o["version"], "cancelled")
+    o = orders.schedule_one(app_conn, o.work_order_id, 2, op, start, start + timedelta(hours=1))
+    o = orders.no_access(app_conn, o.work_order_id, o.version)
+    assert (o.status, o.no_access_attempts) == ("no_access", 1)
+    o = orders.transition(app_conn, o.work_order_id, o.version, "cancelled")
     with pytest.raises(UserInputError):
-        orders.transition(app_conn, o["work_order_id"], o["version"], "approved")
+        orders.transition(app_conn, o.work_order_id, o.version, "approved")
     set_actor(app_conn, Actor.system())
     actions = app_conn.execute(
         text(
             "SELECT action FROM audit_log WHERE object_type = 'work_order' AND object_id = :i "
-            "ORDER BY chain_seq"
+            "ORDER BY audit_id"
         ),
-        {"i": str(o["work_order_id"])},
+        {"i": str(o.work_order_id)},
     ).scalars()
     assert list(actions) == ["collection"] + ["alteration"] * 4
 
@@ -80,11 +80,11 @@ def _operative(conn: Connection, world: World) -> int:
 def test_provider_isolation(app_conn: Connection, world: World) -> None:
     _as(app_conn, world, "housing_a")
     mine = orders.list_orders(app_conn)
-    assert mine and {o["provider_org_id"] for o in mine} == {HOUSING_A}
+    assert mine and {o.provider_org_id for o in mine} == {HOUSING_A}
     _as(app_conn, world, "housing_b")
     theirs = mine[0]
     with pytest.raises(NotFoundError):
-        orders.transition(app_conn, theirs["work_order_id"], theirs["version"], "approved")
+        orders.transition(app_conn, theirs.work_order_id, theirs.version, "approved")
     with pytest.raises(NotFoundError):  # B cannot even see A's homes
         orders.create(app_conn, world.homes_a[0], "spy_hole", provider="t-housing-b")
 
@@ -105,18 +105,18 @@ def test_marker_by_police_escalates_provider_order(app_conn: Connection, world: 
         {"u": world.homes_a[4]},
     )
     _as(app_conn, world, "housing_a")
-    after = orders.get(app_conn, o["work_order_id"])
-    assert after["priority"] == "emergency"
+    after = orders.get(app_conn, o.work_order_id)
+    assert after.priority == "emergency"
     # the provider learns that an alert stands, not that it is a marker, nor why
-    assert after["escalation_reason"] == "alert"
+    assert after.escalation_reason == "alert"
     assert "threat_to_life" not in str(orders.list_orders(app_conn, HOUSING_A))
-    assert after["due_at"] <= datetime.now(UTC) + timedelta(hours=24, seconds=5)
-    assert after["version"] == o["version"] + 1
+    assert after.due_at <= datetime.now(UTC) + timedelta(hours=24, seconds=5)
+    assert after.version == o.version + 1
     with pytest.raises(ConflictError):  # the housing officer's stale copy is refused
-        orders.transition(app_conn, o["work_order_id"], o["version"], "approved")
+        orders.transition(app_conn, o.work_order_id, o.version, "approved")
     # a new order where the marker stands starts escalated
     fresh = orders.create(app_conn, world.homes_a[4], "door_chain", priority="planned")
-    assert fresh["priority"] == "emergency"
+    assert fresh.priority == "emergency"
 
 
 def test_incident_escalates_only_open_orders_and_right_categories(
@@ -125,7 +125,7 @@ def test_incident_escalates_only_open_orders_and_right_categories(
     _as(app_conn, world, "housing_a")
     o = orders.create(app_conn, world.homes_a[5], "spy_hole", priority="routine")
     done = orders.create(app_conn, world.homes_a[5], "letterbox_guard", priority="routine")
-    done = orders.transition(app_conn, done["work_order_id"], 1, "cancelled")
+    done = orders.transition(app_conn, done.work_order_id, 1, "cancelled")
     set_actor(app_conn, Actor.system())
     cases = (("asb", "asb", 0, "routine"), ("old", "cuckooing", 30, "routine"),
              ("cuck", "cuckooing", 0, "emergency"))  # fmt: skip
@@ -139,9 +139,9 @@ def test_incident_escalates_only_open_orders_and_right_categories(
             {"r": f"works-{ref}", "c": category, "u": world.homes_a[5], "d": days_ago},
         )
         _as(app_conn, world, "housing_a")
-        assert orders.get(app_conn, o["work_order_id"])["priority"] == expected
+        assert orders.get(app_conn, o.work_order_id).priority == expected
         set_actor(app_conn, Actor.system())
-    assert orders.get(app_conn, done["work_order_id"])["priority"] == "routine"
+    assert orders.get(app_conn, done.work_order_id).priority == "routine"
 
 
 def test_replanning_keeps_todays_committed_job(app_conn: Connection, world: World) -> None:
@@ -151,16 +151,16 @@ def test_replanning_keeps_todays_committed_job(app_conn: Connection, world: Worl
     today = datetime.now(LONDON).date()
     nine = datetime.combine(today, time(9), LONDON)
     kept = orders.create(app_conn, world.homes_a[6], "spy_hole", priority="routine")
-    kept = orders.transition(app_conn, kept["work_order_id"], 1, "approved")
-    kept = orders.schedule_one(app_conn, kept["work_order_id"], 2, op, nine,
+    kept = orders.transition(app_conn, kept.work_order_id, 1, "approved")
+    kept = orders.schedule_one(app_conn, kept.work_order_id, 2, op, nine,
                                nine + timedelta(minutes=30))  # fmt: skip
     urgent = orders.create(app_conn, world.homes_a[7], "door_chain", priority="emergency")
-    orders.transition(app_conn, urgent["work_order_id"], 1, "approved")
+    orders.transition(app_conn, urgent.work_order_id, 1, "approved")
     problem = plan.load_problem(app_conn, HOUSING_A, today, 2)
     fixed = {j.job_id: j.fixed for j in problem.jobs}
-    assert fixed[kept["work_order_id"]] == (op, 9 * 60)
-    assert fixed[urgent["work_order_id"]] is None
+    assert fixed[kept.work_order_id] == (op, 9 * 60)
+    assert fixed[urgent.work_order_id] is None
     result = plan.to_dict(problem, solve(problem, seconds=1))
     assert result["violations"] == []
-    mine = next(v for v in result["visits"] if v["work_order_id"] == kept["work_order_id"])
+    mine = next(v for v in result["visits"] if v["work_order_id"] == kept.work_order_id)
     assert mine["start"] == nine and mine["committed"]

@@ -80,7 +80,7 @@ def test_planning_treats_a_standing_alert_as_an_emergency(
     set_actor(app_conn, world.actors["housing_a"])
     result = plan.schedule(app_conn, HOUSING_A, datetime.now(UTC).date(), 1, seconds=1)
     assert result is not None
-    assert orders.get(app_conn, hot)["priority"] == "emergency"
+    assert orders.get(app_conn, hot).priority == "emergency"
 
 
 def test_clock_words() -> None:

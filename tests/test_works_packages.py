@@ -62,18 +62,18 @@ def test_packages_for_a_home_show_its_address_and_the_combined_effect(
     home = world.homes_a[8]
     _scored(app_conn, home)
     set_actor(app_conn, world.actors["housing_a"])
-    cheap = next(p for p in packages(app_conn, HOUSING_A, 6_000) if p["uprn"] == home)
-    assert cheap["address"] == "9 Test Street" and cheap["scope"] == "dwelling"
-    assert cheap["cost_pence"] <= 6_000 and len(cheap["measures"]) >= 2
-    assert 0 < cheap["reduction"] < cheap["separate"]  # together worth less than the sum
-    rich = next(p for p in packages(app_conn, HOUSING_A, 100_000) if p["uprn"] == home)
-    assert rich["reduction"] > cheap["reduction"] and rich["cost_pence"] > cheap["cost_pence"]
+    cheap = next(p for p in packages(app_conn, HOUSING_A, 6_000) if p.uprn == home)
+    assert cheap.address == "9 Test Street" and cheap.scope == "dwelling"
+    assert cheap.cost_pence <= 6_000 and len(cheap.measures) >= 2
+    assert 0 < cheap.reduction < cheap.separate  # together worth less than the sum
+    rich = next(p for p in packages(app_conn, HOUSING_A, 100_000) if p.uprn == home)
+    assert rich.reduction > cheap.reduction and rich.cost_pence > cheap.cost_pence
     # unit costs of one's own: a free spy hole changes what the cap buys
     own = packages(app_conn, HOUSING_A, 6_000, costs={"door_chain": 7_000})
-    assert "door_chain" not in next(p for p in own if p["uprn"] == home)["measures"]
+    assert "door_chain" not in next(p for p in own if p.uprn == home).measures
     with pytest.raises(UserInputError):
         packages(app_conn, HOUSING_A, 6_000, costs={"no_such": 1})
     with pytest.raises(UserInputError):
         packages(app_conn, HOUSING_A, 0)
     set_actor(app_conn, world.actors["housing_b"])
-    assert all(p["uprn"] != home for p in packages(app_conn, HOUSING_B, 6_000))
+    assert all(p.uprn != home for p in packages(app_conn, HOUSING_B, 6_000))

@@ -45,17 +45,15 @@ def committed(app_engine: Engine, owner_engine: Engine, world: World) -> Iterato
         _operative(conn, HOUSING_A, "Page Joiner A2", 421100, 520600)
         for uprn in world.homes_a[2:7]:
             o = orders.create(conn, uprn, "door_chain", priority="urgent")
-            made["a"].append(orders.transition(conn, o["work_order_id"], 1, "approved")[
-                "work_order_id"])  # fmt: skip
+            made["a"].append(orders.transition(conn, o.work_order_id, 1, "approved").work_order_id)
         # homes_a[1] has an active marker (world): the order starts escalated
         hot = orders.create(conn, world.homes_a[1], "spy_hole", priority="planned")
-        made["escalated"].append(hot["work_order_id"])
+        made["escalated"].append(hot.work_order_id)
     with transaction(app_engine, world.actors["housing_b"]) as conn:
         _operative(conn, HOUSING_B, "Page Joiner B1", 421050, 520700)
         for uprn in world.homes_b[2:5]:
             o = orders.create(conn, uprn, "spy_hole", priority="routine")
-            made["b"].append(orders.transition(conn, o["work_order_id"], 1, "approved")[
-                "work_order_id"])  # fmt: skip
+            made["b"].append(orders.transition(conn, o.work_order_id, 1, "approved").work_order_id)
     with transaction(app_engine, Actor.system()) as conn:  # stores the default model if missing
         version = load(conn).version
     with owner_engine.begin() as conn:  # a score under the default model: something to recommend
@@ -145,7 +143,7 @@ def test_plan_draws_gantt_and_routes_and_commits(
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("scheduled" in s.value for s in at.success)
     with transaction(app_engine, world.actors["housing_a"]) as conn:
-        states = {o["work_order_id"]: o["status"] for o in orders.list_orders(conn, HOUSING_A)}
+        states = {o.work_order_id: o.status for o in orders.list_orders(conn, HOUSING_A)}
     assert any(states[i] == "scheduled" for i in committed["a"])
     # the committed schedule is what the page draws now, without planning again
     at = _page(world, "housing_a")
@@ -153,7 +151,7 @@ def test_plan_draws_gantt_and_routes_and_commits(
     assert at.get("vega_lite_chart") and at.get("deck_gl_json_chart")
     with transaction(app_engine, world.actors["housing_b"]) as conn:
         theirs = orders.list_orders(conn, HOUSING_B)
-    assert all(o["status"] == "approved" for o in theirs if o["work_order_id"] in committed["b"])
+    assert all(o.status == "approved" for o in theirs if o.work_order_id in committed["b"])
 
 
 def test_police_are_told_the_page_is_for_housing(world: World, test_db_url: object) -> None:
@@ -195,10 +193,10 @@ def test_raise_orders_from_recommendations(
     assert not at.exception and not at.error, [e.value for e in at.error]
     assert any("Raised" in s.value for s in at.success)
     with transaction(app_engine, world.actors["housing_a"]) as conn:
-        raised = [o for o in orders.list_orders(conn, HOUSING_A) if o["uprn"] == home]
-    assert {"spy_hole", "door_chain"} <= {o["measure_code"] for o in raised}
+        raised = [o for o in orders.list_orders(conn, HOUSING_A) if o.uprn == home]
+    assert {"spy_hole", "door_chain"} <= {o.measure_code for o in raised}
     with transaction(app_engine, world.actors["housing_b"]) as conn:
-        assert not [o for o in orders.list_orders(conn) if o["uprn"] == home]
+        assert not [o for o in orders.list_orders(conn) if o.uprn == home]
     at = _page(world, "housing_a")
     if at.get("multiselect"):
         again = _rec_table(at)

@@ -120,7 +120,7 @@ def test_a_plan_from_the_database_uses_the_loaded_roads(app_conn: Connection, wo
     )
     for uprn in (south, north):
         order = orders.create(app_conn, uprn, "door_chain", priority="routine")
-        orders.transition(app_conn, order["work_order_id"], 1, "approved")
+        orders.transition(app_conn, order.work_order_id, 1, "approved")
     tomorrow = datetime.now(ZoneInfo("Europe/London")).date() + timedelta(days=1)
     bare = plan.load_problem(app_conn, HOUSING_A, tomorrow, 1)
     assert bare.travel_method == "straight line" and bare.network is None

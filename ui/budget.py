@@ -116,7 +116,7 @@ def budget_section(actor: Actor, area: str) -> None:
         except HardeningError as exc:
             st.error(str(exc))
     done = follow(actor, BUDGET_JOB, ("budget_plan",))
-    doc: dict[str, Any] | None = done["result"] if done is not None else None
+    doc: dict[str, Any] | None = done.result if done is not None else None
     if not doc or doc["area_id"] != area:
         return
     orgs = doc["org_names"]
@@ -145,11 +145,11 @@ def budget_section(actor: Actor, area: str) -> None:
         try:
             with as_actor(actor) as conn:
                 raised = raise_plan(conn, int(doc["plan_id"]))
-            if raised["siting_plan_id"]:
-                st.info(f"Camera sites saved as siting plan {raised['siting_plan_id']}.")
-            if raised["work_orders"]:
-                st.info(f"{len(raised['work_orders']):,} work orders raised.")
-            for why in raised["not_raised"]:
+            if raised.siting_plan_id:
+                st.info(f"Camera sites saved as siting plan {raised.siting_plan_id}.")
+            if raised.work_orders:
+                st.info(f"{len(raised.work_orders):,} work orders raised.")
+            for why in raised.not_raised:
                 st.warning(f"Not raised: {why}.")
         except HardeningError as exc:
             st.error(str(exc))

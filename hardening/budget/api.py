@@ -83,4 +83,4 @@ def raise_budget_plan(
     """Raise what your role may of a saved budget plan: its cameras as a saved siting plan
     (planning roles), its works as work orders (each provider's housing staff, their own
     homes). What you may not raise is listed in `not_raised` with the reason."""
-    return raise_plan(conn, plan_id)
+    return raise_plan(conn, plan_id).as_dict()

@@ -114,7 +114,7 @@ def budget_cmd(
         if save:
             result.doc["plan_id"] = save_budget_plan(conn, save, result, asdict(params))
         if raise_it:
-            result.doc["raised"] = raise_plan(conn, result.doc["plan_id"])
+            result.doc["raised"] = raise_plan(conn, result.doc["plan_id"]).as_dict()
     emit(result.doc, as_json, human)
 
 
@@ -122,12 +122,12 @@ def budget_cmd(
 def raise_cmd(plan_id: int, as_json: JsonOption = False) -> None:
     """Raise a saved budget plan: its cameras as a siting plan, its works as work orders."""
     with system_connection() as conn:
-        result = raise_plan(conn, plan_id)
+        raised = raise_plan(conn, plan_id)
     emit(
-        result,
+        raised.as_dict(),
         as_json,
-        lambda r: (
-            f"siting plan {r['siting_plan_id']}, {len(r['work_orders'])} work order(s)"
-            + "".join(f"\nnot raised: {n}" for n in r["not_raised"])
+        lambda _: (
+            f"siting plan {raised.siting_plan_id}, {len(raised.work_orders)} work order(s)"
+            + "".join(f"\nnot raised: {n}" for n in raised.not_raised)
         ),
     )

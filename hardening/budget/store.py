@@ -10,14 +10,16 @@ actor may not raise is listed with the reason, never silently dropped.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from hardening.budget.plan import BudgetResult
-from hardening.coverage.plans import get_plan, save_plan
+from hardening.coverage.plans import SavedPlan, get_plan, save_plan
 from hardening.coverage.summary import place_names
 from hardening.errors import NotFoundError, UserInputError
+from hardening.models import Result
 from hardening.works import orders
 
 
@@ -57,14 +59,19 @@ def _may_raise_orders(conn: Connection, provider: str) -> bool:
     )
 
 
-def raise_plan(conn: Connection, plan_id: int) -> dict[str, Any]:
+@dataclass
+class RaisedPlan(Result):
+    """What raising a budget plan made, and what the actor may not raise, with the reason."""
+
+    plan_id: int
+    siting_plan_id: int | None = None  # the cameras as a saved CCTV siting plan
+    work_orders: list[int] = field(default_factory=list)
+    not_raised: list[str] = field(default_factory=list)
+
+
+def raise_plan(conn: Connection, plan_id: int) -> RaisedPlan:
     """Raise what this actor may of a saved budget plan (see the module docstring)."""
-    out: dict[str, Any] = {
-        "plan_id": plan_id,
-        "siting_plan_id": None,
-        "work_orders": [],
-        "not_raised": [],
-    }
+    out = RaisedPlan(plan_id)
     rows = conn.execute(
         text(
             "SELECT provider_org_id, uprn, measure_code FROM budget_plan_works "
@@ -84,18 +91,18 @@ def raise_plan(conn: Connection, plan_id: int) -> dict[str, Any]:
             ).first()
         ):
             raise NotFoundError(f"no budget plan {plan_id} that you may raise") from None
-    if plan is not None and plan["kind"] != "budget":
-        raise UserInputError(f"plan {plan_id} is a {plan['kind']} plan, not a budget plan")
+    if plan is not None and plan.kind != "budget":
+        raise UserInputError(f"plan {plan_id} is a {plan.kind} plan, not a budget plan")
     if plan is not None:
-        out["siting_plan_id"] = _siting(conn, plan)
+        out.siting_plan_id = _siting(conn, plan)
     else:
-        out["not_raised"].append("the camera sites: only the plan's planners may raise them")
+        out.not_raised.append("the camera sites: only the plan's planners may raise them")
     by_provider: dict[str, list[tuple[int, str]]] = {}
     for provider, uprn, code in rows:
         by_provider.setdefault(str(provider), []).append((int(uprn), str(code)))
     for provider, works in by_provider.items():
         if not _may_raise_orders(conn, provider):
-            out["not_raised"].append(
+            out.not_raised.append(
                 f"{len(works)} work order(s) for {provider}: only its own housing staff "
                 "may raise them"
             )
@@ -107,30 +114,30 @@ def raise_plan(conn: Connection, plan_id: int) -> dict[str, Any]:
                     "UPDATE budget_plan_works SET work_order_id = :o WHERE plan_id = :i "
                     "AND uprn = :u AND measure_code = :m"
                 ),
-                {"o": order["work_order_id"], "i": plan_id, "u": uprn, "m": code},
+                {"o": order.work_order_id, "i": plan_id, "u": uprn, "m": code},
             )
-            out["work_orders"].append(int(order["work_order_id"]))
+            out.work_orders.append(order.work_order_id)
     if plan is not None and not rows and _has_works(plan):
-        out["not_raised"].append(
+        out.not_raised.append(
             "the works: none that you may raise (each provider's housing staff raise their own "
             "homes' works; a plan made by a planner names no homes)"
         )
     return out
 
 
-def _has_works(plan: dict[str, Any]) -> bool:
-    return any(i["kind"] not in ("new camera", "camera repair") for i in plan["results"]["items"])
+def _has_works(plan: SavedPlan) -> bool:
+    return any(i["kind"] not in ("new camera", "camera repair") for i in plan.results["items"])
 
 
-def _siting(conn: Connection, plan: dict[str, Any]) -> int | None:
+def _siting(conn: Connection, plan: SavedPlan) -> int | None:
     """The plan's cameras as a saved CCTV siting plan (None when it chose none)."""
-    results = plan["results"]
+    results = plan.results
     cams = [i for i in results["items"] if i["kind"] in ("new camera", "camera repair")]
     if not cams:
         return None
     siting = {
         "kind": "cctv",
-        "area_id": plan["area_id"],
+        "area_id": plan.area_id,
         "objective": None,
         "cost": round(sum(float(c["cost"]) for c in cams), 2),
         "chosen": [
@@ -144,12 +151,12 @@ def _siting(conn: Connection, plan: dict[str, Any]) -> int | None:
             }
             for c in cams
         ],
-        "from_budget_plan": plan["plan_id"],
+        "from_budget_plan": plan.plan_id,
     }
-    name = f"{plan['name']} (cameras)"[:120]
+    name = f"{plan.name} (cameras)"[:120]
     done = conn.execute(
         text("SELECT plan_id FROM coverage_plans WHERE name = :n AND kind = 'cctv'"), {"n": name}
     ).scalar()
     if done is not None:  # raised before: the same siting plan
         return int(done)
-    return save_plan(conn, name, siting, {"budget_plan": plan["plan_id"]})
+    return save_plan(conn, name, siting, {"budget_plan": plan.plan_id})

@@ -87,7 +87,7 @@ def new_anpr_plan(
 
 @router.get("/plans")
 def plans(conn: ConnDep, area: str | None = None) -> list[dict[str, Any]]:
-    return list_plans(conn, area)
+    return [p.as_dict() for p in list_plans(conn, area)]
 
 
 PlanIdQ = Annotated[int, Query(gt=0, le=MAX_ID, description="A saved plan's id")]
@@ -95,10 +95,10 @@ PlanIdQ = Annotated[int, Query(gt=0, le=MAX_ID, description="A saved plan's id")
 
 @router.get("/plans/compare")
 def compare(conn: ConnDep, a: PlanIdQ, b: PlanIdQ) -> dict[str, Any]:
-    return compare_plans(conn, a, b)
+    return compare_plans(conn, a, b).as_dict()
 
 
 # `:int` so that GET /plans/cctv is a 405 (POST only there), not a plan id that fails to parse.
 @router.get("/plans/{plan_id:int}")
 def plan(conn: ConnDep, plan_id: Annotated[int, Path(gt=0, le=MAX_ID)]) -> dict[str, Any]:
-    return get_plan(conn, plan_id)
+    return get_plan(conn, plan_id).as_dict()

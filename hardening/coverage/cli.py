@@ -136,10 +136,10 @@ def list_cmd(
     with system_connection() as conn:
         rows = list_plans(conn, area)
     emit(
-        rows,
+        [r.as_dict() for r in rows],
         as_json,
-        lambda rs: "\n".join(
-            f"{r['plan_id']:>4} {r['kind']} {r['name']} coverage {r['coverage_after']}" for r in rs
+        lambda _: "\n".join(
+            f"{r.plan_id:>4} {r.kind} {r.name} coverage {r.coverage_after}" for r in rows
         ),
     )
 
@@ -149,4 +149,4 @@ def compare_cmd(a: int, b: int, as_json: JsonOption = False) -> None:
     """Two saved plans side by side."""
     with system_connection() as conn:
         result = compare_plans(conn, a, b)
-    emit(result, as_json)
+    emit(result.as_dict(), as_json)

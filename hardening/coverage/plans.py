@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -10,6 +12,57 @@ from sqlalchemy.exc import IntegrityError
 
 from hardening.errors import ConflictError, NotFoundError, UserInputError
 from hardening.known import require_area
+from hardening.models import Result
+
+
+@dataclass(frozen=True)
+class PlanSummary(Result):
+    """A saved plan in a list: its headline figures, not its sites."""
+
+    plan_id: int
+    name: str
+    kind: str  # cctv, anpr or budget
+    area_id: str
+    created_at: datetime
+    objective: float | None
+    coverage_after: float | None
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class SavedPlan(Result):
+    plan_id: int
+    name: str
+    kind: str
+    area_id: str
+    created_at: datetime
+    params: dict[str, Any]
+    results: dict[str, Any]  # the planner's document as saved (coverage/cctv.py, anpr.py)
+
+
+@dataclass(frozen=True)
+class PlanSide(Result):
+    """One scenario of a comparison."""
+
+    plan_id: int
+    name: str
+    kind: str
+    area_id: str
+    objective: float | None
+    coverage_before: float | None
+    coverage_after: float | None
+    coverage_gained: float | None  # withheld figures stay withheld (coverage/cctv.py)
+    cost: float | None
+    sites: int
+
+
+@dataclass(frozen=True)
+class PlanComparison(Result):
+    a: PlanSide
+    b: PlanSide
+    coverage_gained_difference: float | None  # b's gain less a's
+    cost_difference: float | None  # b's cost less a's
+    sites_in_common: int
 
 
 def save_plan(conn: Connection, name: str, result: dict[str, Any], params: dict[str, Any]) -> int:
@@ -36,7 +89,7 @@ def save_plan(conn: Connection, name: str, result: dict[str, Any], params: dict[
     return int(plan_id)
 
 
-def list_plans(conn: Connection, area_id: str | None = None) -> list[dict[str, Any]]:
+def list_plans(conn: Connection, area_id: str | None = None) -> list[PlanSummary]:
     require_area(conn, area_id)
     rows = conn.execute(
         text(
@@ -48,17 +101,7 @@ def list_plans(conn: Connection, area_id: str | None = None) -> list[dict[str, A
         {"a": area_id},
     ).all()
     return [
-        {
-            "plan_id": r[0],
-            "name": r[1],
-            "kind": r[2],
-            "area_id": r[3],
-            "created_at": r[4],
-            "objective": _num(r[5]),
-            "coverage_after": _num(r[6]),
-            "cost": _num(r[7]),
-        }
-        for r in rows
+        PlanSummary(r[0], r[1], r[2], r[3], r[4], _num(r[5]), _num(r[6]), _num(r[7])) for r in rows
     ]
 
 
@@ -66,7 +109,7 @@ def _num(v: str | None) -> float | None:
     return None if v is None else float(v)
 
 
-def get_plan(conn: Connection, plan_id: int) -> dict[str, Any]:
+def get_plan(conn: Connection, plan_id: int) -> SavedPlan:
     row = conn.execute(
         text(
             "SELECT plan_id, name, kind, area_id, created_at, params, results "
@@ -76,50 +119,31 @@ def get_plan(conn: Connection, plan_id: int) -> dict[str, Any]:
     ).first()
     if row is None:
         raise NotFoundError(f"no plan {plan_id}")
-    return {
-        "plan_id": row[0],
-        "name": row[1],
-        "kind": row[2],
-        "area_id": row[3],
-        "created_at": row[4],
-        "params": row[5],
-        "results": row[6],
-    }
+    return SavedPlan(*row)
 
 
-def compare_plans(conn: Connection, a: int, b: int) -> dict[str, Any]:
+def _side(p: SavedPlan) -> PlanSide:
+    r = p.results
+    before, after = r.get("coverage_before"), r.get("coverage_after")
+    gained = None if after is None or before is None else round(after - before, 4)
+    return PlanSide(p.plan_id, p.name, p.kind, p.area_id, r.get("objective"), before, after,
+                    gained, r.get("cost"), len(r.get("chosen", [])))  # fmt: skip
+
+
+def _sites(p: SavedPlan) -> set[tuple[Any, ...]]:
+    return {(c.get("road_id"), c["lon"], c["lat"]) for c in p.results.get("chosen", [])}
+
+
+def compare_plans(conn: Connection, a: int, b: int) -> PlanComparison:
     """Two scenarios side by side: coverage gained over today, cost, and sites in common."""
     pa, pb = get_plan(conn, a), get_plan(conn, b)
-
-    def side(p: dict[str, Any]) -> dict[str, Any]:
-        r = p["results"]
-        return {
-            "plan_id": p["plan_id"],
-            "name": p["name"],
-            "kind": p["kind"],
-            "area_id": p["area_id"],
-            "objective": r.get("objective"),
-            "coverage_before": r.get("coverage_before"),
-            "coverage_after": r.get("coverage_after"),
-            "coverage_gained": None  # withheld figures stay withheld (coverage/cctv.py)
-            if r.get("coverage_after") is None or r.get("coverage_before") is None
-            else round(r["coverage_after"] - r["coverage_before"], 4),
-            "cost": r.get("cost"),
-            "sites": len(r.get("chosen", [])),
-        }
-
-    def keys(p: dict[str, Any]) -> set[tuple[Any, ...]]:
-        return {(c.get("road_id"), c["lon"], c["lat"]) for c in p["results"].get("chosen", [])}
-
-    left, right = side(pa), side(pb)
-    return {
-        "a": left,
-        "b": right,
-        "coverage_gained_difference": None
-        if left["coverage_gained"] is None or right["coverage_gained"] is None
-        else round(right["coverage_gained"] - left["coverage_gained"], 4),
-        "cost_difference": None
-        if left["cost"] is None or right["cost"] is None
-        else round(right["cost"] - left["cost"], 3),
-        "sites_in_common": len(keys(pa) & keys(pb)),
-    }
+    left, right = _side(pa), _side(pb)
+    return PlanComparison(
+        left,
+        right,
+        None
+        if left.coverage_gained is None or right.coverage_gained is None
+        else round(right.coverage_gained - left.coverage_gained, 4),
+        None if left.cost is None or right.cost is None else round(right.cost - left.cost, 3),
+        len(_sites(pa) & _sites(pb)),
+    )

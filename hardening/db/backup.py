@@ -136,7 +136,7 @@ def backup(url: URL, out: Path, overwrite: bool = False) -> dict[str, Any]:
             os.chmod(partial, 0o600)  # personal data: owner-only, whatever the umask
             counts = table_counts(conn)
             migrations = sorted(applied_migrations(conn))
-            head = _audit_head(conn)
+            heads = _audit_heads(conn)
             with open(partial, "rb") as handle:
                 os.fsync(handle.fileno())
             os.replace(partial, out)
@@ -151,20 +151,32 @@ def backup(url: URL, out: Path, overwrite: bool = False) -> dict[str, Any]:
         "server_version": server_version,
         "pg_dump": str(pg_dump),
         "migrations": migrations,
-        "audit_chain_head": head,
+        "audit_chain_head": max(heads, key=lambda h: h["at"]) if heads else None,
+        "audit_chain_heads": heads,
         "total_rows": sum(counts.values()),
         "tables": counts,
     }
 
 
-def _audit_head(conn: psycopg.Connection[Any]) -> dict[str, Any] | None:
-    """The newest audit row's link: kept with a backup, it shows later if rows were cut off."""
+def _audit_heads(conn: psycopg.Connection[Any]) -> list[dict[str, Any]]:
+    """Each audit chain's newest row (sql/032): kept with a backup, they show later if rows
+    were cut off a chain. (A database from before 032 has one chain, reported as chain 0.)"""
     if conn.execute("SELECT to_regclass('public.audit_log')").fetchone() == (None,):
-        return None
-    row = conn.execute(
-        "SELECT chain_seq, row_hash FROM audit_log ORDER BY chain_seq DESC NULLS LAST LIMIT 1"
+        return []
+    chained = conn.execute(
+        "SELECT 1 FROM pg_attribute WHERE attrelid = 'audit_log'::regclass AND attname = 'chain'"
     ).fetchone()
-    return {"chain_seq": row[0], "row_hash": row[1]} if row else None
+    rows = conn.execute(
+        "SELECT DISTINCT ON (chain) chain, chain_seq, row_hash, at FROM audit_log "
+        "ORDER BY chain, chain_seq DESC"
+        if chained
+        else "SELECT 0, chain_seq, row_hash, at FROM audit_log "
+        "ORDER BY chain_seq DESC NULLS LAST LIMIT 1"
+    ).fetchall()
+    return [
+        {"chain": row[0], "chain_seq": row[1], "row_hash": row[2], "at": row[3].isoformat()}
+        for row in rows
+    ]
 
 
 def errors(stderr: str) -> str:

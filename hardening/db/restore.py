@@ -161,7 +161,12 @@ def _inspect(url: URL) -> dict[str, Any]:
         engine.dispose()
     return {
         "migrations_pending": [v for v in known if v not in applied],
-        "audit_chain": {"ok": chain.ok, "rows": chain.rows, "problems": chain.problems},
+        "audit_chain": {
+            "ok": chain.ok,
+            "rows": chain.rows,
+            "problems": chain.problems,
+            "chains": chain.chains,  # each chain's rows and head: compare with the backup's
+        },
         "total_rows": sum(counts.values()),
         "tables": counts,
     }

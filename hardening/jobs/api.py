@@ -26,9 +26,9 @@ def accepted(
 ) -> dict[str, Any]:
     """Queue kind for the request's user; the route answers 202 with the job and its URL."""
     job = store.get(conn, store.submit(conn, kind, params))
-    url = str(request.url_for("get_job", job_id=job["job_id"]))
+    url = str(request.url_for("get_job", job_id=job.job_id))
     response.headers["Location"] = url
-    return job | {"url": url}
+    return job.as_dict() | {"url": url}
 
 
 @router.get("", summary="Your latest jobs, newest first")
@@ -37,7 +37,7 @@ def list_jobs(
     kind: Annotated[str | None, Query(description=", ".join(sorted(KINDS)))] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
 ) -> list[dict[str, Any]]:
-    return store.recent(conn, kind, limit)
+    return [job.as_dict() for job in store.recent(conn, kind, limit)]
 
 
 @router.get("/{job_id}", name="get_job", summary="One job: progress, and its result when done")
@@ -45,11 +45,11 @@ def get_job(conn: ConnDep, job_id: JobIdPath) -> dict[str, Any]:
     """`status` is queued, running, succeeded, failed or cancelled; `progress` runs from 0 to 1
     with `step` in words; `result` is what the long route would have answered, once
     succeeded; `error` says why it failed."""
-    return store.get(conn, job_id)
+    return store.get(conn, job_id).as_dict()
 
 
 @router.post("/{job_id}/cancel", summary="Cancel a job")
 def cancel_job(conn: ConnDep, job_id: JobIdPath) -> dict[str, Any]:
     """A queued job never starts; a running one stops at its next step and saves nothing; a
     finished one is left as it was."""
-    return store.cancel(conn, job_id)
+    return store.cancel(conn, job_id).as_dict()

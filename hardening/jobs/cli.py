@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 from hardening.clikit import JsonOption, emit, info, system_connection, system_engine_scope
 from hardening.jobs import store
 from hardening.jobs.queue import work
+from hardening.jobs.store import Job
 from hardening.jobs.sweep import sweep, sweep_forever
 from hardening.risk.queue import drain_forever
 from hardening.settings import get_settings
@@ -31,10 +32,9 @@ NoWaitOption = Annotated[
 JobId = Annotated[int, typer.Argument(min=1, help="The job's id.")]
 
 
-def _line(job: dict[str, Any]) -> str:
-    done = f"{job['progress']:.0%}"
-    tail = f": {job['error']}" if job["error"] else ""
-    return f"job {job['job_id']} {job['title']}: {job['status']} ({done}, {job['step']}){tail}"
+def _line(job: Job) -> str:
+    tail = f": {job.error}" if job.error else ""
+    return f"job {job.job_id} {job.title}: {job.status} ({job.progress:.0%}, {job.step}){tail}"
 
 
 def queue_instead(
@@ -49,10 +49,11 @@ def queue_instead(
         if check is not None:
             check(conn)
         job = store.get(conn, store.submit(conn, kind, params))
-    emit(job, as_json, lambda j: _line(j) + f"\nfollow it: hardening jobs wait {j['job_id']}")
+    follow = f"\nfollow it: hardening jobs wait {job.job_id}"
+    emit(job.as_dict(), as_json, lambda _: _line(job) + follow)
 
 
-def _job(job_id: int) -> dict[str, Any]:
+def _job(job_id: int) -> Job:
     with system_connection() as conn:
         return store.get(conn, job_id)
 
@@ -66,13 +67,15 @@ def list_cmd(
     """The system's latest jobs (those queued with --no-wait), newest first."""
     with system_connection() as conn:
         jobs = store.recent(conn, kind, limit)
-    emit(jobs, as_json, lambda js: "\n".join(_line(j) for j in js) or "no jobs yet")
+    said = "\n".join(map(_line, jobs)) or "no jobs yet"
+    emit([j.as_dict() for j in jobs], as_json, lambda _: said)
 
 
 @jobs_app.command("show")
 def show_cmd(job_id: JobId, as_json: JsonOption = False) -> None:
     """One job: its progress, and its result once it has succeeded."""
-    emit(_job(job_id), as_json, _line)
+    job = _job(job_id)
+    emit(job.as_dict(), as_json, lambda _: _line(job))
 
 
 @jobs_app.command("wait")
@@ -89,11 +92,11 @@ def wait_cmd(
         if _line(job) != last:
             last = _line(job)
             info(last)
-        if job["status"] in ("succeeded", "failed", "cancelled"):
+        if job.status in ("succeeded", "failed", "cancelled"):
             break
         time.sleep(every)
-    emit(job, as_json, _line)
-    if job["status"] != "succeeded":
+    emit(job.as_dict(), as_json, lambda _: _line(job))
+    if job.status != "succeeded":
         raise typer.Exit(1)
 
 
@@ -102,7 +105,7 @@ def cancel_cmd(job_id: JobId, as_json: JsonOption = False) -> None:
     """Cancel a job: a queued one never starts; a running one stops at its next step."""
     with system_connection() as conn:
         job = store.cancel(conn, job_id)
-    emit(job, as_json, _line)
+    emit(job.as_dict(), as_json, lambda _: _line(job))
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,8 @@ jobs are all they see (row-level security on `jobs`)."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, text
@@ -12,6 +14,7 @@ from sqlalchemy.exc import DBAPIError
 from hardening.clikit import to_json
 from hardening.errors import NotFoundError, OverloadedError
 from hardening.jobs.kinds import job_kind
+from hardening.models import Result
 
 RETRY_AFTER_S = 15  # a refused job: about the time one job takes to finish
 _COLUMNS = (
@@ -41,26 +44,34 @@ def submit(conn: Connection, kind: str, params: dict[str, Any], queue: bool = Tr
     return job_id
 
 
-def describe(row: RowMapping) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Job(Result):
     """A job as people and clients read it: its kind in words, how far it is, what it gave."""
+
+    job_id: int
+    kind: str
+    title: str
+    params: dict[str, Any]
+    status: str  # queued, running, succeeded, failed or cancelled
+    progress: float  # 0 to 1
+    step: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    error: str | None
+    result: Any  # what the long route would have answered, once succeeded
+
+
+def describe(row: RowMapping) -> Job:
     status = str(row["status"])
-    return {
-        "job_id": row["job_id"],
-        "kind": row["kind"],
-        "title": job_kind(row["kind"]).title,
-        "params": row["params"],
-        "status": status,
-        "progress": round(float(row["progress"]), 3),
-        "step": row["step"],
-        "created_at": row["created_at"],
-        "started_at": row["started_at"],
-        "finished_at": row["finished_at"],
-        "error": row["error"],
-        "result": row["result"] if status == "succeeded" else None,
-    }
+    return Job(
+        row["job_id"], row["kind"], job_kind(row["kind"]).title, row["params"], status,
+        round(float(row["progress"]), 3), row["step"], row["created_at"], row["started_at"],
+        row["finished_at"], row["error"], row["result"] if status == "succeeded" else None,
+    )  # fmt: skip
 
 
-def get(conn: Connection, job_id: int) -> dict[str, Any]:
+def get(conn: Connection, job_id: int) -> Job:
     row = (
         conn.execute(text(f"SELECT {_COLUMNS} FROM jobs WHERE job_id = :id"), {"id": job_id})
         .mappings()
@@ -71,7 +82,7 @@ def get(conn: Connection, job_id: int) -> dict[str, Any]:
     return describe(row)
 
 
-def recent(conn: Connection, kind: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
+def recent(conn: Connection, kind: str | None = None, limit: int = 20) -> list[Job]:
     """conn's actor's latest jobs, newest first (results left out: fetch one job for its)."""
     if kind is not None:
         job_kind(kind)
@@ -82,10 +93,10 @@ def recent(conn: Connection, kind: str | None = None, limit: int = 20) -> list[d
         ),
         {"kind": kind, "limit": limit},
     ).mappings()
-    return [describe(r) | {"result": None} for r in rows]
+    return [replace(describe(r), result=None) for r in rows]
 
 
-def cancel(conn: Connection, job_id: int) -> dict[str, Any]:
+def cancel(conn: Connection, job_id: int) -> Job:
     """Cancel: a queued job never starts; a running one stops at its next step, saving
     nothing. A finished job is left as it is."""
     outcome = conn.execute(text("SELECT job_cancel(:id)"), {"id": job_id}).scalar_one()

@@ -367,13 +367,8 @@ def list_models(as_json: JsonOption = False) -> None:
     with system_connection() as conn:
         models.load(conn)  # the built-in default exists once anything asks for it
         rows = models.listing(conn)
-    emit(
-        rows,
-        as_json,
-        lambda rs: "\n".join(
-            f"{'*' if r['is_default'] else ' '} {r['model_version']}  {r['units']}" for r in rs
-        ),
-    )
+    said = "\n".join(f"{'*' if r.is_default else ' '} {r.model_version}  {r.units}" for r in rows)
+    emit([r.as_dict() for r in rows], as_json, lambda _: said)
 
 
 @app.command("factors")

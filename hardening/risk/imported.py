@@ -12,8 +12,8 @@ of the default model (it will include them); postcode-unit scores are aggregates
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, text
 
@@ -23,6 +23,26 @@ from hardening.risk.scoring import RunResult, latest_run, utc
 from hardening.risk.worktables import NOT_DWELLINGS
 
 FACTOR_COLUMNS = "category, coalesce(crime_type, '') AS crime_type, kind, occurred_at"
+
+
+@dataclass(frozen=True)
+class IncidentState:
+    """What the factors read of an incident (place in BNG)."""
+
+    category: str
+    crime_type: str
+    kind: str
+    occurred_at: datetime
+    x: float
+    y: float
+
+
+@dataclass(frozen=True)
+class ChangedIncident:
+    incident_id: int
+    uprn: int | None
+    now: IncidentState
+    before: IncidentState | None  # None: new; else its influence goes too
 
 
 def snapshot(conn: Connection, source: str, refs: Sequence[str]) -> None:
@@ -38,9 +58,9 @@ def snapshot(conn: Connection, source: str, refs: Sequence[str]) -> None:
     )
 
 
-def changed(conn: Connection, source: str, refs: Sequence[str]) -> list[dict[str, Any]]:
-    """Incidents the write inserted or changed in what a factor reads, each with where it is
-    and, when it moved, where it was (x0, y0)."""
+def changed(conn: Connection, source: str, refs: Sequence[str]) -> list[ChangedIncident]:
+    """Incidents the write inserted or changed in what a factor reads, each as it is now and,
+    when it was there before, as it was."""
     rows = conn.execute(
         text(
             "SELECT i.incident_id, i.category, coalesce(i.crime_type, '') AS crime_type, i.kind, "
@@ -54,12 +74,20 @@ def changed(conn: Connection, source: str, refs: Sequence[str]) -> list[dict[str
             "(i.category, coalesce(i.crime_type, ''), i.kind, i.occurred_at))"
         ),
         {"s": source, "refs": list(refs)},
-    ).mappings()
-    return [dict(r) for r in rows]
+    )
+    return [
+        ChangedIncident(
+            r.incident_id, r.uprn,
+            IncidentState(r.category, r.crime_type, r.kind, r.occurred_at, r.x, r.y),
+            None if r.x0 is None else IncidentState(
+                r.category0, r.crime_type0, r.kind0, r.occurred_at0, r.x0, r.y0),
+        )
+        for r in rows
+    ]  # fmt: skip
 
 
 def rescore_incidents(
-    conn: Connection, incidents: Sequence[dict[str, Any]], as_of: datetime | None = None
+    conn: Connection, incidents: Sequence[ChangedIncident], as_of: datetime | None = None
 ) -> RunResult | None:
     """One incremental run over every address the incidents reach; None when nothing is
     scored yet, or the incidents reach no address."""
@@ -71,21 +99,18 @@ def rescore_incidents(
     here: set[int] = set()
     blocks: list[int] = []
     for e in incidents:
-        states = [(e["category"], e["crime_type"], e["kind"], e["occurred_at"], e["x"], e["y"])]
-        if e["x0"] is not None:  # the old state's influence goes too
-            states.append(
-                (e["category0"], e["crime_type0"], e["kind0"], e["occurred_at0"], e["x0"], e["y0"])
-            )
-        for category, crime_type, kind, at, x, y in states:
+        for state in (e.now, e.before):
+            if state is None:
+                continue
             radius, at_address, at_block = event_reach(
-                model, category, crime_type, kind, at, moment
+                model, state.category, state.crime_type, state.kind, state.occurred_at, moment
             )
             if radius >= 0:
-                points.append((float(x), float(y), radius))
-            if at_address and e["uprn"] is not None:
-                here.add(int(e["uprn"]))
-            if at_block and e["uprn"] is not None:
-                blocks.append(int(e["uprn"]))
+                points.append((float(state.x), float(state.y), radius))
+            if at_address and e.uprn is not None:
+                here.add(e.uprn)
+            if at_block and e.uprn is not None:
+                blocks.append(e.uprn)
     uprns = here | set(_within_any(conn, points))
     if blocks:
         uprns.update(block_dwellings(conn, _blocks_of(conn, blocks)))

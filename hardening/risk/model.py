@@ -11,11 +11,13 @@ import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, UserInputError
+from hardening.models import Result
 from hardening.risk.events import Selector
 from hardening.risk.factors import BY_NAME, FACTORS, NAMES
 from hardening.risk.worktables import Units
@@ -228,14 +230,23 @@ def load(conn: Connection, version: str | None = None, store: bool = True) -> Mo
     return DEFAULT_MODEL
 
 
-def listing(conn: Connection) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StoredModel(Result):
+    model_version: str
+    created_at: datetime
+    is_default: bool
+    units: str | None  # addresses or cells
+    metrics: dict[str, Any] | None  # the backtest's, when it was fitted
+
+
+def listing(conn: Connection) -> list[StoredModel]:
     rows = conn.execute(
         text(
             "SELECT model_version, created_at, is_default, params->>'units' AS units, metrics "
             "FROM risk_models ORDER BY created_at, model_version"
         )
-    )
-    return [dict(r._mapping) for r in rows]
+    ).mappings()
+    return [StoredModel(**r) for r in rows]
 
 
 def with_version(model: Model, version: str) -> Model:

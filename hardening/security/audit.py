@@ -1,8 +1,10 @@
 """The audit log (DPA 2018 s.62): who consulted, disclosed or changed personal data, when, why.
 
-Rows are appended by the database's trigger into a hash chain; the application role cannot
-update or delete them. `verify` recomputes the chain and names any edited or missing row; given
-heads recorded earlier by `head` (kept elsewhere), it also catches a chain rewritten whole.
+Rows are appended by the database's trigger into one of 8 hash chains (sql/032: a
+transaction takes one whose lock is free, so audited reads do not queue on one lock); the
+application role cannot update or delete them. `verify` recomputes every chain and names any
+edited or missing row; given heads recorded earlier by `heads` (kept elsewhere), it also
+catches a chain rewritten whole or cut short.
 Reasons and recipients are one line of plain text: `check_text` refuses control characters.
 """
 
@@ -118,10 +120,10 @@ DEFERRED: Final = "hardening_audit_deferred"
 @contextmanager
 def deferred(conn: Connection, commit: bool = False) -> Iterator[None]:
     """Within: audit rows are appended when the block ends without an error, right before the
-    caller commits. The chain's lock (sql/023 audit_chain), taken by the first row and held
+    caller commits. The chain's lock (sql/032 audit_take_chain), taken by the first row and held
     until commit, then covers only the append and the commit, not the rest of the request
     (in the API: the route's remaining work and the hop back to the dependency that commits),
-    so concurrent audited reads queue on it for a moment only. On an error nothing is
+    so a writer that finds all 8 chains busy waits for a moment only. On an error nothing is
     appended and the transaction rolls back: no answer, no row, as before.
 
     commit: the block's end also commits, in the same round trip as the rows (for the owner
@@ -160,6 +162,7 @@ class ChainReport:
     rows: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
     heads: int = 0  # recorded heads checked
+    chains: list[dict[str, Any]] = field(default_factory=list)  # each chain's rows and head
 
     @property
     def ok(self) -> bool:
@@ -168,70 +171,88 @@ class ChainReport:
 
 @dataclass(frozen=True)
 class Head:
-    """The newest row of the chain at one moment: its sequence number, hash and time."""
+    """The newest row of one chain at one moment: its sequence number, hash and time."""
 
     chain_seq: int
     row_hash: str
     at: datetime
     recorded_at: datetime | None = None
+    chain: int = 0  # sql/032: rows written before it, and heads recorded before it, are chain 0
 
     def as_dict(self) -> dict[str, Any]:
-        found = {"chain_seq": self.chain_seq, "row_hash": self.row_hash, "at": self.at}
+        found = {
+            "chain": self.chain,
+            "chain_seq": self.chain_seq,
+            "row_hash": self.row_hash,
+            "at": self.at,
+        }
         if self.recorded_at is not None:
             found["recorded_at"] = self.recorded_at
         return found
 
 
-def head(conn: Connection) -> Head:
-    """The chain's current head (the newest committed row); refused when the log is empty."""
-    row = conn.execute(
-        text("SELECT chain_seq, row_hash, at FROM audit_log ORDER BY chain_seq DESC LIMIT 1")
-    ).first()
-    if row is None:
+def heads(conn: Connection) -> list[Head]:
+    """Each chain's current head (its newest committed row), by chain; refused when the log is
+    empty. One index probe per chain (sql/032 audit_log_chain_head)."""
+    rows = conn.execute(
+        text(
+            "SELECT h.* FROM generate_series(0, 7) AS c(chain), LATERAL ("
+            "SELECT chain, chain_seq, row_hash, at FROM audit_log "
+            "WHERE audit_log.chain = c.chain ORDER BY chain_seq DESC LIMIT 1) h ORDER BY h.chain"
+        )
+    ).all()
+    if not rows:
         raise UserInputError("the audit log is empty: there is no head to record")
-    return Head(row.chain_seq, row.row_hash, row.at.astimezone(UTC), datetime.now(UTC))
+    now = datetime.now(UTC)
+    return [Head(r.chain_seq, r.row_hash, r.at.astimezone(UTC), now, r.chain) for r in rows]
 
 
-def append_head(out: Path, found: Head) -> str:
-    """Append the head to out as one JSON line (UTF-8), flushed to disk; `-` is stdout.
-    Returns the line written."""
-    fields = found.as_dict()
-    line = json.dumps(
-        {k: v.isoformat() if isinstance(v, datetime) else v for k, v in fields.items()},
-        ensure_ascii=False,
-    )
+def append_heads(out: Path, found: Sequence[Head]) -> list[str]:
+    """Append the heads to out, one JSON line each (UTF-8), flushed to disk; `-` is stdout.
+    Returns the lines written."""
+    lines = [
+        json.dumps(
+            {k: v.isoformat() if isinstance(v, datetime) else v for k, v in h.as_dict().items()},
+            ensure_ascii=False,
+        )
+        for h in found
+    ]
+    block = "".join(line + "\n" for line in lines)
     if str(out) == "-":
-        sys.stdout.write(line + "\n")
+        sys.stdout.write(block)
         sys.stdout.flush()
-        return line
+        return lines
     try:
         with out.open("a", encoding="utf-8") as handle:
-            handle.write(line + "\n")
+            handle.write(block)
             handle.flush()
             os.fsync(handle.fileno())
     except OSError as exc:
-        raise UserInputError(f"{out}: cannot append the head ({exc.strerror})") from exc
-    return line
+        raise UserInputError(f"{out}: cannot append the heads ({exc.strerror})") from exc
+    return lines
 
 
 def read_heads(path: Path) -> list[Head]:
-    """The heads recorded in a file written by `append_head`, in file order."""
+    """The heads recorded in a file written by `append_heads`, in file order (a line without
+    `chain`, recorded before sql/032, is chain 0)."""
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except FileNotFoundError as exc:
         raise UserInputError(f"{path}: no such heads file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise UserInputError(f"{path}: cannot read the heads file ({exc})") from exc
-    heads: list[Head] = []
+    found: list[Head] = []
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
             item = json.loads(line)
-            seq, digest = item["chain_seq"], item["row_hash"]
+            seq, digest, chain = item["chain_seq"], item["row_hash"], item.get("chain", 0)
             if type(seq) is not int or seq < 1 or not isinstance(digest, str):
                 raise ValueError("chain_seq must be a positive integer, row_hash a string")
-            heads.append(
+            if type(chain) is not int or not 0 <= chain <= 7:
+                raise ValueError("chain must be an integer from 0 to 7")
+            found.append(
                 Head(
                     seq,
                     digest,
@@ -239,66 +260,71 @@ def read_heads(path: Path) -> list[Head]:
                     datetime.fromisoformat(item["recorded_at"])
                     if item.get("recorded_at")
                     else None,
+                    chain,
                 )
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise UserInputError(f"{path} line {number}: not a recorded head ({exc})") from exc
-    if not heads:
+    if not found:
         raise UserInputError(f"{path}: holds no recorded heads")
-    return heads
+    return found
 
 
-def verify(conn: Connection, heads: Sequence[Head] = ()) -> ChainReport:
-    """Recompute every row's hash (by its version) and its link to the previous row, in chain
-    order; check the seal of version-1 rows; and, given recorded heads, that the chain still
-    holds each of them. Without heads, a chain edited and then re-hashed from that row on (as a
-    database superuser can) verifies: only a head recorded before the edit catches that."""
+def verify(conn: Connection, recorded: Sequence[Head] = ()) -> ChainReport:
+    """Recompute every row's hash (by its version) and its link to the previous row of its
+    chain, chain by chain in sequence order; check the seal of version-1 rows (chain 0); and,
+    given recorded heads, that each chain still holds them. Without heads, a chain edited and
+    then re-hashed from that row on (as a database superuser can), or cut short, verifies:
+    only a head recorded before the edit catches that."""
     report = ChainReport()
+    chained = conn.execute(  # a restored backup from before sql/032 has one chain: chain 0
+        text(
+            "SELECT 1 FROM pg_attribute "
+            "WHERE attrelid = 'audit_log'::regclass AND attname = 'chain'"
+        )
+    ).first()
     rows = conn.execute(
         text(
-            "SELECT audit_id, chain_seq, hash_version, prev_hash, row_hash, "
-            "audit_expected_hash(a) AS expected, "
+            f"SELECT audit_id, {'chain' if chained else '0 AS chain'}, chain_seq, hash_version, "
+            "prev_hash, row_hash, audit_expected_hash(a) AS expected, "
             "CASE WHEN hash_version = 1 THEN audit_row_hash_v2(a) END AS v1_in_v2, "
             "CASE WHEN object_type = 'audit_chain' THEN details -> 'v1_seal' END AS seal "
-            "FROM audit_log a ORDER BY chain_seq"
+            "FROM audit_log a ORDER BY chain, chain_seq"
         )
     )
+    chain: int | None = None
     previous_hash: str | None = None
     expected_seq = 1
     newest_version = 1
     v1_digest, v1_rows = "", 0
     for row in rows:
         report.rows += 1
+        if row.chain != chain:  # a new chain starts over: no previous row, sequence from 1
+            chain, previous_hash, expected_seq = row.chain, None, 1
+            newest_version = 1 if chain == 0 else 2  # chains 1-7 began after version 2 (032)
+            report.chains.append({"chain": chain, "rows": 0})
+        where = {"audit_id": row.audit_id, "chain": row.chain, "chain_seq": row.chain_seq}
         if row.chain_seq != expected_seq:
             report.problems.append(
                 {
+                    "chain": row.chain,
                     "chain_seq": expected_seq,
                     "problem": f"rows {expected_seq}..{row.chain_seq - 1} are missing",
                 }
             )
         if row.row_hash != row.expected:
-            report.problems.append(
-                {
-                    "audit_id": row.audit_id,
-                    "chain_seq": row.chain_seq,
-                    "problem": "row was edited (hash does not match)",
-                }
-            )
+            report.problems.append({**where, "problem": "row was edited (hash does not match)"})
         if row.prev_hash != previous_hash:
-            report.problems.append(
-                {
-                    "audit_id": row.audit_id,
-                    "chain_seq": row.chain_seq,
-                    "problem": "link to the previous row is broken",
-                }
-            )
+            report.problems.append({**where, "problem": "link to the previous row is broken"})
         if row.hash_version < newest_version:
             report.problems.append(
                 {
-                    "audit_id": row.audit_id,
-                    "chain_seq": row.chain_seq,
+                    **where,
                     "problem": f"hash version {row.hash_version} after a version "
-                    f"{newest_version} row (version changed)",
+                    f"{newest_version} row (version changed)"
+                    if row.chain == 0
+                    else f"hash version {row.hash_version} in chain {row.chain}, which began "
+                    f"at version {newest_version} (version changed)",
                 }
             )
         newest_version = max(newest_version, row.hash_version)
@@ -309,56 +335,67 @@ def verify(conn: Connection, heads: Sequence[Head] = ()) -> ChainReport:
         if row.seal is not None and row.hash_version > 1 and row.seal != sealed:
             report.problems.append(
                 {
-                    "audit_id": row.audit_id,
-                    "chain_seq": row.chain_seq,
+                    **where,
                     "problem": "the version-1 rows before this seal were edited "
                     "(their digest does not match)",
                 }
             )
+        report.chains[-1].update(rows=report.chains[-1]["rows"] + 1, chain_seq=row.chain_seq)
+        report.chains[-1]["row_hash"] = row.row_hash
         previous_hash = row.row_hash
         expected_seq = row.chain_seq + 1
-    report.problems.extend(_check_heads(conn, heads))
-    report.heads = len(heads)
+    report.problems.extend(_check_heads(conn, recorded))
+    report.heads = len(recorded)
     return report
 
 
-def _check_heads(conn: Connection, heads: Sequence[Head]) -> list[dict[str, Any]]:
-    if not heads:
+def _check_heads(conn: Connection, recorded: Sequence[Head]) -> list[dict[str, Any]]:
+    if not recorded:
         return []
     held = {
-        row.chain_seq: row.row_hash
+        (row.chain, row.chain_seq): row.row_hash
         for row in conn.execute(
-            text("SELECT chain_seq, row_hash FROM audit_log WHERE chain_seq = ANY(:seqs)"),
-            {"seqs": sorted({h.chain_seq for h in heads})},
+            text(
+                "SELECT a.chain, a.chain_seq, a.row_hash FROM audit_log a "
+                "JOIN unnest(CAST(:chains AS smallint[]), CAST(:seqs AS bigint[])) "
+                "AS h(chain, chain_seq) USING (chain, chain_seq)"
+            ),
+            {
+                "chains": [h.chain for h in recorded],
+                "seqs": [h.chain_seq for h in recorded],
+            },
         )
     }
     problems: list[dict[str, Any]] = []
-    seen: set[tuple[int, str]] = set()
-    for recorded in heads:
-        if (recorded.chain_seq, recorded.row_hash) in seen:
+    seen: set[tuple[int, int, str]] = set()
+    for head in recorded:
+        key = (head.chain, head.chain_seq)
+        if (*key, head.row_hash) in seen:
             continue  # the same head recorded again (no new rows between two runs)
-        seen.add((recorded.chain_seq, recorded.row_hash))
-        when = recorded.at.isoformat()
-        if recorded.chain_seq not in held:
-            problem = f"recorded head {recorded.chain_seq} ({when}) is no longer in the chain"
-        elif held[recorded.chain_seq] != recorded.row_hash:
+        seen.add((*key, head.row_hash))
+        when = head.at.isoformat()
+        name = f"recorded head {head.chain_seq} of chain {head.chain} ({when})"
+        if key not in held:
+            problem = f"{name} is no longer in the chain"
+        elif held[key] != head.row_hash:
             problem = (
-                f"recorded head {recorded.chain_seq} ({when}) does not match: the chain's row "
-                f"{recorded.chain_seq} has a different hash (rewritten since it was recorded)"
+                f"{name} does not match: the chain's row {head.chain_seq} has a different "
+                "hash (rewritten since it was recorded)"
             )
         else:
             continue
-        problems.append({"chain_seq": recorded.chain_seq, "problem": problem})
+        problems.append({"chain": head.chain, "chain_seq": head.chain_seq, "problem": problem})
     return problems
 
 
 def export(conn: Connection, since: datetime | None = None) -> Iterator[dict[str, Any]]:
-    """Rows for an auditor, oldest first."""
+    """Rows for an auditor, oldest first (by time: each chain's rows stay in their order)."""
     rows = conn.execute(
         text(
             "SELECT audit_id, chain_seq, at, actor_user_id, actor_org_id, action, object_type, "
-            "object_id, justification, recipient, details, prev_hash, row_hash FROM audit_log "
-            "WHERE CAST(:since AS timestamptz) IS NULL OR at >= :since ORDER BY chain_seq"
+            "object_id, justification, recipient, details, prev_hash, row_hash, chain "
+            "FROM audit_log WHERE CAST(:since AS timestamptz) IS NULL OR at >= :since "
+            "ORDER BY at, chain, chain_seq"
         ),
         {"since": since},
     )

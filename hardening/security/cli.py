@@ -107,24 +107,30 @@ def audit_verify(
         Path | None,
         typer.Option(
             "--heads",
-            help="A file written by `audit head`: also fail when the chain no longer holds one "
-            "of its recorded heads (catches a chain edited and re-hashed from that row on).",
+            help="A file written by `audit head`: also fail when a chain no longer holds one "
+            "of its recorded heads (catches a chain edited and re-hashed from that row on, or "
+            "cut short).",
         ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute the hash chain; exit 1 when any row was edited or deleted."""
+    """Recompute every audit chain; exit 1 when any row was edited, deleted or moved."""
     recorded = audit.read_heads(heads) if heads is not None else []
     with system_connection() as conn:
         report = audit.verify(conn, recorded)
-    result: dict[str, Any] = {"ok": report.ok, "rows": report.rows, "problems": report.problems}
+    result: dict[str, Any] = {
+        "ok": report.ok,
+        "rows": report.rows,
+        "problems": report.problems,
+        "chains": report.chains,
+    }
     if heads is not None:
         result["heads"] = report.heads
     emit(
         result,
         as_json,
         lambda d: (
-            f"audit log intact ({d['rows']} rows"
+            f"audit log intact ({d['rows']} rows in {len(d['chains'])} chain(s)"
             + (f", {d['heads']} recorded heads held" if "heads" in d else "")
             + ")"
             if d["ok"]
@@ -140,25 +146,31 @@ def audit_head(
     out: Annotated[
         Path,
         typer.Option(
-            help="File to append the head to, one JSON line per call (`-`: standard output). "
+            help="File to append the heads to, one JSON line per chain (`-`: standard output). "
             "Keep it where the database's administrators cannot rewrite it: another machine, "
             "an append-only share, write-once storage."
         ),
     ],
     as_json: JsonOption = False,
 ) -> None:
-    """Append the chain's current head (sequence number, hash, time) to a file kept elsewhere.
+    """Append each audit chain's current head (chain, sequence number, hash, time) to a file
+    kept elsewhere, one line per chain.
 
-    Run it from cron; `audit verify --heads FILE` then catches a chain re-hashed after an edit."""
+    Run it from cron; `audit verify --heads FILE` then catches a chain re-hashed after an edit
+    or cut short."""
     with system_connection() as conn:
-        found = audit.head(conn)
-    audit.append_head(out, found)
+        found = audit.heads(conn)
+    audit.append_heads(out, found)
     if str(out) == "-":
         return
+    newest = max(found, key=lambda h: h.at)
     emit(
-        {**found.as_dict(), "out": out},
+        {**newest.as_dict(), "heads": [h.as_dict() for h in found], "out": out},
         as_json,
-        lambda d: f"recorded head {d['chain_seq']} ({d['row_hash'][:16]}...) in {d['out']}",
+        lambda d: (
+            f"recorded heads of {len(d['heads'])} chain(s) (newest: row {d['chain_seq']} "
+            f"of chain {d['chain']}, {d['row_hash'][:16]}...) in {d['out']}"
+        ),
     )
 
 
@@ -185,12 +197,11 @@ def review_due(
     with system_connection() as conn:
         rows = retention.due(conn, (on.date() if on else date.today()))
     emit(
-        rows,
+        [r.as_dict() for r in rows],
         as_json,
-        lambda d: (
+        lambda _: (
             "\n".join(
-                f"{r['review_due']}  {r['object_type']:<16} {r['object_id']:>8}  uprn {r['uprn']}"
-                for r in d
+                f"{r.review_due}  {r.object_type:<16} {r.object_id:>8}  uprn {r.uprn}" for r in rows
             )
             or "nothing due"
         ),
@@ -219,4 +230,4 @@ def review_decide(
         result = retention.decide(
             conn, kind, object_id, reason, retain_until.date() if retain_until else None
         )
-    emit(result, as_json, lambda d: f"{d['decision']} {d['object_type']} {d['object_id']}")
+    emit(result.as_dict(), as_json, lambda _: f"{result.decision} {kind} {object_id}")

@@ -3,15 +3,35 @@ reason and a new date) or deletes, and either way leaves a decision row and an a
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, UserInputError
+from hardening.models import Result
 from hardening.security import audit
 
 ObjectType = Literal["safe_marker", "visit", "protection_plan"]
+
+
+@dataclass(frozen=True)
+class DueReview(Result):
+    object_type: ObjectType
+    object_id: int
+    uprn: int | None
+    review_due: date
+    area_id: str | None
+
+
+@dataclass(frozen=True)
+class ReviewDecision(Result):
+    object_type: ObjectType
+    object_id: int
+    decision: Literal["retain", "delete"]
+    next_review: date | None
+
 
 # table, id column, the rows that must go with it on erasure (child table, its key column)
 _TABLES: dict[str, tuple[str, str, tuple[tuple[str, str], ...]]] = {
@@ -41,9 +61,9 @@ _DUE_SQL = text("""
 """)
 
 
-def due(conn: Connection, on: date) -> list[dict[str, Any]]:
+def due(conn: Connection, on: date) -> list[DueReview]:
     """What the actor may see that is due (or overdue) for review on a date."""
-    return [dict(row._mapping) for row in conn.execute(_DUE_SQL, {"on": on})]
+    return [DueReview(**row) for row in conn.execute(_DUE_SQL, {"on": on}).mappings()]
 
 
 def decide(
@@ -52,7 +72,7 @@ def decide(
     object_id: int,
     reason: str,
     retain_until: date | None,
-) -> dict[str, Any]:
+) -> ReviewDecision:
     """Retain until a new review date, or (retain_until None) delete the record."""
     if object_type not in _TABLES:
         raise UserInputError(f"object type must be one of {', '.join(_TABLES)}")
@@ -65,7 +85,7 @@ def decide(
         raise NotFoundError(f"no {object_type} {object_id}")
     if retain_until is not None and retain_until <= date.today():
         raise UserInputError("the next review date must be in the future")
-    decision = "retain" if retain_until is not None else "delete"
+    decision: Literal["retain", "delete"] = "retain" if retain_until is not None else "delete"
     conn.execute(
         text(
             "INSERT INTO review_decisions (object_type, object_id, decision, reason, next_review,"
@@ -103,9 +123,4 @@ def decide(
             conn.execute(text(f"DELETE FROM {child} WHERE {child_key} = :id"), {"id": object_id})
         conn.execute(text(f"DELETE FROM {table} WHERE {key} = :id"), {"id": object_id})
         audit.record(conn, "erasure", object_type, object_id, reason)
-    return {
-        "object_type": object_type,
-        "object_id": object_id,
-        "decision": decision,
-        "next_review": retain_until,
-    }
+    return ReviewDecision(object_type, object_id, decision, retain_until)

@@ -92,7 +92,7 @@ def get_route(
         raise UserInputError("give both base_lon and base_lat, or neither")
     base = None if base_lon is None or base_lat is None else (base_lon, base_lat)
     team = TeamDay(start.hour * 60 + start.minute, end.hour * 60 + end.minute, visit_minutes, base)
-    return day_list(conn, on or date.today(), area, stops, team, town=town, reason=reason)
+    return day_list(conn, on or date.today(), area, stops, team, town=town, reason=reason).as_dict()
 
 
 @router.get("/visits/{visit_id}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from pydantic import ValidationError
@@ -15,7 +15,7 @@ from hardening.errors import UserInputError
 from hardening.visits import lines as lines_mod
 from hardening.visits.due import who_to_visit_next
 from hardening.visits.models import VisitInput
-from hardening.visits.route import TeamDay, day_list
+from hardening.visits.route import DayRoute, TeamDay, day_list
 from hardening.visits.service import get_visit, record_visit
 
 visits_app = typer.Typer(help="Vulnerability visits and who to visit next.", no_args_is_help=True)
@@ -107,15 +107,15 @@ def _lon_lat(value: str | None) -> tuple[float, float] | None:
     return lon, lat
 
 
-def _route_text(plan: dict[str, Any]) -> str:
+def _route_text(plan: DayRoute) -> str:
     lines = [
-        f"{p['stop']:>2}. {p['arrive']}-{p['leave']}  {p['full_address']} "
-        f"(+{p['leg_m']:.0f} m; {','.join(p['reasons'])})"
-        for p in plan["stops"]
+        f"{p.stop:>2}. {p.arrive}-{p.leave}  {p.full_address} "
+        f"(+{p.leg_m:.0f} m; {','.join(p.reasons)})"
+        for p in plan.stops
     ]
-    lines += [f" -  left out: {c['full_address']} ({c['why']})" for c in plan["left_out"]]
-    if plan["stops"]:
-        lines.append(f"{plan['travel_m'] / 1000:.1f} km in all, back to base included")
+    lines += [f" -  left out: {c.full_address} ({c.why})" for c in plan.left_out]
+    if plan.stops:
+        lines.append(f"{plan.travel_m / 1000:.1f} km in all, back to base included")
     return "\n".join(lines) or "nothing due"
 
 
@@ -144,7 +144,7 @@ def route(
     team = TeamDay(start, end, visit_minutes, _lon_lat(base))
     with system_connection() as conn:
         plan = day_list(conn, _day(on), area, stops, team, town=town, reason=reason)
-    emit(plan, as_json, _route_text)
+    emit(plan.as_dict(), as_json, lambda _: _route_text(plan))
 
 
 @lines_app.command("active")

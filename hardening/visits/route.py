@@ -21,13 +21,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, Final
+from typing import Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, UserInputError
 from hardening.geo import to_bng, to_lon_lat
+from hardening.models import Result
 from hardening.security import audit
 from hardening.visits.due import DueCase, audit_details, due_cases, require_visit_reader
 from hardening.works.problem import DAY, LOCAL_TZ, Job, Operative, Problem, Schedule
@@ -107,6 +108,61 @@ def town_of(case: DueCase) -> str:
     return case.town or case.area_id or "unknown"
 
 
+@dataclass(frozen=True)
+class Stop(Result):
+    """A case on the day's route, in visiting order (after the times, DueCase as shown)."""
+
+    stop: int
+    arrive: str  # HH:MM
+    leave: str
+    leg_m: float  # straight line from the stop before, or from the base
+    uprn: int
+    area_id: str | None
+    full_address: str
+    reasons: list[str]
+    due_on: date
+    last_visit: date | None
+    lon: float
+    lat: float
+    town: str | None
+
+
+@dataclass(frozen=True)
+class LeftOut(Result):
+    """A case the day could not hold (DueCase as shown), and why in the team's words."""
+
+    uprn: int
+    area_id: str | None
+    full_address: str
+    reasons: list[str]
+    due_on: date
+    last_visit: date | None
+    lon: float
+    lat: float
+    town: str | None
+    why: str
+
+
+@dataclass(frozen=True)
+class LonLat(Result):
+    lon: float
+    lat: float
+
+
+@dataclass(frozen=True)
+class DayRoute(Result):
+    """The day's route as `/visits/route` and `visits route --json` give it."""
+
+    day: date
+    town: str | None  # the town the route stays in (None: nothing due)
+    starts: str  # when the route may start (HH:MM)
+    base: LonLat | None
+    stops: list[Stop]
+    return_m: float  # from the last stop back to the base
+    travel_m: float  # in all, back to the base included
+    left_out: list[LeftOut]
+
+
 @dataclass
 class DayPlan:
     day: date
@@ -114,31 +170,26 @@ class DayPlan:
     schedule: Schedule
     cases: dict[int, DueCase]  # job id (the UPRN) -> case
     base_xy: tuple[float, float] | None  # None: nothing due and no base given
-    stops: list[dict[str, Any]] = field(default_factory=list)
+    stops: list[Stop] = field(default_factory=list)
     town: str | None = None  # the town the route stays in
     starts: str = ""  # when the route may start (HH:MM)
 
-    def as_dict(self) -> dict[str, Any]:
+    def route(self) -> DayRoute:
         base = None
         home = 0.0
         if self.base_xy is not None:
             lon, lat = to_lon_lat(*self.base_xy)
-            base = {"lon": round(lon, 6), "lat": round(lat, 6)}
+            base = LonLat(round(lon, 6), round(lat, 6))
             if self.stops:
-                home = math.dist((self.stops[-1]["x"], self.stops[-1]["y"]), self.base_xy)
-        return {
-            "day": self.day,
-            "town": self.town,
-            "starts": self.starts,
-            "base": base,
-            "stops": [{k: v for k, v in s.items() if k not in ("x", "y")} for s in self.stops],
-            "return_m": round(home, 1),
-            "travel_m": round(sum(s["leg_m"] for s in self.stops) + home, 1),
-            "left_out": [
-                {**self.cases[job].as_dict(), "why": team_words(why)}
-                for job, why in sorted(self.schedule.unscheduled.items())
-            ],
-        }
+                last = self.cases[self.stops[-1].uprn]
+                home = math.dist((last.x, last.y), self.base_xy)
+        left_out = [
+            LeftOut(**self.cases[job].as_dict(), why=team_words(why))
+            for job, why in sorted(self.schedule.unscheduled.items())
+        ]
+        travel = round(sum(s.leg_m for s in self.stops) + home, 1)
+        return DayRoute(self.day, self.town, self.starts, base, self.stops, round(home, 1),
+                        travel, left_out)  # fmt: skip
 
 
 def _clock(minute: int) -> str:
@@ -215,17 +266,8 @@ def plan_day(
     x, y = base_xy or (0.0, 0.0)
     for n, visit in enumerate(sorted(schedule.visits, key=lambda v: v.start), start=1):
         case = plan.cases[visit.job_id]
-        plan.stops.append(
-            {
-                "stop": n,
-                "arrive": _clock(visit.start),
-                "leave": _clock(visit.end),
-                "leg_m": round(math.dist((x, y), (case.x, case.y)), 1),
-                **case.as_dict(),
-                "x": case.x,
-                "y": case.y,
-            }
-        )
+        leg = round(math.dist((x, y), (case.x, case.y)), 1)
+        plan.stops.append(Stop(n, _clock(visit.start), _clock(visit.end), leg, **case.as_dict()))
         x, y = case.x, case.y
     return plan
 
@@ -240,8 +282,7 @@ def day_list(
     now: datetime | None = None,
     *,
     reason: str | None,
-) -> dict[str, Any]:
-    """The day's route as plain data: the town, stops in order with times and straight-line
-    legs, and the cases the day could not hold with the reason (audited: see plan_day)."""
-    plan = plan_day(conn, on_day, area, max_stops, team, town=town, now=now, reason=reason)
-    return plan.as_dict()
+) -> DayRoute:
+    """The day's route: the town, stops in order with times and straight-line legs, and the
+    cases the day could not hold with the reason (audited: see plan_day)."""
+    return plan_day(conn, on_day, area, max_stops, team, town=town, now=now, reason=reason).route()

@@ -57,7 +57,7 @@ def _provider(actor: Actor) -> str:
 def get_recommendations(
     conn: ConnDep, actor: ActorDep, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
-    return recommend(conn, _provider(actor), limit)
+    return [r.as_dict() for r in recommend(conn, _provider(actor), limit)]
 
 
 @router.get("/orders", summary="Your orders, most urgent SLA clock first")
@@ -66,7 +66,7 @@ def get_orders(
     actor: ActorDep,
     state: Annotated[str | None, Query(alias="status", max_length=20)] = None,
 ) -> list[dict[str, Any]]:
-    return orders.list_orders(conn, _provider(actor), state)
+    return [o.as_dict() for o in orders.list_orders(conn, _provider(actor), state)]
 
 
 @router.post("/orders", status_code=status.HTTP_201_CREATED, summary="Raise a work order")
@@ -76,21 +76,21 @@ def post_order(conn: ConnDep, actor: ActorDep, body: OrderCreate) -> dict[str, A
         window = (body.window_start, body.window_end)
     return orders.create(
         conn, body.uprn, body.measure_code, _provider(actor), body.priority, window
-    )
+    ).as_dict()
 
 
 @router.get("/orders/{order_id}", summary="One order with its version")
 def get_order(conn: ConnDep, order_id: OrderId) -> dict[str, Any]:
-    return orders.get(conn, order_id)
+    return orders.get(conn, order_id).as_dict()
 
 
 @router.patch("/orders/{order_id}", summary="Move an order on (send the version you read)")
 def patch_order(conn: ConnDep, order_id: OrderId, body: OrderChange) -> dict[str, Any]:
     if body.status == "completed":
-        return orders.complete(conn, order_id, body.version, body.cost_pence)
+        return orders.complete(conn, order_id, body.version, body.cost_pence).as_dict()
     if body.status == "no_access":
-        return orders.no_access(conn, order_id, body.version)
-    return orders.transition(conn, order_id, body.version, body.status)
+        return orders.no_access(conn, order_id, body.version).as_dict()
+    return orders.transition(conn, order_id, body.version, body.status).as_dict()
 
 
 @router.get(

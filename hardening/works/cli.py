@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -13,6 +14,8 @@ from hardening.errors import UserInputError
 from hardening.jobs.cli import NoWaitOption, queue_instead
 from hardening.known import require_provider
 from hardening.works import orders, plan
+from hardening.works.orders import WorkOrder
+from hardening.works.recommend import Recommendation
 from hardening.works.recommend import recommend as recommend_measures
 
 app = typer.Typer(help="Housing security works: measures, orders, schedules.", no_args_is_help=True)
@@ -21,11 +24,15 @@ Provider = Annotated[str, typer.Option(help="Housing provider org id (an unknown
 Version = Annotated[int, typer.Option(min=1, help="The version you read (see `orders`).")]
 
 
-def _order_text(o: dict[str, Any]) -> str:
+def _order_text(o: WorkOrder) -> str:
     return (
-        f"#{o['work_order_id']} v{o['version']} {o['status']:<11} {o['priority']:<9} "
-        f"{o['measure_code']:<20} uprn {o['uprn']} due {o['due_at']:%Y-%m-%d %H:%M}"
+        f"#{o.work_order_id} v{o.version} {o.status:<11} {o.priority:<9} "
+        f"{o.measure_code:<20} uprn {o.uprn} due {o.due_at:%Y-%m-%d %H:%M}"
     )
+
+
+def _emit_orders(rows: Sequence[WorkOrder], as_json: bool, none: str = "") -> None:
+    emit([o.as_dict() for o in rows], as_json, lambda _: "\n".join(map(_order_text, rows)) or none)
 
 
 @app.command()
@@ -34,13 +41,13 @@ def recommend(provider: Provider, limit: int = 20, as_json: JsonOption = False) 
     with system_connection() as conn:
         require_provider(conn, provider)
         items = recommend_measures(conn, provider, limit)
-    emit(items, as_json, _recommendations_text)
+    emit([r.as_dict() for r in items], as_json, lambda _: _recommendations_text(items))
 
 
-def _recommendations_text(rows: list[dict[str, Any]]) -> str:
+def _recommendations_text(rows: list[Recommendation]) -> str:
     lines = [
-        f"{r['uprn']:>12} {r['measure_code']:<20} -{r['score_reduction']:.2f} "
-        f"£{r['typical_cost_pence'] / 100:.0f}"
+        f"{r.uprn:>12} {r.measure_code:<20} -{r.score_reduction:.2f} "
+        f"£{r.typical_cost_pence / 100:.0f}"
         for r in rows
     ]
     return "\n".join(lines) or "nothing to recommend"
@@ -64,14 +71,14 @@ def raise_order(
             if not provider:
                 raise typer.BadParameter("--provider is needed with --from-recommendations")
             made = [
-                orders.create(conn, r["uprn"], r["measure_code"], provider, priority)
+                orders.create(conn, r.uprn, r.measure_code, provider, priority)
                 for r in recommend_measures(conn, provider, from_recommendations)
             ]
         elif uprn is None or measure is None:
             raise typer.BadParameter("give --uprn and --measure (or --from-recommendations)")
         else:
             made = [orders.create(conn, uprn, measure, provider, priority)]
-    emit(made, as_json, lambda rows: "\n".join(_order_text(o) for o in rows))
+    _emit_orders(made, as_json)
 
 
 @app.command("orders")
@@ -84,7 +91,7 @@ def list_orders(
     with system_connection() as conn:
         require_provider(conn, provider)
         rows = orders.list_orders(conn, provider, status)
-    emit(rows, as_json, lambda rs: "\n".join(_order_text(o) for o in rs) or "no orders")
+    _emit_orders(rows, as_json, "no orders")
 
 
 @app.command()
@@ -100,7 +107,7 @@ def move(
             row = orders.no_access(conn, order, version)
         else:
             row = orders.transition(conn, order, version, to)
-    emit(row, as_json, _order_text)
+    emit(row.as_dict(), as_json, lambda _: _order_text(row))
 
 
 @app.command()
@@ -112,8 +119,8 @@ def complete(
 ) -> None:
     """Complete an order: installs the measure and re-scores the addresses it protects."""
     with system_connection() as conn:
-        row = orders.complete(conn, order, version, cost)
-    emit(row, as_json, _order_text)
+        done = orders.complete(conn, order, version, cost)
+    emit(done.as_dict(), as_json, lambda _: _order_text(done))
 
 
 @app.command()

@@ -15,12 +15,15 @@ through the markers service, with a reason, audited.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final
+from decimal import Decimal
+from typing import Any, Final, Literal
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import ConflictError, NotFoundError, UserInputError
+from hardening.models import Result
 from hardening.security import audit
 
 PRIORITIES: Final = ("emergency", "urgent", "routine", "planned")
@@ -89,22 +92,67 @@ def band_of(conn: Connection, uprn: int) -> str | None:
     ).scalar()
 
 
-def _row(conn: Connection, order_id: int) -> dict[str, Any]:
+@dataclass(frozen=True)
+class WorkOrder(Result):
+    """A work order as read (COLUMNS, in that order)."""
+
+    work_order_id: int
+    provider_org_id: str
+    uprn: int
+    measure_code: str
+    priority: str
+    status: str
+    due_at: datetime
+    scheduled_start: datetime | None
+    scheduled_end: datetime | None
+    operative_id: int | None
+    tenant_window_start: time | None
+    tenant_window_end: time | None
+    cost_pence: int | None
+    no_access_attempts: int
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None
+    version: int
+    area_id: str | None
+    escalated_at: datetime | None
+    escalation_reason: str | None  # "alert" or none: never what the alert is
+
+
+@dataclass(frozen=True)
+class ListedOrder(WorkOrder):
+    hours_left: Decimal  # on the SLA clock, to a tenth (negative: overdue)
+
+
+@dataclass(frozen=True)
+class CompletedOrder(WorkOrder):
+    installed_id: int
+    rescore: Literal["done", "deferred"]  # now, or by the system worker
+    rescored: int | None  # addresses re-scored, when done
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        if self.rescored is None:  # deferred: the document has no count
+            del out["rescored"]
+        return out
+
+
+def _row(conn: Connection, order_id: int) -> WorkOrder:
     row = conn.execute(
         text(f"SELECT {COLUMNS} FROM work_orders WHERE work_order_id = :i"), {"i": order_id}
     ).mappings().first()  # fmt: skip
     if row is None:
         raise NotFoundError(f"no work order {order_id} that you may see")
-    return dict(row)
+    return WorkOrder(**row)
 
 
-def get(conn: Connection, order_id: int) -> dict[str, Any]:
+def get(conn: Connection, order_id: int) -> WorkOrder:
     return _row(conn, order_id)
 
 
 def list_orders(
     conn: Connection, provider: str | None = None, status: str | None = None, limit: int = 500
-) -> list[dict[str, Any]]:
+) -> list[ListedOrder]:
     """Orders the actor may see, most urgent clock first, with hours left on the SLA."""
     if status is not None and status not in TRANSITIONS:
         raise UserInputError(f"unknown status {status!r}: use one of {', '.join(TRANSITIONS)}")
@@ -117,7 +165,7 @@ def list_orders(
         ),
         {"p": provider, "s": status, "n": limit},
     ).mappings()
-    return [dict(r) for r in rows]
+    return [ListedOrder(**r) for r in rows]
 
 
 def _provider(conn: Connection, uprn: int, provider: str | None) -> tuple[str, str | None]:
@@ -142,7 +190,7 @@ def create(
     priority: str | None = None,
     window: tuple[time, time] | None = None,
     now: datetime | None = None,
-) -> dict[str, Any]:
+) -> WorkOrder:
     """Raise one order; priority from the risk band unless given, due = now + SLA hours."""
     owner, area = _provider(conn, uprn, provider)
     known = conn.execute(
@@ -179,16 +227,16 @@ def transition(
     version: int,
     to: str,
     changes: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> WorkOrder:
     """Move an order to `to` if allowed from its state and nobody changed it since `version`."""
     current = _row(conn, order_id)
-    if current["version"] != version:
+    if current.version != version:
         raise ConflictError(
-            f"work order {order_id} changed since you read it (version {current['version']}, "
+            f"work order {order_id} changed since you read it (version {current.version}, "
             f"you sent {version}); reload and try again"
         )
-    if to not in TRANSITIONS.get(current["status"], frozenset()):
-        raise UserInputError(f"a {current['status']} order cannot become {to}")
+    if to not in TRANSITIONS.get(current.status, frozenset()):
+        raise UserInputError(f"a {current.status} order cannot become {to}")
     sets = dict(changes or {})
     assigns = ", ".join(f"{k} = :{k}" for k in sets)
     updated = conn.execute(
@@ -203,7 +251,7 @@ def transition(
         raise ConflictError(f"work order {order_id} changed while you edited it; reload")
     audit.record(
         conn, "alteration", "work_order", order_id,
-        details={"from": current["status"], "to": to, **{k: str(v) for k, v in sets.items()}},
+        details={"from": current.status, "to": to, **{k: str(v) for k, v in sets.items()}},
     )  # fmt: skip
     return _row(conn, order_id)
 
@@ -220,13 +268,13 @@ def escalate_standing(conn: Connection, provider: str) -> int:
 def schedule_one(
     conn: Connection, order_id: int, version: int, operative_id: int, start: datetime,
     end: datetime,
-) -> dict[str, Any]:  # fmt: skip
+) -> WorkOrder:  # fmt: skip
     changes = {"operative_id": operative_id, "scheduled_start": start, "scheduled_end": end}
     return transition(conn, order_id, version, "scheduled", changes)
 
 
-def no_access(conn: Connection, order_id: int, version: int) -> dict[str, Any]:
-    attempts = int(_row(conn, order_id)["no_access_attempts"]) + 1
+def no_access(conn: Connection, order_id: int, version: int) -> WorkOrder:
+    attempts = _row(conn, order_id).no_access_attempts + 1
     return transition(conn, order_id, version, "no_access", {"no_access_attempts": attempts})
 
 
@@ -236,7 +284,7 @@ def complete(
     version: int,
     cost_pence: int | None = None,
     on: date | None = None,
-) -> dict[str, Any]:
+) -> CompletedOrder:
     """Complete: record cost, install the measure at the address, re-score what it reaches (now
     when the actor writes scores, else by the system worker: "rescore": "deferred")."""
     if cost_pence is not None and cost_pence < 0:
@@ -254,19 +302,19 @@ def complete(
             "RETURNING installed_id"
         ),
         {
-            "u": done["uprn"], "m": done["measure_code"], "d": on or date.today(),
-            "p": done["provider_org_id"], "w": order_id, "a": done["area_id"],
+            "u": done.uprn, "m": done.measure_code, "d": on or date.today(),
+            "p": done.provider_org_id, "w": order_id, "a": done.area_id,
         },
     ).scalar_one()  # fmt: skip
     audit.record(conn, "collection", "installed_measure", installed_id, details={"order": order_id})
-    done["installed_id"] = int(installed_id)
     from hardening.risk import queue  # the risk engine reads works: import it when needed
     from hardening.risk.incremental import rescore_after
 
+    read = {f.name: getattr(done, f.name) for f in fields(done)}
     if queue.may_write_scores(conn):
         _, uprns = rescore_after(conn, "measure", int(installed_id))
-        done["rescore"], done["rescored"] = "done", len(uprns)
-    else:
-        queue.request(conn, "measure", int(installed_id))
-        done["rescore"] = "deferred"
-    return done
+        return CompletedOrder(**read, installed_id=int(installed_id), rescore="done",
+                              rescored=len(uprns))  # fmt: skip
+    queue.request(conn, "measure", int(installed_id))
+    return CompletedOrder(**read, installed_id=int(installed_id), rescore="deferred",
+                          rescored=None)  # fmt: skip

@@ -24,6 +24,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
+from hardening.models import Result
 from hardening.risk.explain import DOOR_FACTOR, measures
 from hardening.risk.model import load, sigmoid
 from hardening.works.recommend import logit_of, provider_homes
@@ -80,10 +81,42 @@ def best_package(
     return best, best_key[0]
 
 
-def unit_costs(conn: Connection) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class UnitCost(Result):
+    measure_code: str
+    name: str
+    scope: str  # dwelling or block
+    typical_cost_pence: int
+
+
+@dataclass(frozen=True)
+class Package(Result):
+    """The best package within the cap for one home or block (see `packages`)."""
+
+    uprn: int
+    scope: str  # dwelling or block
+    band: str
+    measures: list[str]  # codes
+    names: list[str]
+    cost_pence: int
+    reduction: float  # combined, score points summed over a block's flats
+    separate: float  # the sum of the measures' separate reductions
+    flats: int
+    address: str
+    street: str | None
+    town: str | None
+    lon: float | None
+    lat: float | None
+
+    @property
+    def words(self) -> str:
+        return " + ".join(self.names)
+
+
+def unit_costs(conn: Connection) -> list[UnitCost]:
     """The catalogue's measures with their default unit costs (pence), for a form to change."""
     return [
-        dict(r)
+        UnitCost(**r)
         for r in conn.execute(
             text(
                 "SELECT measure_code, name, scope, typical_cost_pence FROM measures_catalogue "
@@ -115,11 +148,9 @@ def packages(
     cap_pence: int = DEFAULT_CAP_PENCE,
     limit: int = 20,
     costs: Mapping[str, int] | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Package]:
     """The best package within `cap_pence` for each of the provider's highest-risk homes and
-    their blocks, most risk removed first. Each: uprn, address, street, town, scope, band,
-    measures (codes), names, cost_pence, reduction (combined, score points summed over the
-    flats for a block), separate (the sum of the measures' separate reductions), flats."""
+    their blocks, most risk removed first."""
     if not 0 < cap_pence <= MAX_CAP_PENCE:
         raise UserInputError("the cost cap must be more than £0 and at most £1,000,000")
     if not 1 <= limit <= 500:
@@ -161,7 +192,7 @@ def packages(
     out.sort(key=lambda p: (-p["reduction"], p["cost_pence"], p["uprn"]))
     out = out[:limit]
     _addresses(conn, out)
-    return out
+    return [Package(**item) for item in out]
 
 
 def _item(

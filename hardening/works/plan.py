@@ -216,10 +216,10 @@ def commit_visits(conn: Connection, result: dict[str, Any]) -> int:
         if visit["committed"]:
             continue
         row = orders.get(conn, visit["work_order_id"])
-        if row["status"] == "scheduled":  # re-planned: back to approved, then scheduled
-            row = orders.transition(conn, row["work_order_id"], row["version"], "approved")
+        if row.status == "scheduled":  # re-planned: back to approved, then scheduled
+            row = orders.transition(conn, row.work_order_id, row.version, "approved")
         orders.schedule_one(
-            conn, row["work_order_id"], row["version"], visit["operative_id"],
+            conn, row.work_order_id, row.version, visit["operative_id"],
             visit["start"], visit["end"],
         )  # fmt: skip
         written += 1

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
+from hardening.models import Result
 from hardening.risk.explain import DOOR_FACTOR, measures
 from hardening.risk.model import load
 
@@ -61,6 +62,35 @@ def provider_homes(conn: Connection, provider: str, model_version: str, n: int) 
     )
 
 
+@dataclass(frozen=True)
+class Recommendation(Result):
+    """A measure for one home, or for a whole block (explain.measures' fields, then where)."""
+
+    measure_code: str
+    name: str
+    risk_factor: str
+    scope: str  # dwelling or block
+    typical_cost_pence: int
+    logit_change: float
+    score_after: float
+    score_reduction: float  # score points; for a block, summed over its flats
+    uprn: int
+
+
+@dataclass(frozen=True)
+class HomeRecommendation(Recommendation):
+    band: str
+    score: float
+    reduction_per_100_pounds: float
+
+
+@dataclass(frozen=True)
+class BlockRecommendation(Recommendation):
+    flats: int  # the block's flats it would protect
+    band: str
+    reduction_per_100_pounds: float
+
+
 def logit_of(score: float) -> float:
     """The logit of a 0-100 score (clamped away from 0 and 100)."""
     return math.log(max(score, 1e-9) / max(100 - score, 1e-9))
@@ -68,7 +98,7 @@ def logit_of(score: float) -> float:
 
 def recommend(
     conn: Connection, provider: str, limit: int = 50, per_address: int = 3
-) -> list[dict[str, Any]]:
+) -> list[Recommendation]:
     """Best measures first (reduction per address or summed over a block's flats)."""
     model = load(conn, None, store=False)
     homes = provider_homes(conn, provider, model.version, max(limit * 4, 50))
@@ -104,4 +134,4 @@ def recommend(
         cost = max(1, int(item["typical_cost_pence"]))
         item["reduction_per_100_pounds"] = round(item["score_reduction"] * 10_000 / cost, 4)
     out.sort(key=lambda m: (-m["score_reduction"], m["typical_cost_pence"], m["uprn"]))
-    return out[:limit]
+    return [(BlockRecommendation if "flats" in m else HomeRecommendation)(**m) for m in out[:limit]]
