@@ -101,7 +101,7 @@ def compute(
     stack = np.column_stack(values)
     keep = np.any(stack != 0, axis=1)
     _copy_in(conn, "risk_k", ids[keep], stack[keep])
-    conn.execute(text("ANALYZE risk_k"))
+    conn.execute(text("ANALYZE risk_k (unit_id)"))
     return True
 
 
