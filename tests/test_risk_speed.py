@@ -20,7 +20,7 @@ from hardening.risk.model import DEFAULT_MODEL
 from hardening.risk.worktables import UnitScope
 
 M = DEFAULT_MODEL.version
-KERNELS = ("near_repeat", "drug_market")
+KERNELS = ("near_repeat", "drug_market", "transport")  # computed in numpy in a full run
 
 
 def _values(
