@@ -167,13 +167,14 @@ def _squares(conn: Connection, recount: bool) -> dict[tuple[Any, ...], tuple[int
     sql = (
         "SELECT s.model_version, k.cell_m, k.ix, k.iy, count(*), sum(s.score), "
         "count(*) FILTER (WHERE s.band IN ('high', 'very_high')) FROM risk_scores s "
-        "JOIN addresses a USING (uprn), tile_cells_of(a.geom) k GROUP BY 1, 2, 3, 4"
+        "JOIN addresses a USING (uprn), tile_cells_of(a.geom) k WHERE s.area_id = :a "
+        "GROUP BY 1, 2, 3, 4"
         if recount
-        else "SELECT model_version, cell_m, ix, iy, n, score_sum, high FROM risk_cells WHERE n > 0"
+        else "SELECT model_version, cell_m, ix, iy, n, score_sum, high FROM risk_cells "
+        "WHERE area_id = :a AND n > 0"
     )
-    return {
-        tuple(r[:4]): (int(r[4]), round(float(r[5]), 6), int(r[6])) for r in conn.execute(text(sql))
-    }
+    rows = conn.execute(text(sql), {"a": AREA})
+    return {tuple(r[:4]): (int(r[4]), round(float(r[5]), 6), int(r[6])) for r in rows}
 
 
 def test_a_first_run_counts_its_map_squares_once_at_its_end(

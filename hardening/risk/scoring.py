@@ -306,14 +306,15 @@ def _write_addresses(
         # run (risk_cells_rebuild, 033), not rolled up and upserted by risk_cells_track here.
         # A re-score's updates stay with the trigger: it nets unchanged scores out cheaply.
         conn.execute(text("SELECT risk_cells_defer(:m, :a)"), {"m": binds["m"], "a": full.area})
-    conn.execute(
-        text(
-            "INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, area_id) "
-            "SELECT s.unit_id, :m, s.score, s.band, :at, s.area_id FROM risk_s s "
-            + (missing.format(table="risk_scores") if upsert else "")
-        ),
-        binds,
-    )
+    if not upsert or updated < sum(bands.values()):  # else every score was there (a re-score)
+        conn.execute(
+            text(
+                "INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, area_id) "
+                "SELECT s.unit_id, :m, s.score, s.band, :at, s.area_id FROM risk_s s "
+                + (missing.format(table="risk_scores") if upsert else "")
+            ),
+            binds,
+        )
     conn.execute(
         text(
             "INSERT INTO risk_explanations (uprn, model_version, contributions, area_id) "
