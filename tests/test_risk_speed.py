@@ -14,12 +14,13 @@ from sqlalchemy.exc import IntegrityError
 from test_risk_factors import factor_values
 from test_risk_town import AREA, AS_OF, DWELLINGS, EXPECTED, UPRN, build_town
 
+from hardening.db.engine import Actor, set_actor
 from hardening.risk import kernels, scoring
 from hardening.risk.model import DEFAULT_MODEL
 from hardening.risk.worktables import UnitScope
 
 M = DEFAULT_MODEL.version
-KERNELS = ("near_repeat", "drug_market")
+KERNELS = ("near_repeat", "drug_market", "transport")  # computed in numpy in a full run
 
 
 def _values(
@@ -160,3 +161,48 @@ def test_a_run_of_one_area_keeps_the_scores_of_another(app_conn: Connection) -> 
         {"u": moved, "m": M},
     ).one()
     assert other.area_id == "elsewhere" and other.computed_at != again.computed_at
+
+
+def _squares(conn: Connection, recount: bool) -> dict[tuple[Any, ...], tuple[int, float, int]]:
+    sql = (
+        "SELECT s.model_version, k.cell_m, k.ix, k.iy, count(*), sum(s.score), "
+        "count(*) FILTER (WHERE s.band IN ('high', 'very_high')) FROM risk_scores s "
+        "JOIN addresses a USING (uprn), tile_cells_of(a.geom) k WHERE s.area_id = :a "
+        "GROUP BY 1, 2, 3, 4"
+        if recount
+        else "SELECT model_version, cell_m, ix, iy, n, score_sum, high FROM risk_cells "
+        "WHERE area_id = :a AND n > 0"
+    )
+    rows = conn.execute(text(sql), {"a": AREA})
+    return {tuple(r[:4]): (int(r[4]), round(float(r[5]), 6), int(r[6])) for r in rows}
+
+
+def test_a_first_run_counts_its_map_squares_once_at_its_end(
+    owner_conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many new scores leave their squares to one count at the end of the run (033): the
+    squares are what counting every score gives, after a first run, a re-score and a move."""
+    set_actor(owner_conn, Actor.system())
+    build_town(owner_conn)
+    monkeypatch.setattr(scoring, "SMALL", 0)  # every first run counts as many new scores
+    scoring.score(owner_conn, "addresses", AREA, AS_OF)
+    squares = _squares(owner_conn, False)
+    assert squares == _squares(owner_conn, True)
+    assert sum(n for (_, c, _, _), (n, _, _) in squares.items() if c == 50) == len(DWELLINGS)
+    pending = owner_conn.execute(text("SELECT count(*) FROM risk_cells_pending")).scalar_one()
+    assert pending == 0  # the run counted them itself, nothing is left for its commit
+    owner_conn.execute(
+        text("UPDATE addresses SET geom = ST_Translate(geom, 800, 0) WHERE uprn = :u"),
+        {"u": UPRN[DWELLINGS[0]]},
+    )
+    owner_conn.execute(text("DELETE FROM risk_scores WHERE uprn = :u"), {"u": UPRN["K"]})
+    monkeypatch.setattr(scoring, "SMALL", 10**6)  # one new score: the trigger counts it
+    scoring.score(owner_conn, "addresses", AREA, AS_OF)
+    assert _squares(owner_conn, False) == _squares(owner_conn, True)
+
+
+def test_the_application_cannot_touch_the_announcements(app_conn: Connection) -> None:
+    allowed = app_conn.execute(
+        text("SELECT has_table_privilege('hardening_app', 'risk_cells_pending', 'INSERT')")
+    ).scalar_one()
+    assert allowed is False

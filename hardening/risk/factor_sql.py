@@ -63,8 +63,8 @@ def _offsets(k: int) -> str:
 
 def near_units(points: str, cell: float, max_r: float) -> str:
     """Pairs of units and points within each point's radius: `points` is a query with x, y
-    and r (<= max_r) columns (more are carried along); yields unit_id, the point's columns and
-    d, the distance.
+    and r (<= max_r) columns (more are carried along); yields unit_id, the unit's ux and uy,
+    the point's columns and d, the distance.
 
     A hash join on grid cells: each point is copied into every cell of side `cell` its disc
     can reach, each unit looks only in its own cell (one integer key), and the exact distance
@@ -73,7 +73,8 @@ def near_units(points: str, cell: float, max_r: float) -> str:
     c = f"CAST({float(cell)!r} AS float8)"
     key = "floor({a}.x / {c})::bigint * 1048576 + floor({a}.y / {c})::bigint"
     return (
-        "SELECT u.unit_id, p.*, sqrt((u.x - p.x) ^ 2 + (u.y - p.y) ^ 2) AS d FROM risk_u u "
+        "SELECT u.unit_id, u.x AS ux, u.y AS uy, p.*, "
+        "sqrt((u.x - p.x) ^ 2 + (u.y - p.y) ^ 2) AS d FROM risk_u u "
         f"JOIN (SELECT q.*, {key.format(a='q', c=c)} + o.dx * 1048576 + o.dy AS cell "
         f"FROM ({points}) q CROSS JOIN {_offsets(math.ceil(max_r / cell))} "
         f"WHERE abs(o.dx) <= ceil(q.r / {c}) AND abs(o.dy) <= ceil(q.r / {c})) p "
@@ -121,15 +122,21 @@ def kernel_points(key: str, p: Params) -> SqlPart:
 def transport(key: str, p: Params) -> SqlPart:
     """1 - d/r to the nearest station within r metres (0 beyond)."""
     radius = float(p["radius_m"])
-    r = f"CAST(:{key}_r AS float8)"
-    points = (
-        f"SELECT ST_X(h.geom) AS x, ST_Y(h.geom) AS y, {r} AS r FROM transport_hubs h "
-        f"WHERE h.kind = ANY(CAST(:{key}_kinds AS text[]))"
-    )
+    stations, binds = station_points(key, p)
+    points = f"SELECT q.x, q.y, CAST(:{key}_r AS float8) AS r FROM ({stations}) q"
     return (
         f"SELECT z.unit_id, max(1 - z.d / z.r) AS v FROM ({near_units(points, radius / 2, radius)})"
         " z GROUP BY z.unit_id",
-        {f"{key}_r": radius, f"{key}_kinds": list(p["kinds"])},
+        {**binds, f"{key}_r": radius},
+    )
+
+
+def station_points(key: str, p: Params) -> SqlPart:
+    """The stations the transport factor measures to: x, y."""
+    return (
+        "SELECT ST_X(h.geom) AS x, ST_Y(h.geom) AS y FROM transport_hubs h "
+        f"WHERE h.kind = ANY(CAST(:{key}_kinds AS text[]))",
+        {f"{key}_kinds": list(p["kinds"])},
     )
 
 
@@ -213,8 +220,8 @@ def at_dwelling_or_block(key: str, p: Params) -> SqlPart:
         reach = float(p.get("max_range_m", 1000.0))
         sql += (
             f" UNION SELECT z.unit_id, 1.0::float8 FROM ({near_units(cameras, 100.0, reach)}) z "
-            "JOIN risk_u u ON u.unit_id = z.unit_id WHERE z.fov_deg >= 360 OR z.d = 0 OR "
-            "abs(mod((degrees(atan2(u.x - z.x, u.y - z.y)) - z.bearing_deg + 540)::numeric, 360)"
+            "WHERE z.fov_deg >= 360 OR z.d = 0 OR "
+            "abs(mod((degrees(atan2(z.ux - z.x, z.uy - z.y)) - z.bearing_deg + 540)::numeric, 360)"
             " - 180) <= z.fov_deg / 2"
         )
     return sql, binds

@@ -315,8 +315,9 @@ def compute(
             for c, f, p in todo
         ]
     done = set()
-    # Many units: the radius kernels are computed in numpy (kernels.py) into risk_k.
-    vectorised = [(c, p) for c, f, p in todo if f.aggregate is kernel] if not local else []
+    # Many units: the radius kernels and transport are computed in numpy (kernels.py) into risk_k.
+    numpy = (kernel, transport)
+    vectorised = [(c, p) for c, f, p in todo if f.aggregate in numpy] if not local else []
     in_k = {c for c, _ in vectorised} if kernels.compute(conn, vectorised, binds) else set()
     if in_k:
         joins.append("LEFT JOIN risk_k k ON k.unit_id = u.unit_id")

@@ -1,4 +1,5 @@
-"""The radius kernels of a full run, vectorised in Python (numpy + a k-d tree).
+"""The radius kernels (and the distance to the nearest station) of a full run, vectorised in
+Python (numpy + a k-d tree).
 
 In SQL the kernels are grid-cell hash joins over every (unit, event point) pair, single-core in
 the executor: most of a full run's factor time. Here the units' coordinates are read once from
@@ -22,7 +23,7 @@ import numpy.typing as npt
 from scipy.spatial import cKDTree
 from sqlalchemy import Connection, text
 
-from hardening.risk.factor_sql import Params, kernel_points
+from hardening.risk.factor_sql import Params, kernel_points, station_points
 
 Floats = npt.NDArray[np.float64]
 HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8  # signature, flags, no header extension
@@ -72,11 +73,29 @@ def kernel_values(xy: Floats, tree: cKDTree, points: Floats, p: Params) -> Float
     return total
 
 
+def nearest_values(xy: Floats, points: Floats, p: Params) -> Floats:
+    """The transport factor at every unit: 1 - d/r to the nearest point within r (0 beyond),
+    d recomputed as the SQL does."""
+    out = np.zeros(len(xy))
+    if len(points) == 0:
+        return out
+    r = float(p["radius_m"])
+    _, nearest = cKDTree(points[:, :2]).query(xy, distance_upper_bound=r * (1 + 1e-9) + 1e-6)
+    unit = np.flatnonzero(nearest < len(points))
+    point = nearest[unit]
+    dx, dy = xy[unit, 0] - points[point, 0], xy[unit, 1] - points[point, 1]
+    d2 = dx * dx + dy * dy
+    keep = d2 <= r * r
+    out[unit[keep]] = 1 - np.sqrt(d2[keep]) / r
+    return out
+
+
 def compute(
     conn: Connection, columns: Sequence[tuple[str, Params]], binds: Mapping[str, Any]
 ) -> bool:
-    """Create risk_k (unit_id, one float8 column per kernel) for the named kernels; False (and
-    nothing created) when there are too few units for it to pay."""
+    """Create risk_k (unit_id, one float8 column per factor) for the named kernels (and
+    transport: params with "kinds"); False (and nothing created) when there are too few units
+    for it to pay."""
     if not columns:
         return False
     ids, xy = units(conn)
@@ -85,10 +104,13 @@ def compute(
     tree = cKDTree(xy)
     values = []
     for i, (_, p) in enumerate(columns):
-        sql, part = kernel_points(f"k{i}", p)
+        stations = "kinds" in p
+        sql, part = (station_points if stations else kernel_points)(f"k{i}", p)
         rows = conn.execute(text(sql), {**binds, **part}).all()
-        points = np.array(rows, dtype=np.float64).reshape(-1, 3)
-        values.append(kernel_values(xy, tree, points, p))
+        points = np.array(rows, dtype=np.float64).reshape(-1, 2 if stations else 3)
+        values.append(
+            nearest_values(xy, points, p) if stations else kernel_values(xy, tree, points, p)
+        )
     names = [name for name, _ in columns]
     conn.execute(text("DROP TABLE IF EXISTS pg_temp.risk_k"))
     conn.execute(
@@ -101,7 +123,7 @@ def compute(
     stack = np.column_stack(values)
     keep = np.any(stack != 0, axis=1)
     _copy_in(conn, "risk_k", ids[keep], stack[keep])
-    conn.execute(text("ANALYZE risk_k"))
+    conn.execute(text("ANALYZE risk_k (unit_id)"))
     return True
 
 

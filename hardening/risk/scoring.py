@@ -34,6 +34,11 @@ NOT_APPLICABLE = "does not apply to {units}"
 AREAS = "CAST(:areas AS text[])"
 
 
+@dataclass(frozen=True)
+class Scope:
+    area: str | None  # None: every area
+
+
 @dataclass
 class RunResult:
     run_id: int
@@ -184,10 +189,12 @@ def write(
     computed_at: datetime,
     upsert: bool = True,
     store: bool = True,
+    full: Scope | None = None,
 ) -> dict[str, int]:
     """Write scores (and contributions) of every unit in risk_fv; returns counts per band.
     upsert=False is for full runs, which clear the scope first (a plain INSERT is faster);
-    store=False writes nothing and only counts.
+    store=False writes nothing and only counts; full: the scope of a full run of addresses,
+    whose map squares `score` counts again at its end when it inserts many scores.
 
     Contributions are rounded to 6 decimals and the logit is their sum plus the intercept, so
     a stored explanation adds up to its score."""
@@ -220,7 +227,7 @@ def write(
         "-:clamp))) AS score FROM c)"
     )
     if units == "addresses" and store:
-        return _write_addresses(conn, head, band, contributions, upsert, binds)
+        return _write_addresses(conn, head, band, contributions, upsert, binds, full)
     if not store:
         body = " "
     else:
@@ -249,6 +256,7 @@ def _write_addresses(
     contributions: str,
     upsert: bool,
     binds: dict[str, Any],
+    full: Scope | None = None,
 ) -> dict[str, int]:
     """Scores and explanations of addresses from one work table (risk_s, in key order, so new
     keys land at the primary keys' right edge): each row's score, band and JSON computed once.
@@ -276,14 +284,15 @@ def _write_addresses(
     # row it meets, even one it leaves as it was. Writers of the model queue on `lock`.
     key = "t.uprn = s.unit_id AND t.model_version = :m"
     missing = f"WHERE NOT EXISTS (SELECT 1 FROM {{table}} t WHERE {key})"
+    updated = 0
     if upsert:
-        conn.execute(
+        updated = conn.execute(
             text(
                 "UPDATE risk_scores t SET score = s.score, band = s.band, computed_at = :at, "
                 f"area_id = s.area_id FROM risk_s s WHERE {key}"
             ),
             binds,
-        )
+        ).rowcount
         conn.execute(
             text(
                 "UPDATE risk_explanations t SET contributions = s.contributions, "
@@ -292,14 +301,20 @@ def _write_addresses(
             ),
             binds,
         )
-    conn.execute(
-        text(
-            "INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, area_id) "
-            "SELECT s.unit_id, :m, s.score, s.band, :at, s.area_id FROM risk_s s "
-            + (missing.format(table="risk_scores") if upsert else "")
-        ),
-        binds,
-    )
+    if full is not None and sum(bands.values()) - updated > SMALL:
+        # Many new scores (a first run): their map squares are counted once at the end of the
+        # run (risk_cells_rebuild, 033), not rolled up and upserted by risk_cells_track here.
+        # A re-score's updates stay with the trigger: it nets unchanged scores out cheaply.
+        conn.execute(text("SELECT risk_cells_defer(:m, :a)"), {"m": binds["m"], "a": full.area})
+    if not upsert or updated < sum(bands.values()):  # else every score was there (a re-score)
+        conn.execute(
+            text(
+                "INSERT INTO risk_scores (uprn, model_version, score, band, computed_at, area_id) "
+                "SELECT s.unit_id, :m, s.score, s.band, :at, s.area_id FROM risk_s s "
+                + (missing.format(table="risk_scores") if upsert else "")
+            ),
+            binds,
+        )
     conn.execute(
         text(
             "INSERT INTO risk_explanations (uprn, model_version, contributions, area_id) "
@@ -356,7 +371,7 @@ def score(
         # Scores are replaced in place: an unchanged score moves no map cell (risk_cells_track
         # nets old and new rows), and nothing is deleted twice. Then the scope's scores of
         # dwellings no longer scored go (their explanations with them, 027).
-        bands = write(conn, model, units, used, computed_at)
+        bands = write(conn, model, units, used, computed_at, full=Scope(area_id))
         # Every score this run wrote names its computed_at (writers of a model queue on
         # `lock`), so the others in scope are the dwellings no longer scored: no anti-join
         conn.execute(
@@ -367,6 +382,7 @@ def score(
             ),
             scope | {"at": computed_at},
         )
+        conn.execute(text("SELECT risk_cells_rebuild()"))  # what write deferred, if anything
     else:
         conn.execute(
             text(
