@@ -11,7 +11,10 @@ thousand street segments, main roads only; the sidebar changes both.
 The first view draws lines and points only (deck.gl's PathLayer and ScatterplotLayer): in a
 browser without a GPU each kind of layer costs seconds before the first frame, so the address
 squares are wide lines, the areas are outlines over the chart's own background, and station
-names are in their tooltips (labels when the sidebar asks for them); see docs/tiles.md.
+names are in their tooltips (labels when the sidebar asks for them). Each PathLayer costs such
+a browser about as much as its kind, so streets and area outlines are one layer
+(`ui.deck.context_layer`), and the QGIS download is built after the map is sent; see
+docs/tiles.md.
 The sidebar lists only the pages the signed-in user may use (`ui.session.usable_pages`), the
 map first; nobody signed in gets the sign-in form and no menu.
 Run: `streamlit run app.py --server.headless true`.
@@ -32,14 +35,7 @@ from hardening.qgisproject.project import AUTHCFG
 from hardening.qgisproject.project import build as qgis_project
 from hardening.settings import get_settings
 from hardening.tiles import mapdata
-from ui.deck import (
-    AREA_LINE,
-    ROAD_CASING,
-    CompactDeck,
-    area_outline_layer,
-    busiest_view,
-    street_layers,
-)
+from ui.deck import AREA_LINE, ROAD_CASING, CompactDeck, busiest_view, context_layer
 from ui.session import PAGES, as_actor, current_actor, require_actor, usable_pages
 
 BARROW = {"longitude": -3.22, "latitude": 54.12, "zoom": 12.2}  # when the user sees no squares
@@ -166,10 +162,9 @@ def build_layers(data: MapData, show: dict[str, bool]) -> list[pdk.Layer]:
             pdk.Layer("PathLayer", cells, id="density", get_path="path", get_color="fill",
                       get_width=side, width_units=METERS, cap_rounded=False, pickable=True)
         )  # fmt: skip
-    if show["roads"]:  # a grey casing under a white line: streets read on every colour
-        out.extend(street_layers(data.roads, pickable=True))
-    if show["areas"]:
-        out.append(area_outline_layer(data.areas))
+    if show["roads"] or show["areas"]:  # streets read on every colour: white over grey
+        out.append(context_layer(data.roads if show["roads"] else [],
+                                 data.areas if show["areas"] else []))  # fmt: skip
     hubs = _records(data.stations, "<b>{name}</b> {code}", ("key", "name"))
     for hub, station in zip(hubs, data.stations, strict=True):
         hub["colour"] = BUS_STATION if station.kind == "bus_station" else STATION
@@ -244,7 +239,7 @@ def _legend() -> str:
                "street"),
         swatch(f"width:26px;height:0;border-top:2px solid {rgb(AREA_LINE)}", "area boundary"),
     ]  # fmt: skip
-    hint = "<br/>Point at a square, station, camera or street for its count or name."
+    hint = "<br/>Point at a square, station, camera, street or boundary for its count or name."
     return f'<div style="font-size:0.85rem">{"".join(items)}{hint}</div>'
 
 
@@ -311,7 +306,6 @@ def main() -> None:
             "offline. Addresses are counted per square of the British National Grid; squares "
             "with fewer than 10 are not shown and counts are rounded to 5 (disclosure control)."
         )
-        qgis_download(actor)
     try:
         data = load_map(actor, int(cell_m), main_only)
     except HardeningError as exc:
@@ -326,6 +320,8 @@ def main() -> None:
     cols[4].metric("ANPR sites", len(data.anpr))
     st.pydeck_chart(build_deck(data, show), height=640, key="map")
     st.markdown(_legend(), unsafe_allow_html=True)
+    with st.sidebar:  # after the map: the browser starts on the map while this is built
+        qgis_download(actor)
 
 
 def navigate() -> None:

@@ -96,7 +96,7 @@ def test_each_user_gets_their_own_layers_not_a_cached_copy(
     viewer_cameras = {name for _, name, status, _, _ in CCTV if status != "removed"}
     at = signed_in(committed_map_fixture.viewer).run()
     assert cameras(at) == viewer_cameras
-    shared = ("area-outline", "density", "roads", "stations")
+    shared = ("context", "density", "stations")
     town = {k: layers_by_id(at)[k]["data"] for k in shared}
     # Same page, same settings, within the cache's lifetime: the outsider (no agreement)
     # still gets only what they may see.

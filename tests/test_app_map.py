@@ -33,12 +33,13 @@ from hardening.db.engine import Actor
 from hardening.geo import to_bng
 from hardening.layers import DensityCell
 from hardening.settings import PROJECT_ROOT, get_settings
-from ui.deck import busiest_view
+from ui.deck import AREA_LINE, ROAD_CASING, ROAD_LINE, busiest_view
 
 __all__ = ["committed_map_fixture"]  # a fixture, imported to be used here
 APP = str(PROJECT_ROOT / "app.py")
-# The first view: lines and points only (station names only when asked for).
-ALL_LAYERS = {"density", "road-casing", "roads", "area-outline", "cctv", "anpr", "stations"}
+# The first view: lines and points only (station names only when asked for), the streets and
+# area outlines in one layer ("context").
+ALL_LAYERS = {"density", "context", "cctv", "anpr", "stations"}
 # What the viewer's agreement lets them see of camera sites (RLS: their area, or no area).
 VISIBLE_SITES = f"(area_id IS NULL OR area_id = '{AREA_ID}')"
 
@@ -184,23 +185,45 @@ def test_metrics_match_the_database(app: AppTest, owner_engine: Engine) -> None:
     assert n(working) > n(f"{working} AND {VISIBLE_SITES}")  # the camera next door
 
 
+def street_tips(at: AppTest) -> set[str]:
+    """The tips of the context layer's white street lines inside the fixture's area."""
+    return {
+        r["tip"]
+        for r in layers_by_id(at)["context"]["data"]
+        if r["colour"] == ROAD_LINE and inside_fixture(*r["path"][0])
+    }
+
+
 def test_sidebar_toggles_layers(app: AppTest) -> None:
     app.checkbox(key="layer_cctv").uncheck().run()
     app.checkbox(key="layer_roads").uncheck().run()
-    assert set(layers_by_id(app)) == ALL_LAYERS - {"cctv", "roads", "road-casing"}
+    assert set(layers_by_id(app)) == ALL_LAYERS - {"cctv"}
+    assert street_tips(app) == set()
+    assert all(r["colour"] == AREA_LINE for r in layers_by_id(app)["context"]["data"])
+    app.checkbox(key="layer_areas").uncheck().run()
+    assert set(layers_by_id(app)) == ALL_LAYERS - {"cctv", "context"}
     app.checkbox(key="layer_cctv").check().run()
     assert "cctv" in layers_by_id(app)
 
 
-def test_main_roads_only(app: AppTest) -> None:
-    def fixture_roads(at: AppTest) -> set[str]:
-        return {
-            r["tip"] for r in layers_by_id(at)["roads"]["data"] if inside_fixture(*r["path"][0])
-        }
+def test_context_layer_draws_casings_then_streets_then_outlines(app: AppTest) -> None:
+    rows = layers_by_id(app)["context"]["data"]
+    order = {ROAD_CASING[0]: 0, ROAD_LINE[0]: 1, AREA_LINE[0]: 2}
+    kinds = [order[r["colour"][0]] for r in rows]
+    assert kinds == sorted(kinds) and set(kinds) == {0, 1, 2}
+    casings = [r for r in rows if r["colour"] == ROAD_CASING]
+    lines = [r for r in rows if r["colour"] == ROAD_LINE]
+    # Each casing is its street's line, 2 px wider, with the same tip.
+    assert [(r["path"], r["width"] - 2, r["tip"]) for r in casings] == [
+        (r["path"], r["width"], r["tip"]) for r in lines
+    ]
+    assert "Test Barrow" in {r["tip"] for r in rows if r["colour"] == AREA_LINE}
 
-    assert fixture_roads(app) == {"A590 Abbey Road", "Test Street"}
+
+def test_main_roads_only(app: AppTest) -> None:
+    assert street_tips(app) == {"A590 Abbey Road", "Test Street"}
     app.checkbox(key="main_roads_only").check().run()
-    assert fixture_roads(app) == {"A590 Abbey Road"}
+    assert street_tips(app) == {"A590 Abbey Road"}
 
 
 def test_database_down_shows_an_error_not_a_traceback(

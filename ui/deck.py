@@ -117,3 +117,31 @@ def street_layers(roads: Sequence[Road], pickable: bool = False) -> list[pdk.Lay
         for layer_id, paths, colour, extra in (("road-casing", casing, ROAD_CASING, 2),
                                                ("roads", lines, ROAD_LINE, 0))
     ]  # fmt: skip
+
+
+def context_layer(roads: Sequence[Road], areas: Sequence[Area]) -> pdk.Layer:
+    """Streets and area outlines as one pickable PathLayer ("context"), drawn in data order:
+    the streets' grey casings, their white lines, then the outlines. The map's first view
+    draws this instead of street_layers + area_outline_layer: in a browser without a GPU each
+    PathLayer costs its own time before the first frame, whatever it holds (docs/tiles.md).
+    Every row has a tip (a street's name, an area's), so the pointer names what it is on."""
+    main = set(MAIN_ROAD_CLASSES)
+    streets = [
+        (r.path, 3.5 if r.road_class in main else 1.5,
+         " ".join(filter(None, [r.ref, r.name])) or r.road_class.replace("_", " "))
+        for r in roads
+    ]  # fmt: skip
+    rows = [
+        *({"path": p, "colour": ROAD_CASING, "width": w + 2, "tip": t} for p, w, t in streets),
+        *({"path": p, "colour": ROAD_LINE, "width": w, "tip": t} for p, w, t in streets),
+        *(
+            {"path": ring, "colour": AREA_LINE, "width": 2, "tip": area.name}
+            for area in areas
+            for polygon in area.polygons
+            for ring in polygon
+        ),
+    ]
+    return pdk.Layer(
+        "PathLayer", rows, id="context", get_path="path", get_color="colour", get_width="width",
+        width_units=PIXELS, cap_rounded=True, joint_rounded=True, pickable=True,
+    )  # fmt: skip
