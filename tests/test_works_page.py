@@ -103,7 +103,7 @@ def test_each_provider_sees_only_its_own_queue(world: World, committed: Orders) 
     frame = at.dataframe[0].value
     hot = frame[frame["order"] == committed["escalated"][0]].iloc[0]
     assert hot["priority"] == "Emergency" and hot["flag"] == "⚠ Alert"  # never which alert
-    assert set(frame["state"]) <= {"ok", "due_soon", "overdue"}
+    assert set(frame["state"]) <= {"On time", "Due soon", "Overdue"}
     assert all(c.endswith(" left") or c.endswith(" overdue") for c in frame["SLA clock"])
     assert "_" not in "".join(frame["measure"]) + "".join(frame["status"])  # words, not codes
     year = str(hot["due"]).split()[2]  # "7 Dec 2026 17:00": dates with their year
