@@ -18,7 +18,7 @@ from sqlalchemy import Connection, text
 
 from hardening.coverage import data
 from hardening.coverage.geometry import Walls
-from hardening.errors import PermissionDeniedError, UserInputError
+from hardening.errors import UserInputError
 from hardening.risk.model import Model, load
 
 NEW_CAMERA: Final = "new_camera"  # cost keys beside the catalogue's measure codes
@@ -132,15 +132,7 @@ def checked_terms(conn: Connection, area_id: str, params: BudgetParams) -> Terms
     """What a plan may be asked with, checked before any work: the numbers, the caller's
     planning access to the area, the owners and the cost keys (a job's route refuses at once)."""
     params.check()
-    allowed = conn.execute(
-        text(
-            "SELECT app_is_system() OR (app_has_any_role('{planner,analyst,admin}') "
-            "AND :a = ANY(app_areas()))"
-        ),
-        {"a": area_id},
-    ).scalar()
-    if not allowed:
-        raise PermissionDeniedError(f"no planning access to area {area_id!r}")
+    data.require_planning(conn, area_id)
     orgs = {
         str(o): (str(n), str(k))
         for o, n, k in conn.execute(text("SELECT org_id, name, kind FROM organisations")).all()

@@ -91,15 +91,7 @@ def demand(
 
     Weight = summed risk score / 100 + 0.5 per recent incident within near_m; with no risk
     scores at all, 0.1 per household + 1 per recent incident (basis 'incidents')."""
-    allowed = conn.execute(
-        text(
-            "SELECT app_is_system() OR (app_has_any_role('{planner,analyst,admin}') "
-            "AND :a = ANY(app_areas()))"
-        ),
-        {"a": area_id},
-    ).scalar()
-    if not allowed:
-        raise PermissionDeniedError(f"no planning access to area {area_id!r}")
+    require_planning(conn, area_id)
     rows = conn.execute(
         text(
             "SELECT x, y, households, risk, incidents FROM coverage_demand("
@@ -181,6 +173,20 @@ def anpr_sites(conn: Connection, area_id: str) -> list[tuple[int, str | None, st
         {"a": area_id},
     ).all()
     return [(r[0], r[1], r[2], r[3], r[4]) for r in rows]
+
+
+def require_planning(conn: Connection, area_id: str) -> None:
+    """Refuse (403) unless the actor may plan in the area: the system, or a planning role
+    (planner, analyst, admin) whose agreement covers it."""
+    allowed = conn.execute(
+        text(
+            "SELECT app_is_system() OR (app_has_any_role(app_planning_roles()) "
+            "AND :a = ANY(app_areas()))"
+        ),
+        {"a": area_id},
+    ).scalar()
+    if not allowed:
+        raise PermissionDeniedError(f"no planning access to area {area_id!r}")
 
 
 def planning_areas(conn: Connection) -> list[tuple[str, str]]:

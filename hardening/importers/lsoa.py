@@ -50,10 +50,6 @@ IMD_COLUMNS = {
 TABLE_COLUMNS = ("lsoa_code", "name", "imd_decile", "geom")
 
 
-def district_of(name: str) -> str:
-    return re.sub(DISTRICT_SUFFIX, "", name)
-
-
 def lsoa_code(value: object) -> str:
     code = text_value(value)
     if code is None:

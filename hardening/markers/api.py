@@ -44,9 +44,6 @@ ReasonQuery = Annotated[
     ),
 ]
 MarkerId = Annotated[int, Path(gt=0, le=MAX_ID)]
-AddressText = Annotated[
-    str | None, Query(min_length=1, max_length=300, description="What the caller said")
-]
 
 
 @router.get("/lookup", response_model=LookupOut, summary="Markers, advice and events at an address")

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+from pydantic.dataclasses import dataclass as pydantic_dataclass
 
 from hardening.addresses.models import MatchOut
-from hardening.markers.records import MarkerReason
+from hardening.markers.records import Marker, MarkerReason, Review
 from hardening.models import MAX_ID, InputModel
 
 ReasonText = Field(min_length=3, max_length=500, description="Why (recorded in the audit log).")
@@ -41,35 +42,15 @@ class MarkerRevoke(InputModel):
     reason: str = ReasonText
 
 
-class MarkerOut(BaseModel):
-    marker_id: int
-    uprn: int
-    full_address: str | None
-    scope: str
-    reason_category: str
-    grading_advice: str
-    org_id: str
-    author_user_id: int | None
-    visit_id: int | None
-    created_at: datetime
-    review_due: date
-    expires_on: date | None
-    status: str
-    state: Literal["active", "review_due", "expired", "revoked"]
-    revoked_at: datetime | None
-    revoked_reason: str | None
-    version: int
-    area_id: str | None
+# The API returns the service's records as they are; pydantic validates them under these names.
+@pydantic_dataclass(frozen=True)
+class MarkerOut(Marker):
+    pass
 
 
-class ReviewOut(BaseModel):
-    review_id: int
-    marker_id: int
-    reviewed_by: int | None
-    reviewed_at: datetime
-    decision: str
-    reason: str
-    new_review_due: date | None
+@pydantic_dataclass(frozen=True)
+class ReviewOut(Review):
+    pass
 
 
 class MarkerDetail(BaseModel):

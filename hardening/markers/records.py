@@ -4,13 +4,14 @@ markers at all. The lifecycle (create, review, revoke) is in service.py."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final, Literal, get_args
 
 from sqlalchemy import Connection, text
 
 from hardening.errors import NotFoundError, PermissionDeniedError
+from hardening.models import Result
 from hardening.security import access
 
 MarkerReason = Literal[
@@ -42,7 +43,7 @@ SELECT_MARKERS = (
 
 
 @dataclass(frozen=True)
-class Review:
+class Review(Result):
     review_id: int
     marker_id: int
     reviewed_by: int | None
@@ -51,12 +52,9 @@ class Review:
     reason: str
     new_review_due: date | None
 
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
 
 @dataclass(frozen=True)
-class Marker:
+class Marker(Result):
     marker_id: int
     uprn: int
     full_address: str | None
@@ -75,9 +73,6 @@ class Marker:
     revoked_reason: str | None
     version: int
     area_id: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def require_police(conn: Connection) -> None:

@@ -8,7 +8,7 @@ come), review due (active, but its review date has come), or active.
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
@@ -181,6 +181,30 @@ def _bump(
         raise ConflictError(f"marker {marker_id} was changed meanwhile: reload it and try again")
 
 
+def _decided(
+    conn: Connection,
+    marker_id: int,
+    version: int,
+    decision: Literal["retain", "revoke"],
+    why: str,
+    due: date | None,
+    today: date | None,
+) -> Marker:
+    """Record a review decision (a retained marker's next review `due`) and its audit row;
+    the marker as it now stands."""
+    conn.execute(
+        text(
+            "INSERT INTO marker_reviews (marker_id, reviewed_by, decision, reason, "
+            "new_review_due) VALUES (:id, app_user_id(), :decision, :reason, :due)"
+        ),
+        {"id": marker_id, "decision": decision, "reason": why, "due": due},
+    )
+    next_review = {} if due is None else {"next_review": due.isoformat()}
+    details = {"decision": decision, **next_review, "version": version + 1}
+    audit.record(conn, "alteration", "safe_marker", marker_id, why, details=details)
+    return fetch(conn, marker_id, today)
+
+
 def review_marker(
     conn: Connection,
     marker_id: int,
@@ -208,32 +232,9 @@ def review_marker(
             "expiry date to retain it"
         )
     new_expiry = expires_on or current.expires_on
-    _bump(
-        conn,
-        marker_id,
-        version,
-        "review_due = :due, expires_on = :expires",
-        {
-            "due": due,
-            "expires": new_expiry,
-        },
-    )
-    conn.execute(
-        text(
-            "INSERT INTO marker_reviews (marker_id, reviewed_by, decision, reason, "
-            "new_review_due) VALUES (:id, app_user_id(), 'retain', :reason, :due)"
-        ),
-        {"id": marker_id, "reason": why, "due": due},
-    )
-    audit.record(
-        conn,
-        "alteration",
-        "safe_marker",
-        marker_id,
-        why,
-        details={"decision": "retain", "next_review": due.isoformat(), "version": version + 1},
-    )
-    return fetch(conn, marker_id, today)
+    params = {"due": due, "expires": new_expiry}
+    _bump(conn, marker_id, version, "review_due = :due, expires_on = :expires", params)
+    return _decided(conn, marker_id, version, "retain", why, due, today)
 
 
 def revoke_marker(
@@ -250,22 +251,7 @@ def revoke_marker(
         "status = 'revoked', revoked_at = now(), revoked_reason = :reason",
         {"reason": why},
     )
-    conn.execute(
-        text(
-            "INSERT INTO marker_reviews (marker_id, reviewed_by, decision, reason) "
-            "VALUES (:id, app_user_id(), 'revoke', :reason)"
-        ),
-        {"id": marker_id, "reason": why},
-    )
-    audit.record(
-        conn,
-        "alteration",
-        "safe_marker",
-        marker_id,
-        why,
-        details={"decision": "revoke", "version": version + 1},
-    )
-    return fetch(conn, marker_id, today)
+    return _decided(conn, marker_id, version, "revoke", why, None, today)
 
 
 def get_marker(

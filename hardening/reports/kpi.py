@@ -8,7 +8,7 @@ coverage_change.py, risk_change.py and risk_fairness.py.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
@@ -16,6 +16,7 @@ from sqlalchemy import Connection, text
 
 from hardening.errors import UserInputError
 from hardening.known import require_area
+from hardening.models import Result
 from hardening.reports.coverage_change import coverage_change
 from hardening.reports.risk_change import risk_change
 from hardening.reports.risk_fairness import risk_fairness
@@ -30,7 +31,7 @@ def _local_day(column: str) -> str:
 
 
 @dataclass
-class Kpi:
+class Kpi(Result):
     year: int
     area: str | None
     lines_active_start: int
@@ -50,9 +51,6 @@ class Kpi:
     monthly: list[dict[str, Any]] = field(default_factory=list)
     # risk_fairness.py: the model's flagged 5% by group against the year's outcomes
     risk_fairness: dict[str, Any] = field(default_factory=lambda: {"available": False})
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _year_counts(conn: Connection, sql: str, params: dict[str, Any]) -> dict[str, int]:

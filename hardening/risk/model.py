@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -247,7 +247,3 @@ def listing(conn: Connection) -> list[StoredModel]:
         )
     ).mappings()
     return [StoredModel(**r) for r in rows]
-
-
-def with_version(model: Model, version: str) -> Model:
-    return replace(model, version=version)

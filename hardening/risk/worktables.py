@@ -22,7 +22,6 @@ from typing import Any, Literal
 from sqlalchemy import Connection, text
 
 Units = Literal["addresses", "postcodes"]
-UNIT_KINDS: tuple[Units, ...] = ("addresses", "postcodes")
 NOT_DWELLINGS = ("block", "commercial")
 POSTCODE_SNAP_M = 500.0
 FIRST_K = 1024

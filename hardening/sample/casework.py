@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final
+from typing import Final, get_args
 
 import numpy as np
 
@@ -36,23 +36,17 @@ from hardening.sample.util import (
     pg_array,
 )
 from hardening.sample.zones import Zones
+from hardening.visits.models import Sign, SubjectType
 
 VISITS_PER_ADDRESS: Final = 0.04
 REVIEW_BACKLOG_DAYS: Final = 14  # retention reviews of the last fortnight not yet done
-SUBJECTS: Final = ("class_a_user", "street_dealer", "house_dealer", "cuckooed_occupant", "other")
+SUBJECTS: Final = get_args(SubjectType)  # the order SUBJECT_P and SIGN_P follow
 SUBJECT_P: Final = {  # by what the home is known for: cuckooing, dealing, nothing in particular
     "cuckooing": (0.2, 0.0, 0.0, 0.7, 0.1),
     "dealing": (0.35, 0.1, 0.35, 0.1, 0.1),
     "none": (0.45, 0.1, 0.05, 0.15, 0.25),
 }
-SIGNS: Final = (
-    "many_short_visits",
-    "unknown_cars",
-    "occupant_rarely_seen",
-    "possessions_missing",
-    "asb",
-    "odd_hour_deliveries",
-)
+SIGNS: Final = get_args(Sign)
 SIGN_P: Final = np.array(
     [  # rows: SUBJECTS
         [0.3, 0.2, 0.1, 0.1, 0.2, 0.1],
