@@ -48,6 +48,7 @@ from hardening.db.engine import owner_engine as make_owner_engine
 from hardening.db.urls import owner_url
 from hardening.features.collections import CCTV, REGISTRY
 from hardening.geo import to_lon_lat
+from hardening.risk import scoring
 from hardening.security.users import issue_token
 from hardening.settings import Settings
 
@@ -134,7 +135,8 @@ def reference(owner: Engine, areas: list[str], bbox: BBox | None) -> tuple[int, 
 
 
 def risk_reference(owner: Engine, areas: list[str]) -> int:
-    """The grid's raw counts as the owner (no disclosure control, no RLS)."""
+    """The grid's raw counts as the owner (no disclosure control, no RLS): dwellings scored by
+    the model shown, per 250 m square (sql/034's meaning)."""
     with owner.begin() as conn:
         rows = conn.execute(
             text(
@@ -142,9 +144,8 @@ def risk_reference(owner: Engine, areas: list[str]) -> int:
                 "ORDER BY is_default DESC, created_at DESC LIMIT 1) "
                 "SELECT floor(ST_X(a.geom) / 250), floor(ST_Y(a.geom) / 250), count(*), "
                 "count(*) FILTER (WHERE s.band IN ('high', 'very_high')) FROM addresses a "
-                "LEFT JOIN risk_scores s ON s.uprn = a.uprn AND s.model_version = "
-                "(SELECT model_version FROM m) WHERE a.property_type NOT IN ('block', "
-                "'commercial') AND a.area_id = ANY(:areas) GROUP BY 1, 2"
+                "JOIN risk_scores s ON s.uprn = a.uprn AND s.model_version = "
+                "(SELECT model_version FROM m) WHERE a.area_id = ANY(:areas) GROUP BY 1, 2"
             ),
             {"areas": areas},
         ).all()
@@ -231,6 +232,10 @@ def main() -> None:
     engine = prepare(args.database, args.addresses, args.seed, args.reuse)
     owner = make_owner_engine(Settings(database_name=args.database))
     sites = top_up_sites(owner, args.sites)
+    with transaction(engine, Actor.system()) as conn:  # the risk squares count scored homes
+        if not conn.execute(text("SELECT EXISTS (SELECT 1 FROM risk_scores)")).scalar_one():
+            say("scoring the town for the risk squares")
+            scoring.score(conn)
     planner = actor_of(engine, "demo.planner")
     with transaction(engine, planner) as conn:
         areas = list(conn.execute(text("SELECT app_areas()")).scalar_one())
