@@ -209,7 +209,7 @@ def _sites(
     return _fetch(
         conn,
         f"SELECT {columns}, {_LON.format(g='t.geom')} AS lon, {_LAT.format(g='t.geom')} AS lat "
-        f"FROM {entry.table} t {where} ORDER BY {entry.key}",
+        f"FROM {entry.source} {where} ORDER BY {entry.key}",
         {**params, "statuses": _site_statuses(include_removed)},
         entry.title,
     )

@@ -116,7 +116,8 @@ class TableCollection:
 
     @property
     def table(self) -> str:
-        """The table the rows and their geometry come from (the source's first, alias t)."""
+        """The source's first table (alias t): the tile layers' table, which is all their source is.
+        Queries use `source` whole, joins included."""
         return self.source.split(" ", 1)[0]
 
     def field(self, name: str) -> Field:
